@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs Ferry's whole suite and ends with the plain line "N passed, N failed".
+#   scripts/run-tests.sh              unit tests, contract tests (forge), end-to-end tests
+#   scripts/run-tests.sh --unit-only  unit tests only (make asan uses this)
+# Every section reports TAP-style lines; a section that crashes counts as a failure.
+# Exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+build=${FERRY_TEST_BUILD:-build}
+only=${1:-all}
+passed=0 failed=0
+failures=()
+log_dir=$build/test-logs
+mkdir -p "$log_dir"
+
+# count NAME LOGFILE RC: adds the ok / not ok lines of a TAP log to the totals.
+count() {
+  local name=$1 log=$2 rc=$3 ok notok
+  ok=$(grep -cE '^ok [0-9]+' "$log")
+  notok=$(grep -cE '^not ok [0-9]+' "$log")
+  passed=$((passed + ok))
+  failed=$((failed + notok))
+  if [ "$notok" -gt 0 ]; then
+    failures+=("$name: $(grep -E '^not ok' "$log" | sed 's/^not ok [0-9]* - //' | tr '\n' ' ')")
+  fi
+  if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+    # The program died or reported failure without a TAP line saying so: that is a failure too.
+    failed=$((failed + 1))
+    failures+=("$name: exited with status $rc (see $log)")
+  fi
+  printf '  %-28s %3d passed, %d failed%s\n' "$name" "$ok" "$notok" "$([ "$rc" -ne 0 ] && echo " (exit $rc)")"
+}
+
+echo "== unit tests ($build/tests)"
+for t in "$build"/tests/test_*; do
+  [ -x "$t" ] || continue
+  n=$(basename "$t")
+  CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log_dir/$n.log" 2>&1
+  count "$n" "$log_dir/$n.log" $?
+done
+
+if [ "$only" = all ]; then
+  if [ -x scripts/contracts.sh ] && [ -f contracts/foundry.toml ]; then
+    echo "== contract tests (forge)"
+    scripts/contracts.sh test-tap >"$log_dir/forge.log" 2>&1
+    count forge "$log_dir/forge.log" $?
+  fi
+  if compgen -G "tests/e2e/e2e_*.sh" >/dev/null; then
+    echo "== end-to-end tests (real anvil)"
+    for t in tests/e2e/e2e_*.sh; do
+      n=$(basename "$t" .sh)
+      FERRY_BUILD=$build bash "$t" >"$log_dir/$n.log" 2>&1
+      count "$n" "$log_dir/$n.log" $?
+    done
+  fi
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "== failures (logs in $log_dir)"
+  printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,102 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "ferry/err.h"
+#include "ferry/version.h"
+
+static int cmd_help(int argc, char **argv);
+
+static const struct cli_command commands[] = {
+    {"version", "print Ferry's version", "ferry version", cmd_version},
+    {"keys", "manage the keystore (new, import, list, show)",
+     "ferry keys new NAME | import FILE [NAME] | list | show NAME\n"
+     "  [--keystore-dir DIR]      keystore directory (default: $FERRY_KEYSTORE_DIR or ~/.ferry/keys)\n"
+     "  [--password-file FILE]    read the password from FILE (default: $FERRY_PASSWORD)\n"
+     "  [--scrypt-n N]            scrypt cost for new keys (default 262144, the geth standard)",
+     cmd_keys},
+    {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
+};
+
+static const struct cli_command *find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void cli_usage(FILE *out, const char *name)
+{
+    const struct cli_command *c = find(name);
+    if (c)
+        fprintf(out, "usage: %s\n", c->usage);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("ferry: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    const char *detail = ferry_errmsg();
+    if (detail[0])
+        fprintf(stderr, ": %s", detail);
+    fputc('\n', stderr);
+}
+
+int cmd_version(int argc, char **argv)
+{
+    printf("ferry %s\n", FERRY_VERSION);
+    return CLI_OK;
+}
+
+static void overview(FILE *out)
+{
+    fprintf(out, "Ferry %s: cross-chain relayer daemon and multi-hop orchestration engine\n\n"
+                 "usage: ferry COMMAND [ARGS]\n\ncommands:\n",
+            FERRY_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`ferry help COMMAND` shows a command's options.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        overview(stdout);
+        return CLI_OK;
+    }
+    if (!find(argv[1])) {
+        cli_error("unknown command '%s'", argv[1]);
+        return CLI_USAGE;
+    }
+    cli_usage(stdout, argv[1]);
+    return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fputs("ferry: libsodium failed to initialise\n", stderr);
+        return CLI_FAIL;
+    }
+    if (argc < 2) {
+        overview(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(argc - 1, argv + 1);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cmd_help(1, argv + 1);
+    const struct cli_command *c = find(argv[1]);
+    if (!c) {
+        cli_error("unknown command '%s' (try `ferry help`)", argv[1]);
+        return CLI_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}

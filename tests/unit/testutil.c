@@ -1,0 +1,107 @@
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ferry/hex.h"
+
+static uint64_t seed, state;
+static int seeded;
+
+void tu_init(int argc, char **argv)
+{
+    const char *s = getenv("FERRY_TEST_SEED");
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--seed") == 0)
+            s = argv[i + 1];
+    if (s && *s)
+        seed = strtoull(s, NULL, 0);
+    else
+        seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+    if (!seed)
+        seed = 1;
+    state = seed;
+    seeded = 1;
+    fprintf(stderr, "# seed %" PRIu64 " (replay with --seed %" PRIu64 ")\n", seed, seed);
+}
+
+uint64_t tu_seed(void)
+{
+    if (!seeded)
+        tu_init(0, NULL);
+    return seed;
+}
+
+uint64_t tu_rand(void)
+{
+    tu_seed();
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 2685821657736338717ULL;
+}
+
+void tu_rand_bytes(uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (uint8_t)(tu_rand() >> 32);
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    assert_true(n >= 0);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+cJSON *tu_load_vectors(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/vectors/%s", name);
+    char *text = tu_read_file(path, NULL);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j)
+        fail_msg("%s is not valid JSON", path);
+    return j;
+}
+
+uint8_t *tu_unhex(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    uint8_t *out = malloc(n / 2 + 1);
+    assert_non_null(out);
+    if (hex_decode(out, n / 2 + 1, len, hex, n, HEX_PREFIX_OPTIONAL) != FERRY_OK)
+        fail_msg("bad hex in test data: %s (%s)", hex, ferry_errmsg());
+    return out;
+}
+
+void tu_assert_hex_equal_(const uint8_t *bytes, size_t n, const char *hex, const char *file, int line)
+{
+    size_t elen;
+    uint8_t *exp = tu_unhex(hex, &elen);
+    int same = elen == n && memcmp(exp, bytes, n) == 0;
+    free(exp);
+    if (!same) {
+        char *got = malloc(2 * n + 3);
+        hex_encode(got, bytes, n, true);
+        print_error("%s:%d: bytes differ\n  expected %s\n  got      %s\n", file, line, hex, got);
+        free(got);
+        _fail(file, line);
+    }
+}

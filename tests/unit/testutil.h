@@ -1,0 +1,42 @@
+/* Shared helpers for Ferry's cmocka unit tests.
+ * Tests run from the repository root (scripts/run-tests.sh does that), so vector files
+ * are read as tests/vectors/NAME.json. */
+#ifndef FERRY_TESTUTIL_H
+#define FERRY_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+/* Reads tests/vectors/<name> and parses it; fails the test if it cannot. Free with cJSON_Delete. */
+cJSON *tu_load_vectors(const char *name);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer (fails the test if it cannot). */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Decodes hex (optional 0x) into a malloc'd buffer; fails the test on bad hex. */
+uint8_t *tu_unhex(const char *hex, size_t *len);
+
+/* Asserts that bytes[0..n) equal the hex string `hex` (optional 0x), printing both on mismatch. */
+#define tu_assert_hex_equal(bytes, n, hex) tu_assert_hex_equal_((bytes), (n), (hex), __FILE__, __LINE__)
+void tu_assert_hex_equal_(const uint8_t *bytes, size_t n, const char *hex, const char *file, int line);
+
+/* The random seed of this run: from --seed N or FERRY_TEST_SEED, else from the clock.
+ * Printed once so a failure can be replayed. */
+uint64_t tu_seed(void);
+/* Parses --seed N from argv (call first thing in main). */
+void tu_init(int argc, char **argv);
+/* A deterministic generator seeded by tu_seed() (xorshift64*). */
+uint64_t tu_rand(void);
+void tu_rand_bytes(uint8_t *out, size_t n);
+
+/* Runs a group and returns its exit status; use as the body of main. */
+#define TU_RUN(tests) cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL)
+
+#endif
