@@ -620,7 +620,7 @@ static void on_done(void *arg, enum ferry_err result)
     l->order[l->n] = a->id;
     l->result[l->n] = result;
     snprintf(l->msg[l->n], sizeof l->msg[0], "%s", ferry_errmsg());
-    char key[16];
+    char key[24];
     snprintf(key, sizeof key, "g%02d", a->id);
     l->visible[l->n] = store_get(l->st, NULL, NULL, K(key), strlen(key)) == FERRY_OK;
     /* A callback may overwrite the message; the next callback must still get its own. */
@@ -642,7 +642,7 @@ static void queue_batches(struct store *st, struct cb_arg *args, struct cb_log *
 {
     for (int i = from; i < from + n; i++) {
         args[i] = (struct cb_arg){log, i};
-        char key[16], val[16];
+        char key[24], val[24];
         snprintf(key, sizeof key, "g%02d", i);
         snprintf(val, sizeof val, "v%d", i);
         struct store_batch *b;
@@ -748,7 +748,7 @@ static void failed_group_write_fails_every_batch(void **state)
 
     /* Nothing of the failed write is visible; reads still work; writes are refused. */
     for (int i = 0; i < 5; i++) {
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "g%02d", i);
         expect(f->st, key, NULL);
     }
@@ -1232,7 +1232,7 @@ static int child_fsize(const char *path, int out)
     static uint8_t big[65536];
     for (int i = 0; i < 8; i++) {
         args[i] = (struct cb_arg){&log, i};
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "big%d", i);
         struct store_batch *b;
         if (store_batch_begin(st, &b))
@@ -1286,7 +1286,7 @@ static void write_failure_is_reported_whole(void **state)
     assert_int_equal(store_open(&f->st, "leveldb", f->path), FERRY_OK);
     expect(f->st, "before", "1");
     for (int i = 0; i < 8; i++) {
-        char key[8];
+        char key[24];
         snprintf(key, sizeof key, "big%d", i);
         expect(f->st, key, NULL);
     }
