@@ -292,7 +292,10 @@ const uint8_t *store_iter_value(const struct store_iter *it, size_t *vlen)
     return it->be->iter_value(it->it, vlen);
 }
 
-enum ferry_err store_iter_status(const struct store_iter *it) { return it->be->iter_status(it->it); }
+enum ferry_err store_iter_status(const struct store_iter *it)
+{
+    return it->be->iter_status(it->it);
+}
 
 void store_iter_free(struct store_iter *it)
 {
