@@ -1,0 +1,204 @@
+/* The chain adapter interface: what the engine needs from a chain, whatever its family.
+ *
+ * A family (chains/evm/ first) exports one const `struct chain_ops`, listed in the NULL-terminated
+ * table returned by chain_families() and looked up by name (the "kind" in the config). The engine
+ * never sees JSON-RPC, ABI or transactions: it gets decoded protocol events, asks for point
+ * queries, asks for attestation digests to sign, and hands over calls to submit.
+ *
+ * Everything is asynchronous on the daemon's one loop (include/ferry/loop.h): an operation returns
+ * at once (FERRY_OK = started) and its callback runs on a later turn, never from inside the call.
+ *
+ * Durability contract (the base of "nothing lost, nothing twice"):
+ *  - Events are delivered only from blocks behind the chain's confirmation depth, in block order,
+ *    at least once (after a restart the adapter may repeat events from its last persisted cursor):
+ *    the engine's transitions must be idempotent, keyed by the event's identity.
+ *  - A call is submitted under a caller-chosen submission id. The adapter persists the signed
+ *    transaction (write-ahead) before broadcasting it, and submit() with an id it already knows
+ *    does not create a second transaction: it reports the existing one. After a restart the
+ *    adapter reports the state of every submission that was not final.
+ *  - The cursor advances (and is persisted) only after the engine has accepted the events: the
+ *    engine calls chain_events_done() once the events' state changes are durable. */
+#ifndef FERRY_CHAIN_H
+#define FERRY_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "ferry/err.h"
+#include "ferry/packet.h"
+
+struct chain;
+struct loop;
+struct store;
+struct signer;
+
+/* ---- events seen on a chain ---- */
+
+enum chain_event_kind {
+    CHAIN_EV_PACKET_SENT,       /* a packet left this chain (Gateway.PacketSent) */
+    CHAIN_EV_PACKET_RECEIVED,   /* a packet from another chain was delivered here, with its ack */
+    CHAIN_EV_PACKET_SKIPPED,    /* a delivery here skipped an already received packet */
+    CHAIN_EV_PACKET_ACKED,      /* the ack of a packet sent here was processed here */
+    CHAIN_EV_PACKET_TIMED_OUT,  /* a packet sent here was timed out here (sender refunded) */
+    CHAIN_EV__COUNT
+};
+
+/* Where an event happened: its identity is (chain, block hash, log index). */
+struct chain_event_origin {
+    uint64_t chain_id;
+    uint64_t block_number;
+    uint64_t block_timestamp;
+    uint8_t block_hash[32];
+    uint8_t tx_hash[32];
+    uint32_t log_index;
+};
+
+struct chain_event {
+    enum chain_event_kind kind;
+    struct chain_event_origin at;
+    uint8_t packet_id[32];
+    struct packet packet;  /* PACKET_SENT: the whole packet; others: src_chain, dst_chain, sequence */
+    struct packet_ack ack; /* PACKET_RECEIVED: the recorded acknowledgement; ACKED: success only */
+};
+
+/* ---- what the engine asks a chain to do ---- */
+
+enum chain_call_kind {
+    CHAIN_CALL_DELIVER, /* deliver a batch of packets (this chain is their destination) */
+    CHAIN_CALL_ACK,     /* acknowledge one packet on its source (this chain) */
+    CHAIN_CALL_TIMEOUT, /* time out one packet on its source (this chain) */
+    CHAIN_CALL_RAW,     /* an operator transaction: to, data, value (ferry tx send) */
+    CHAIN_CALL__COUNT
+};
+
+#define CHAIN_SIG_LEN 65
+
+/* Signatures of the attesters over one digest, sorted by signer address ascending. */
+struct chain_attestation {
+    size_t count;
+    uint8_t (*sigs)[CHAIN_SIG_LEN];
+};
+
+struct chain_call {
+    enum chain_call_kind kind;
+    /* DELIVER: n packets, each with its attestation. ACK/TIMEOUT: exactly one. */
+    size_t n;
+    const struct packet *packets;
+    const struct chain_attestation *attestations;
+    const struct packet_ack *ack;        /* ACK: the destination's acknowledgement */
+    uint64_t proof_timestamp;            /* TIMEOUT: destination block time proven past the timeout */
+    /* RAW */
+    uint8_t to[32];
+    const uint8_t *data;
+    size_t data_len;
+    uint8_t value_be[32];
+};
+
+/* What the attesters sign, per call kind; the adapter knows its chain's digest format
+ * (EIP-712 for EVM; see docs/protocol.md). `verifying` is the chain that will check it. */
+enum chain_attest_kind {
+    CHAIN_ATTEST_DELIVERY, /* "this packet was sent on its source": checked by the destination */
+    CHAIN_ATTEST_ACK,      /* "the destination recorded this ack": checked by the source */
+    CHAIN_ATTEST_TIMEOUT,  /* "the destination had not received it at proof_timestamp": source */
+};
+
+/* The life of a submitted call, as reported to the engine. */
+enum chain_submission_state {
+    CHAIN_SUB_PENDING,   /* persisted and broadcast (or being retried/replaced) */
+    CHAIN_SUB_MINED,     /* included, status success, not yet past the confirmation depth */
+    CHAIN_SUB_CONFIRMED, /* success and past the confirmation depth: final */
+    CHAIN_SUB_REVERTED,  /* included but reverted: final */
+    CHAIN_SUB_REFUSED,   /* never sent: the dry run reverted, fees above the cap, ...: final */
+    CHAIN_SUB_UNKNOWN,   /* the adapter has no record of this id (submit again if still wanted) */
+};
+
+struct chain_submission {
+    const char *id;
+    enum chain_submission_state state;
+    uint8_t tx_hash[32];   /* of the attempt that counts (valid unless REFUSED/UNKNOWN) */
+    uint64_t block_number; /* MINED/CONFIRMED/REVERTED */
+    const char *error;     /* REFUSED/REVERTED: why, for operators */
+};
+
+struct chain_head {
+    uint64_t number;      /* latest block */
+    uint64_t timestamp;   /* its time */
+    uint64_t confirmed;   /* latest block at the confirmation depth */
+    uint64_t confirmed_timestamp;
+};
+
+/* Callbacks the engine gives every chain (all run on the loop). */
+struct chain_env {
+    struct loop *loop;
+    struct store *store;   /* adapters persist cursors and transactions through it */
+    struct signer *signer; /* submitter keys are looked up by name */
+    void *engine;          /* passed back to every callback */
+    /* New confirmed events, in order. The engine must call chain_events_done(c, token) once their
+     * effects are durable; until then the adapter does not advance its cursor past them. */
+    void (*on_events)(void *engine, struct chain *c, const struct chain_event *ev, size_t n, uint64_t token);
+    /* A reorg deeper than the confirmation depth dropped blocks >= from_block whose events were
+     * already delivered: the chain is paused until an operator acts (chain_resume). */
+    void (*on_deep_reorg)(void *engine, struct chain *c, uint64_t from_block, const char *detail);
+    /* A submission changed state (also called after restart for every non-final submission). */
+    void (*on_submission)(void *engine, struct chain *c, const struct chain_submission *s);
+    /* The head moved. */
+    void (*on_head)(void *engine, struct chain *c, const struct chain_head *h);
+};
+
+/* Result of a point query. */
+struct chain_received_result {
+    bool received;
+    uint64_t block_number;    /* the block the answer holds at */
+    uint64_t block_timestamp; /* its timestamp (timeout proofs need it) */
+};
+typedef void (*chain_received_cb)(void *ud, enum ferry_err err, const struct chain_received_result *r);
+
+/* The operations of a chain family. Every field is required unless marked optional. */
+struct chain_ops {
+    const char *name; /* the config's "kind", e.g. "evm" */
+    /* Builds a chain from its config object (already validated by check_config) and the env. */
+    enum ferry_err (*open)(struct chain **out, const cJSON *config, const struct chain_env *env);
+    /* Validates a chain's config object; reports each problem through `problem` with a path
+     * relative to the object (e.g. "rpc[0]") and returns the number of problems. */
+    int (*check_config)(const cJSON *config, void (*problem)(void *ud, const char *path, const char *msg),
+                        void *ud);
+    /* Starts watching (from the persisted cursor) and resumes pending submissions. */
+    enum ferry_err (*start)(struct chain *c);
+    /* Stops watching and submitting; persisted state stays for the next start. */
+    void (*stop)(struct chain *c);
+    void (*close)(struct chain *c);
+    /* The chain id, name and current head (0s until the first poll). */
+    uint64_t (*chain_id)(const struct chain *c);
+    const char *(*name)(const struct chain *c);
+    struct chain_head (*head)(const struct chain *c);
+    /* The digest attesters sign for `kind` about packet p, verified on this chain. */
+    enum ferry_err (*attest_digest)(struct chain *c, enum chain_attest_kind kind, const struct packet *p,
+                                    const struct packet_ack *ack, uint64_t proof_timestamp, uint8_t out[32]);
+    /* The packet id (docs/protocol.md). Pure. */
+    void (*packet_id)(const struct packet *p, uint8_t out[32]);
+    /* Submits a call under submission id `id` (idempotent per id; see the contract above).
+     * An immediate error means nothing was persisted or sent. */
+    enum ferry_err (*submit)(struct chain *c, const char *id, const struct chain_call *call);
+    /* The adapter's record of a submission (CHAIN_SUB_UNKNOWN if none). Synchronous: local state. */
+    enum chain_submission_state (*submission)(struct chain *c, const char *id, struct chain_submission *out);
+    /* Did this chain receive packet (src_chain, sequence)? At the confirmed head. */
+    enum ferry_err (*query_received)(struct chain *c, uint64_t src_chain, uint64_t sequence, chain_received_cb cb,
+                                     void *ud);
+    /* Acknowledges events handed to on_events with this token (lets the cursor advance). */
+    void (*events_done)(struct chain *c, uint64_t token);
+    /* Resumes a chain paused by a deep reorg (operator action). */
+    enum ferry_err (*resume)(struct chain *c);
+    /* A JSON description for `ferry chain status` and /metrics: head, cursor, lag, endpoints and
+     * their health, submitter address, nonce, balance. */
+    cJSON *(*status)(struct chain *c);
+};
+
+/* The registered families, NULL-terminated. */
+const struct chain_ops *const *chain_families(void);
+/* The family called `name`, or NULL. */
+const struct chain_ops *chain_family(const char *name);
+
+#endif
