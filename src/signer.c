@@ -1,5 +1,6 @@
 #include "ferry/signer.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,8 @@
 struct signer_key {
     char name[SIGNER_NAME_MAX];
     uint8_t addr[ADDRESS_LEN];
-    uint8_t *sec; /* 32 bytes from sodium_malloc; PROT_NOACCESS except inside with_key() */
+    uint8_t *sec; /* 32 bytes from sodium_malloc; PROT_NOACCESS unless in use or open */
+    bool open;    /* PROT_READ between signer_open and signer_seal */
 };
 
 struct signer {
@@ -196,6 +198,47 @@ enum ferry_err signer_address(const struct signer *s, const char *name, uint8_t 
     return FERRY_OK;
 }
 
+/* Makes the key readable for one operation, unless a window has it open already. */
+static enum ferry_err key_unlock(struct signer_key *k)
+{
+    if (!k->open && sodium_mprotect_readonly(k->sec) != 0)
+        return ferry_fail(FERRY_ECRYPTO, "signer: cannot unprotect key memory");
+    return FERRY_OK;
+}
+
+static enum ferry_err key_relock(struct signer_key *k)
+{
+    if (!k->open && sodium_mprotect_noaccess(k->sec) != 0)
+        return ferry_fail(FERRY_ECRYPTO, "signer: cannot re-protect key memory");
+    return FERRY_OK;
+}
+
+enum ferry_err signer_open(struct signer *s, const char *name)
+{
+    struct signer_key *k = find(s, name);
+    if (!k)
+        return ferry_fail(FERRY_ENOTFOUND, "signer: no key named \"%s\"", name);
+    enum ferry_err e = key_unlock(k);
+    if (!e)
+        k->open = true;
+    return e;
+}
+
+enum ferry_err signer_seal(struct signer *s)
+{
+    enum ferry_err e = FERRY_OK;
+    for (size_t i = 0; i < s->count; i++) {
+        struct signer_key *k = &s->keys[i];
+        if (!k->open)
+            continue;
+        if (sodium_mprotect_noaccess(k->sec) != 0)
+            e = ferry_fail(FERRY_ECRYPTO, "signer: cannot re-protect key memory");
+        else
+            k->open = false;
+    }
+    return e;
+}
+
 enum ferry_err signer_sign_digest(struct signer *s, const char *name, const uint8_t digest[32],
                                   uint8_t sig[SIGNATURE_LEN])
 {
@@ -204,17 +247,16 @@ enum ferry_err signer_sign_digest(struct signer *s, const char *name, const uint
     if (!k)
         return ferry_fail(FERRY_ENOTFOUND, "signer: no key named \"%s\"", name);
     secp256k1_ecdsa_recoverable_signature rs;
-    /* The key page is readable only for the duration of this one call: two mprotect(2) calls,
-     * measured by tests/bench/bench_sign.c at a few percent of a signature. */
-    if (sodium_mprotect_readonly(k->sec) != 0)
-        return ferry_fail(FERRY_ECRYPTO, "signer: cannot unprotect key memory");
+    enum ferry_err e = key_unlock(k);
+    if (e)
+        return e;
     /* NULL nonce function: RFC 6979 deterministic nonces; libsecp256k1 always produces low s. */
     int ok = secp256k1_ecdsa_sign_recoverable(s->ctx, &rs, digest, k->sec, NULL, NULL);
-    int locked = sodium_mprotect_noaccess(k->sec) == 0;
+    e = key_relock(k);
     if (!ok)
         return ferry_fail(FERRY_ECRYPTO, "signer: signing failed");
-    if (!locked)
-        return ferry_fail(FERRY_ECRYPTO, "signer: cannot re-protect key memory");
+    if (e)
+        return e;
     int recid;
     secp256k1_ecdsa_recoverable_signature_serialize_compact(s->ctx, sig, &recid, &rs);
     sig[64] = (uint8_t)recid;
@@ -228,12 +270,14 @@ enum ferry_err signer_export_keystore(struct signer *s, const char *name, const 
     struct signer_key *k = find(s, name);
     if (!k)
         return ferry_fail(FERRY_ENOTFOUND, "signer: no key named \"%s\"", name);
-    if (sodium_mprotect_readonly(k->sec) != 0)
-        return ferry_fail(FERRY_ECRYPTO, "signer: cannot unprotect key memory");
-    enum ferry_err e = keystore_encrypt(out, k->sec, k->addr, password, password_len, params);
-    if (sodium_mprotect_noaccess(k->sec) != 0 && !e) {
+    enum ferry_err e = key_unlock(k);
+    if (e)
+        return e;
+    e = keystore_encrypt(out, k->sec, k->addr, password, password_len, params);
+    enum ferry_err e2 = key_relock(k);
+    if (e2 && !e) {
         memset(out, 0, sizeof *out);
-        e = ferry_fail(FERRY_ECRYPTO, "signer: cannot re-protect key memory");
+        e = e2;
     }
     return e;
 }

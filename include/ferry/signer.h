@@ -56,6 +56,15 @@ enum ferry_err signer_address(const struct signer *s, const char *name, uint8_t 
 enum ferry_err signer_sign_digest(struct signer *s, const char *name, const uint8_t digest[32],
                                   uint8_t sig[SIGNATURE_LEN]) FERRY_WUR;
 
+/* A signing window for bursts. Outside a window every signature opens the key's page for reading
+ * and closes it again: two mprotect(2) calls, which cost 7-9% of a signature on the (virtualised)
+ * machine bench_sign was measured on. signer_open makes the named key readable (never writable)
+ * until signer_seal, so signatures in between skip those calls; the event loop opens the keys it
+ * needs, signs everything due in one iteration, and seals before it sleeps. */
+enum ferry_err signer_open(struct signer *s, const char *name) FERRY_WUR;
+/* Closes every open key (PROT_NOACCESS again). */
+enum ferry_err signer_seal(struct signer *s) FERRY_WUR;
+
 /* Recovers the signer's address from a digest and a 65-byte signature (v = 0/1 or 27/28).
  * High-s signatures are refused (EIP-2: they are the malleable twin of a low-s one).
  * Needs no key and no signer (it uses libsecp256k1's static context). */

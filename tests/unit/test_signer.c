@@ -258,12 +258,44 @@ static void spec_addresses(void **state)
     cJSON_Delete(v);
 }
 
+/* Signatures inside a signing window are the same as outside; seal closes every open key. */
+static void signing_window(void **state)
+{
+    struct signer *s;
+    assert_int_equal(signer_new(&s), FERRY_OK);
+    assert_int_equal(signer_generate(s, "a"), FERRY_OK);
+    assert_int_equal(signer_generate(s, "b"), FERRY_OK);
+    uint8_t d[32], out[SIGNATURE_LEN], in_a[SIGNATURE_LEN], in_b[SIGNATURE_LEN], again[SIGNATURE_LEN];
+    tu_rand_bytes(d, sizeof d);
+    assert_int_equal(signer_sign_digest(s, "a", d, out), FERRY_OK);
+    assert_int_equal(signer_open(s, "nobody"), FERRY_ENOTFOUND);
+    assert_int_equal(signer_seal(s), FERRY_OK); /* nothing open: fine */
+    assert_int_equal(signer_open(s, "a"), FERRY_OK);
+    assert_int_equal(signer_open(s, "a"), FERRY_OK); /* idempotent */
+    assert_int_equal(signer_open(s, "b"), FERRY_OK);
+    assert_int_equal(signer_sign_digest(s, "a", d, in_a), FERRY_OK);
+    assert_int_equal(signer_sign_digest(s, "b", d, in_b), FERRY_OK);
+    struct keystore ks;
+    const struct keystore_params fast = {.kdf = KEYSTORE_SCRYPT, .n = 16, .r = 8, .p = 1};
+    assert_int_equal(signer_export_keystore(s, "a", "pw", 2, &fast, &ks), FERRY_OK); /* stays open after */
+    assert_int_equal(signer_sign_digest(s, "a", d, again), FERRY_OK);
+    assert_int_equal(signer_seal(s), FERRY_OK);
+    assert_memory_equal(out, in_a, SIGNATURE_LEN);
+    assert_memory_equal(out, again, SIGNATURE_LEN);
+    assert_memory_not_equal(in_a, in_b, 64);
+    assert_int_equal(signer_sign_digest(s, "a", d, again), FERRY_OK); /* sealed: strict path again */
+    assert_memory_equal(out, again, SIGNATURE_LEN);
+    assert_int_equal(signer_open(s, "b"), FERRY_OK);
+    signer_free(s); /* freeing with a key open is fine */
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(matches_cast),       cmocka_unit_test(sign_properties), cmocka_unit_test(recover_rejects),
         cmocka_unit_test(bad_keys_and_names), cmocka_unit_test(keystores),       cmocka_unit_test(spec_addresses),
+        cmocka_unit_test(signing_window),
     };
     return TU_RUN(tests);
 }
