@@ -1,6 +1,7 @@
 /* The signer: the only module that ever holds key material.
  * Secret keys live in libsodium guarded memory (sodium_malloc: guard pages, mlock, no core dumps),
- * kept PROT_NOACCESS except for the instant of a signature, and wiped when freed.
+ * kept PROT_NOACCESS except for the instant of a signature (or an explicit signing window, see
+ * signer_open), and wiped when freed.
  * Everything else asks it to sign a 32-byte digest by key name and never sees the key.
  * Submitter keys (pay gas) and attester keys (sign attestations) are both just named keys here. */
 #ifndef FERRY_SIGNER_H

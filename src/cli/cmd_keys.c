@@ -181,6 +181,17 @@ static void print_key(const char *name, const uint8_t addr[ADDRESS_LEN], const c
     printf("name:    %s\naddress: %s\nfile:    %s\n", name, a, path);
 }
 
+/* Creates the directory if needed and warns when an existing one is open to other users. */
+static enum ferry_err prepare_dir(const char *dir)
+{
+    enum ferry_err e = keystore_dir_create(dir);
+    struct stat st;
+    if (!e && stat(dir, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr, "ferry: warning: keystore directory %s is open to other users (mode %03o); chmod 700 it\n",
+                dir, (unsigned)(st.st_mode & 0777));
+    return e;
+}
+
 /* Fails early, before any slow KDF runs, if the name is unusable or taken. */
 static enum ferry_err check_free_name(const char *dir, const char *name, char *path, size_t cap)
 {
@@ -222,7 +233,7 @@ static int keys_new(struct keys_opts *o)
         e = signer_address(s, name, addr);
     signer_free(s);
     if (!e)
-        e = keystore_dir_create(o->dir);
+        e = prepare_dir(o->dir);
     if (!e)
         e = keystore_write_file(o->dir, name, &ks);
     if (e) {
@@ -266,7 +277,7 @@ static int keys_import(struct keys_opts *o)
         /* Stored as it came, plus the verified address so that `list` needs no password. */
         ks.has_address = true;
         memcpy(ks.address, addr, ADDRESS_LEN);
-        e = keystore_dir_create(o->dir);
+        e = prepare_dir(o->dir);
     }
     if (!e)
         e = keystore_write_file(o->dir, name, &ks);

@@ -161,6 +161,11 @@ check "--keystore-dir overrides FERRY_KEYSTORE_DIR" fails_with 1 "elsewhere"
 FERRY_PASSWORD='ferry pw 2' HOME=$tmp/home FERRY_KEYSTORE_DIR= fr keys new homekey --scrypt-n 1024
 check "the default directory is ~/.ferry/keys" test "$rc" -eq 0 -a -f "$tmp/home/.ferry/keys/homekey"
 secrets+=("$(secret_of "$tmp/home/.ferry/keys" homekey 'ferry pw 2')")
+check "the default directory is created mode 700" test "$(stat -c %a "$tmp/home/.ferry")" = 700
+mkdir -m 755 "$tmp/open"
+FERRY_PASSWORD='ferry pw 2' fr keys new openkey --scrypt-n 1024 --keystore-dir "$tmp/open"
+check "a keystore directory open to other users draws a warning" fails_with 0 'open to other users (mode 755)'
+secrets+=("$(secret_of "$tmp/open" openkey 'ferry pw 2')")
 
 # 7. No secret ever appears in anything ferry printed.
 leaked=0
@@ -169,7 +174,8 @@ for s in "${secrets[@]}"; do
   grep -qi "$s" "$tmp/all.log" && leaked=1
 done
 check "no secret key appears in any ferry output (${#secrets[@]} keys checked)" test "$leaked" -eq 0
-check "no temporary files are left in the keystore directory" bash -c "! ls -A '$tmp/keys' | grep -q '^\\.'"
+check "no temporary files are left in the keystore directories" \
+  bash -c "! ls -A '$tmp/keys' '$tmp/open' '$tmp/home/.ferry/keys' | grep -q '^\\.'"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
