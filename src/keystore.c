@@ -104,6 +104,19 @@ enum ferry_err keystore_check_caps(const struct keystore *ks, const struct keyst
 
 static const cJSON *member(const cJSON *obj, const char *key) { return cJSON_GetObjectItemCaseSensitive(obj, key); }
 
+/* A field given twice is refused: readers that keep the first and readers that keep the last (Go's
+ * encoding/json, so geth) would otherwise see two different keystores in one file. */
+static enum ferry_err unique(const cJSON *obj, const char *where, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        int seen = 0;
+        for (const cJSON *c = obj->child; c; c = c->next)
+            if (c->string && strcmp(c->string, *keys) == 0 && ++seen > 1)
+                return ferry_fail(FERRY_EINVAL, "keystore: \"%s%s\" appears more than once", where, *keys);
+    }
+    return FERRY_OK;
+}
+
 static enum ferry_err need_object(const cJSON **out, const cJSON *obj, const char *key, const char *where)
 {
     const cJSON *v = member(obj, key);
@@ -170,6 +183,12 @@ static enum ferry_err parse_tree(struct keystore *ks, const cJSON *root)
     const char *s;
     if (!cJSON_IsObject(root))
         return ferry_fail(FERRY_EINVAL, "keystore: expected a JSON object");
+    static const char *const root_keys[] = {"version", "crypto", "Crypto", "id", "address", NULL};
+    static const char *const crypto_keys[] = {"cipher", "cipherparams", "ciphertext", "kdf", "kdfparams", "mac", NULL};
+    static const char *const cp_keys[] = {"iv", NULL};
+    static const char *const kp_keys[] = {"dklen", "salt", "n", "r", "p", "c", "prf", NULL};
+    if ((e = unique(root, "", root_keys)))
+        return e;
 
     const cJSON *ver = member(root, "version");
     if (!ver)
@@ -185,13 +204,15 @@ static enum ferry_err parse_tree(struct keystore *ks, const cJSON *root)
     const cJSON *crypto;
     if ((e = need_object(&crypto, root, lc ? "crypto" : uc ? "Crypto" : "crypto", "")))
         return e;
+    if ((e = unique(crypto, "crypto.", crypto_keys)))
+        return e;
 
     if ((e = need_string(&s, crypto, "cipher", "crypto.")))
         return e;
     if (strcmp(s, "aes-128-ctr") != 0)
         return ferry_fail(FERRY_EUNSUPPORTED, "keystore: cipher \"%.40s\" is not supported (only aes-128-ctr)", s);
     const cJSON *cp;
-    if ((e = need_object(&cp, crypto, "cipherparams", "crypto.")))
+    if ((e = need_object(&cp, crypto, "cipherparams", "crypto.")) || (e = unique(cp, "crypto.cipherparams.", cp_keys)))
         return e;
     size_t n;
     if ((e = need_hex(ks->iv, KEYSTORE_IV_LEN, &n, KEYSTORE_IV_LEN, cp, "iv", "crypto.cipherparams.")))
@@ -206,7 +227,7 @@ static enum ferry_err parse_tree(struct keystore *ks, const cJSON *root)
     if ((e = need_string(&s, crypto, "kdf", "crypto.")))
         return e;
     const cJSON *kp;
-    if ((e = need_object(&kp, crypto, "kdfparams", "crypto.")))
+    if ((e = need_object(&kp, crypto, "kdfparams", "crypto.")) || (e = unique(kp, "crypto.kdfparams.", kp_keys)))
         return e;
     if ((e = need_uint(&u, kp, "dklen", "crypto.kdfparams.", UINT32_MAX)))
         return e;

@@ -229,6 +229,19 @@ static void malformed(void **state)
     expect_mut("address", "\"0x98e07f38060868ee81de88f7c2b3e389a2bfa83a\"", FERRY_OK, NULL);
     expect_mut("id", NULL, FERRY_OK, NULL);
 
+    /* The same field twice: geth would keep the last, cJSON the first; refuse the ambiguity. */
+    char *dup = base_json();
+    char *twice = malloc(strlen(dup) + 64);
+    sprintf(twice, "{\"version\":3,%s", dup + 1);
+    expect(twice, FERRY_EINVAL, "\"version\" appears more than once");
+    char *kdfp = strstr(dup, "\"kdfparams\":{");
+    assert_non_null(kdfp);
+    size_t at = (size_t)(kdfp - dup) + strlen("\"kdfparams\":{");
+    sprintf(twice, "%.*s\"n\":2,%s", (int)at, dup, dup + at);
+    expect(twice, FERRY_EINVAL, "\"crypto.kdfparams.n\" appears more than once");
+    free(twice);
+    free(dup);
+
     expect("", FERRY_EINVAL, "invalid JSON at offset 0");
     expect("[]", FERRY_EINVAL, "expected a JSON object");
     expect("{\"version\": 3", FERRY_EINVAL, "invalid JSON");
