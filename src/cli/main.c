@@ -14,9 +14,17 @@ static const struct cli_command commands[] = {
     {"version", "print Ferry's version", "ferry version", cmd_version},
     {"keys", "manage the keystore (new, import, list, show)",
      "ferry keys new NAME | import FILE [NAME] | list | show NAME\n"
+     "  new NAME                  make a key and store it encrypted as DIR/NAME\n"
+     "  import FILE [NAME]        store a geth/cast keystore after checking the password opens it\n"
+     "                            (NAME defaults to its address)\n"
+     "  list                      names and addresses (no password needed)\n"
+     "  show NAME                 address, file and KDF, after checking the password opens it\n"
      "  [--keystore-dir DIR]      keystore directory (default: $FERRY_KEYSTORE_DIR or ~/.ferry/keys)\n"
-     "  [--password-file FILE]    read the password from FILE (default: $FERRY_PASSWORD)\n"
-     "  [--scrypt-n N]            scrypt cost for new keys (default 262144, the geth standard)",
+     "  [--password-file FILE]    read the password from the first line of FILE\n"
+     "                            (default: $FERRY_PASSWORD, else a prompt on a terminal;\n"
+     "                            there is no --password option: command lines are visible to all)\n"
+     "  [--scrypt-n N]            scrypt cost for new keys, a power of two from 1024 to 262144\n"
+     "                            (default 262144, the geth standard)",
      cmd_keys},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
