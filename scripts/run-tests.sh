@@ -46,7 +46,7 @@ if [ "$only" = all ]; then
     count forge "$log_dir/forge.log" $?
   fi
   if compgen -G "tests/e2e/e2e_*.sh" >/dev/null; then
-    echo "== end-to-end tests (real anvil)"
+    echo "== end-to-end tests"
     for t in tests/e2e/e2e_*.sh; do
       n=$(basename "$t" .sh)
       FERRY_BUILD=$build bash "$t" >"$log_dir/$n.log" 2>&1
