@@ -222,16 +222,19 @@ static enum ferry_err parse_item(struct rlp_item *it, const uint8_t *p, size_t a
     return FERRY_OK;
 }
 
-enum ferry_err rlp_decode(struct rlp_item *top, const uint8_t *in, size_t n)
+enum ferry_err rlp_decode(struct rlp_item *top, const uint8_t *in, size_t n) { return rlp_decode_at(top, in, n, 0); }
+
+enum ferry_err rlp_decode_at(struct rlp_item *top, const uint8_t *in, size_t n, size_t base)
 {
     memset(top, 0, sizeof *top);
     struct rlp_item it;
-    enum ferry_err err = parse_item(&it, in, n, 0, "input");
+    enum ferry_err err = parse_item(&it, in, n, base, "input");
     if (err)
         return err;
     size_t end = it.hdr + it.len;
     if (end != n)
-        return ferry_fail(FERRY_EINVAL, "rlp: %zu unexpected byte(s) after the top item, at offset %zu", n - end, end);
+        return ferry_fail(FERRY_EINVAL, "rlp: %zu unexpected byte(s) after the top item, at offset %zu", n - end,
+                          base + end);
 
     /* Check every nested item once, iteratively: ends[] holds the end offset of each open list. */
     size_t ends[RLP_MAX_DEPTH];
@@ -247,12 +250,13 @@ enum ferry_err rlp_decode(struct rlp_item *top, const uint8_t *in, size_t n)
             continue;
         }
         struct rlp_item child;
-        err = parse_item(&child, in + pos, ends[depth - 1] - pos, pos, "enclosing list");
+        err = parse_item(&child, in + pos, ends[depth - 1] - pos, base + pos, "enclosing list");
         if (err)
             return err;
         if (child.kind == RLP_LIST) {
             if (depth == RLP_MAX_DEPTH)
-                return ferry_fail(FERRY_ERANGE, "rlp: lists nested deeper than %d at offset %zu", RLP_MAX_DEPTH, pos);
+                return ferry_fail(FERRY_ERANGE, "rlp: lists nested deeper than %d at offset %zu", RLP_MAX_DEPTH,
+                                  base + pos);
             ends[depth++] = pos + child.hdr + child.len;
             pos += child.hdr;
         } else {

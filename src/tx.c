@@ -364,17 +364,15 @@ enum ferry_err eth_tx_decode(struct eth_tx *tx, const uint8_t *raw, size_t n)
     memset(tx, 0, sizeof *tx);
     if (n == 0)
         return ferry_fail(FERRY_EINVAL, "tx: empty input");
-    const uint8_t *body = raw;
-    size_t body_n = n, want;
+    size_t skip = 0, want;
     const char *kind;
     if (raw[0] >= 0xc0) {
         want = 9;
         kind = "legacy";
     } else if (raw[0] == ETH_TX_1559) {
-        body++;
-        body_n--;
+        skip = 1;
         want = 12;
-        kind = "type 2 (offsets count from the byte after the type)";
+        kind = "type 2";
     } else if (raw[0] < 0x80) {
         return ferry_fail(FERRY_EUNSUPPORTED, "tx: type %u transactions are not supported (legacy and type 2 only)", raw[0]);
     } else {
@@ -382,7 +380,7 @@ enum ferry_err eth_tx_decode(struct eth_tx *tx, const uint8_t *raw, size_t n)
     }
     struct rlp_item top, f[12];
     size_t count;
-    enum ferry_err err = rlp_decode(&top, body, body_n);
+    enum ferry_err err = rlp_decode_at(&top, raw + skip, n - skip, skip);
     if (!err)
         err = rlp_list_items(&top, f, want, &count);
     if (!err && count != want)

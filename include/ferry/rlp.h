@@ -73,7 +73,7 @@ struct rlp_item {
     enum rlp_kind kind;
     const uint8_t *data; /* the payload (a string's bytes or a list's encoded items) */
     size_t len;          /* payload length */
-    size_t off;          /* offset of the item's first byte in the top-level input, for messages */
+    size_t off;          /* offset of the item's first byte in the whole input, for messages */
     size_t hdr;          /* length of the prefix, so the whole item is data - hdr .. data + len */
 };
 
@@ -83,6 +83,9 @@ struct rlp_item {
  * a single byte below 0x80 wrapped as 0x81 XX, the long form used for fewer than 56 bytes,
  * lengths with leading zero bytes, and bytes after the top item. */
 enum ferry_err rlp_decode(struct rlp_item *top, const uint8_t *in, size_t n) FERRY_WUR;
+/* The same for RLP that sits `base` bytes into a larger input (e.g. after a transaction's type
+ * byte): offsets in items and messages count from the start of that larger input. */
+enum ferry_err rlp_decode_at(struct rlp_item *top, const uint8_t *in, size_t n, size_t base) FERRY_WUR;
 
 /* Walks the children of a list item that came from rlp_decode. */
 struct rlp_iter {

@@ -181,6 +181,22 @@ static void messages_name_the_fault(void **state)
     assert_int_equal(decode_hex(&top, "c5c0b9000101", &b), FERRY_EINVAL);
     assert_non_null(strstr(ferry_errmsg(), "leading zero in the length at offset 2"));
     free(b);
+    /* Inside a larger input, offsets count from that input's start. */
+    assert_int_equal(decode_hex(&top, "c4c2830102", &b), FERRY_EINVAL);
+    free(b);
+    size_t n;
+    b = tu_unhex("c4c2830102", &n);
+    assert_int_equal(rlp_decode_at(&top, b, n, 100), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "string of 3 bytes at offset 102"));
+    free(b);
+    b = tu_unhex("c3c0c0c0", &n);
+    assert_int_equal(rlp_decode_at(&top, b, n, 7), FERRY_OK);
+    struct rlp_item items[3];
+    size_t count;
+    assert_int_equal(rlp_list_items(&top, items, 3, &count), FERRY_OK);
+    assert_int_equal(top.off, 7);
+    assert_int_equal(items[2].off, 10);
+    free(b);
     /* Nothing decodes from nothing. */
     assert_int_equal(rlp_decode(&top, (const uint8_t *)"", 0), FERRY_EINVAL);
 }

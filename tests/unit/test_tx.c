@@ -303,6 +303,9 @@ static void decode_is_strict(void **state)
     assert_int_equal(eth_tx_decode(&tx, raw, n), FERRY_OK);
     assert_int_equal(tx.type, ETH_TX_1559);
     free(raw);
+    /* Offsets count from the start of the raw transaction, type byte included. */
+    const char *t2_nonce[] = {"01", "820001", "80", "01", "825208", TO, "80", "80", "c0", "80", R32, S32};
+    expect_decode_error(2, t2_nonce, 12, FERRY_EINVAL, "tx: type 2: nonce: rlp: leading zero in integer at offset 4");
     const char *t2_access[] = {"01", "80", "80", "01", "825208", TO, "80", "80", "d7d6" TO "c0", "80", R32, S32};
     expect_decode_error(2, t2_access, 12, FERRY_EUNSUPPORTED, "only empty access lists");
     const char *t2_access_str[] = {"01", "80", "80", "01", "825208", TO, "80", "80", "80", "80", R32, S32};
