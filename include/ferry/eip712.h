@@ -16,8 +16,10 @@
  * verifyingContract and salt, and a types.EIP712Domain that does not list exactly the domain's
  * fields in that order. (cast is laxer on several of these: it pads or truncates bytesN,
  * ignores extra fields and the EIP712Domain type list. Where both accept, digests agree.)
- * Integers may be JSON numbers (exact integers up to 2^53), decimal strings ("-5" for intN)
- * or hexadecimal strings ("0x1f"). */
+ * primaryType "EIP712Domain" (which cast hashes as the domain alone) is refused too.
+ * Integers may be JSON numbers (exact integers up to 2^53; larger ones must be strings, since
+ * cJSON holds numbers as doubles; for the same reason 1e3 and 16.0 are taken as 1000 and 16,
+ * where cast refuses them), decimal strings ("-5" for intN) or hex strings ("0x1f", "-0x10"). */
 #ifndef FERRY_EIP712_H
 #define FERRY_EIP712_H
 
