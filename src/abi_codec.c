@@ -78,7 +78,7 @@ struct dec {
 static const char *where(const struct dec *d, char *w, size_t n)
 {
     if (d->depth == 0) {
-        snprintf(w, n, "the value");
+        snprintf(w, n, "the data");
         return w;
     }
     size_t idx = d->top_map ? d->top_map[d->path[0]] : d->path[0];
