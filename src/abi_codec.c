@@ -7,39 +7,50 @@
 #include "abi_int.h"
 #include "ferry/hex.h"
 
-bool abi_word_valid(const struct abi_type *t, const uint8_t w[32])
+/* True when every bit of w at or above bit n equals the matching bit of fill (0 or all ones). */
+static bool high_bits_are(u256 w, unsigned n, uint64_t fill)
 {
-    size_t zeros;
-    uint8_t fill = 0;
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned lo = 64 * i;
+        if (n >= lo + 64)
+            continue;
+        uint64_t mask = n <= lo ? ~(uint64_t)0 : ~(uint64_t)0 << (n - lo);
+        if ((w.w[i] & mask) != (fill & mask))
+            return false;
+    }
+    return true;
+}
+
+bool abi_word_valid(const struct abi_type *t, const uint8_t word[32])
+{
+    u256 w = abi_load_word(word);
     switch (t->kind) {
     case ABI_UINT:
-        zeros = 32 - t->size / 8;
-        break;
-    case ABI_INT:
-        zeros = 32 - t->size / 8;
-        if (zeros && (w[zeros] & 0x80))
-            fill = 0xff;
-        break;
+        return high_bits_are(w, t->size, 0);
+    case ABI_INT: {
+        /* Sign extension: every bit from N-1 up is a copy of the sign bit. */
+        unsigned sign = t->size - 1;
+        uint64_t fill = (w.w[sign / 64] >> (sign % 64)) & 1 ? ~(uint64_t)0 : 0;
+        return high_bits_are(w, sign, fill);
+    }
     case ABI_ADDRESS:
-        zeros = 12;
-        break;
+        return high_bits_are(w, 160, 0);
     case ABI_BOOL:
-        if (w[31] > 1)
-            return false;
-        zeros = 31;
-        break;
-    case ABI_FIXED_BYTES:
-        for (size_t i = t->size; i < 32; i++)
-            if (w[i])
+        return high_bits_are(w, 1, 0);
+    case ABI_FIXED_BYTES: {
+        /* Left-aligned: the low 256 - 8N bits are padding. */
+        unsigned pad = 256 - 8 * t->size;
+        for (unsigned i = 0; i < 4 && pad; i++) {
+            unsigned take = pad < 64 ? pad : 64;
+            if (w.w[i] & (take == 64 ? ~(uint64_t)0 : ((uint64_t)1 << take) - 1))
                 return false;
+            pad -= take;
+        }
         return true;
+    }
     default:
         return false;
     }
-    for (size_t i = 0; i < zeros; i++)
-        if (w[i] != fill)
-            return false;
-    return true;
 }
 
 enum ferry_err abi_tree_alloc(struct abi_value **out, size_t nodes, size_t extra, uint8_t **extra_p)
@@ -101,13 +112,8 @@ static enum ferry_err read_size(struct dec *d, size_t pos, size_t limit, size_t 
                                 const char *past)
 {
     const uint8_t *w = d->buf + pos;
-    uint64_t v = 0;
-    bool big = false;
-    for (size_t i = 0; i < 24; i++)
-        big |= w[i] != 0;
-    for (size_t i = 24; i < 32; i++)
-        v = v << 8 | w[i];
-    if (big || v > limit) {
+    uint64_t v = abi_be64(w + 24);
+    if ((abi_be64(w) | abi_be64(w + 8) | abi_be64(w + 16)) || v > limit) {
         char at[160], hx[67];
         word_hex(hx, w);
         return ferry_fail(FERRY_EINVAL, "abi: %s %s of %s %s (data is %zu bytes)", what, hx, where(d, at, sizeof at),
@@ -640,7 +646,7 @@ enum ferry_err abi_get_u256(const struct abi_value *v, u256 *out)
     if (negative(v))
         return ferry_fail(FERRY_ERANGE, "abi: expected a non-negative integer, got a negative %s",
                           v->type->name ? v->type->name : "value");
-    *out = u256_from_be32(v->u.word);
+    *out = abi_load_word(v->u.word);
     return FERRY_OK;
 }
 

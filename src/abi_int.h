@@ -5,8 +5,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ferry/abi.h"
+
+/* Bytes 8i..8i+8 of a big-endian word as an integer: the loads behind every word check, kept
+ * to one load and one byte swap each because event decoding is on the daemon's hot path. */
+static inline uint64_t abi_be64(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);
+#elif !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+    x = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+        (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | p[7];
+#endif
+    return x;
+}
+
+/* A 32-byte big-endian word as a u256 (limbs little-endian). */
+static inline u256 abi_load_word(const uint8_t w[32])
+{
+    return (u256){{abi_be64(w + 24), abi_be64(w + 16), abi_be64(w + 8), abi_be64(w)}};
+}
 
 /* True when word is a valid encoding of a value of the static elementary type t. */
 bool abi_word_valid(const struct abi_type *t, const uint8_t word[32]);
