@@ -530,6 +530,8 @@ static enum ferry_err enc_value(struct fbuf *b, const struct abi_value *v, const
     if (v->form != ABI_FORM_VALUE)
         return ferry_fail(FERRY_EINVAL, "abi: cannot encode a %s value",
                           v->form == ABI_FORM_HASH ? "hashed (indexed)" : "still encoded (expand it first)");
+    if (t->kind >= ABI_ARRAY && v->u.list.count && !v->u.list.items)
+        return ferry_fail(FERRY_EINVAL, "abi: a list value of %zu items has no items", v->u.list.count);
     switch (t->kind) {
     case ABI_UINT:
     case ABI_INT:

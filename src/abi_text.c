@@ -57,7 +57,7 @@ static int nibble(char c)
 static enum ferry_err parse_int(struct vparser *p, const struct abi_type *t, size_t n, uint8_t w[32])
 {
     const char *tok = p->s + p->pos;
-    bool neg = n && tok[0] == '-';
+    bool neg = n && tok[0] == '-', fits = true;
     size_t i = neg;
     u256 x = u256_from_u64(0);
     if (neg && t->kind == ABI_UINT)
@@ -80,12 +80,15 @@ static enum ferry_err parse_int(struct vparser *p, const struct abi_type *t, siz
         memcpy(dec, tok + i, n - i);
         dec[n - i] = 0;
         enum ferry_err e = u256_from_dec(&x, dec);
-        if (e)
-            return verr(p, e, "not a decimal integer (or too large)");
+        fits = e != FERRY_ERANGE; /* past 2^256 - 1: out of range for every type */
+        if (e && fits)
+            return verr(p, e, "not an integer (decimal digits with no leading zero, or 0x and hex digits)");
     }
     unsigned bits = u256_bitlen(x);
     bool ok;
-    if (t->kind == ABI_UINT)
+    if (!fits)
+        ok = false;
+    else if (t->kind == ABI_UINT)
         ok = bits <= t->size;
     else if (!neg)
         ok = bits < t->size;

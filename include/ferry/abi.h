@@ -167,7 +167,7 @@ enum ferry_err abi_calldata_decode(struct abi_value **out, const struct abi_sig 
 void abi_value_free(struct abi_value *tree);
 
 /* Decodes data[0..n) as the members of `tuple`, into fields[0..tuple->count), without allocating.
- * Arrays and tuples are fully validated and left ENCODED. */
+ * Arrays and tuples are fully validated and left ENCODED. On failure the fields are unspecified. */
 enum ferry_err abi_decode_fields(struct abi_value *fields, const struct abi_type *tuple, const uint8_t *data,
                                  size_t n) FERRY_WUR;
 /* Decodes an ENCODED value into a tree (any other value is copied into a one-node tree
