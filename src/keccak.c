@@ -8,9 +8,14 @@
 static void absorb(struct sha3_state *s, const uint8_t *p)
 {
     for (size_t i = 0; i < KECCAK256_RATE / 8; i++) {
-        uint64_t w = 0;
+        uint64_t w;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&w, p + 8 * i, 8); /* lanes are little-endian: one load on this host */
+#else
+        w = 0;
         for (int b = 7; b >= 0; b--)
             w = w << 8 | p[8 * i + (size_t)b];
+#endif
         s->a[i] ^= w;
     }
     sha3_permute(s);

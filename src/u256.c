@@ -148,15 +148,15 @@ enum ferry_err u256_from_dec(u256 *r, const char *s)
     *r = u256_from_u64(0);
     size_t n = strlen(s);
     if (n == 0)
-        return ferry_fail(FERRY_EINVAL, "amount: empty, expected a decimal string of base units");
+        return ferry_fail(FERRY_EINVAL, "decimal: empty string, expected digits");
     if (n > 1 && s[0] == '0')
-        return ferry_fail(FERRY_EINVAL, "amount: leading zero in \"%.80s\"", s);
+        return ferry_fail(FERRY_EINVAL, "decimal: leading zero in \"%.80s\"", s);
     u256 v = u256_from_u64(0), ten = u256_from_u64(10);
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
-            return ferry_fail(FERRY_EINVAL, "amount: invalid character at position %zu of \"%.80s\"", i, s);
+            return ferry_fail(FERRY_EINVAL, "decimal: invalid character at position %zu of \"%.80s\"", i, s);
         if (u256_mul(&v, v, ten) || u256_add(&v, v, u256_from_u64((uint64_t)(s[i] - '0'))))
-            return ferry_fail(FERRY_ERANGE, "amount: \"%.80s\" exceeds 2^256-1", s);
+            return ferry_fail(FERRY_ERANGE, "decimal: \"%.80s\" exceeds 2^256-1", s);
     }
     *r = v;
     return FERRY_OK;
