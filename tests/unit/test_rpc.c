@@ -27,6 +27,7 @@
 #include "evm/rpc.h"
 #include "ferry/buf.h"
 #include "ferry/loop.h"
+#include "anvil_run.h"
 #include "testutil.h"
 
 #define MAX_EX 64
@@ -503,6 +504,8 @@ static struct rpc_config config_from(const cJSON *j, struct rpc_endpoint_config 
     return cfg;
 }
 
+static void play(const cJSON *sc, struct rpc_endpoint_config *eps, size_t n);
+
 static void run_scenario(void **state)
 {
     const cJSON *sc = *state;
@@ -536,6 +539,30 @@ static void run_scenario(void **state)
         fakes[e].ex[fakes[e].nex++] = ex;
     }
 
+    play(sc, eps, n);
+
+    for (size_t i = 0; i < n; i++) {
+        if (!is_fake[i])
+            continue;
+        fake_stop(&fakes[i]);
+        if (fakes[i].err[0])
+            fail_msg("%s: endpoint %zu: %s", name, i, fakes[i].err);
+        size_t used = fakes[i].pos;
+        if (fakes[i].nex && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fakes[i].ex[fakes[i].nex - 1], "repeat")))
+            used++;
+        if (used != fakes[i].nex)
+            fail_msg("%s: endpoint %zu used %zu of its %zu exchanges", name, i, used, fakes[i].nex);
+        /* ids only grow (a retry sends the same ones again) */
+        for (size_t k = 1; k < fakes[i].nids; k++)
+            if (fakes[i].ids[k] < fakes[i].ids[k - 1])
+                fail_msg("%s: request ids went backwards", name);
+    }
+}
+
+/* Runs the steps of a scenario against endpoints eps[0..n) and checks what each ends with. */
+static void play(const cJSON *sc, struct rpc_endpoint_config *eps, size_t n)
+{
+    const char *name = cJSON_GetObjectItemCaseSensitive(sc, "name")->valuestring;
     struct loop *loop;
     assert_int_equal(loop_new(&loop), FERRY_OK);
     struct rpc_config cfg = config_from(cJSON_GetObjectItemCaseSensitive(sc, "config"), eps, n);
@@ -621,23 +648,32 @@ static void run_scenario(void **state)
         check_endpoints(name, c, after);
     rpc_client_free(c);
     loop_free(loop);
+}
 
-    for (size_t i = 0; i < n; i++) {
-        if (!is_fake[i])
-            continue;
-        fake_stop(&fakes[i]);
-        if (fakes[i].err[0])
-            fail_msg("%s: endpoint %zu: %s", name, i, fakes[i].err);
-        size_t used = fakes[i].pos;
-        if (fakes[i].nex && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fakes[i].ex[fakes[i].nex - 1], "repeat")))
-            used++;
-        if (used != fakes[i].nex)
-            fail_msg("%s: endpoint %zu used %zu of its %zu exchanges", name, i, used, fakes[i].nex);
-        /* ids only grow (a retry sends the same ones again) */
-        for (size_t k = 1; k < fakes[i].nids; k++)
-            if (fakes[i].ids[k] < fakes[i].ids[k - 1])
-                fail_msg("%s: request ids went backwards", name);
+/* The recorded anvil session again, against a real anvil: same requests, same types. */
+static struct anvil_run live_anvil;
+static cJSON *live_vec;
+
+static void anvil_session_live(void **state)
+{
+    live_vec = tu_load_vectors("rpc/anvil_recorded.json");
+    const cJSON *sc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(live_vec, "scenarios"), 0);
+    const char *why;
+    if (!anvil_start(&live_anvil, &why, NULL)) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        skip();
     }
+    struct rpc_endpoint_config ep = {live_anvil.url, "anvil"};
+    play(sc, &ep, 1);
+}
+
+/* A teardown, so that anvil is stopped even when a check fails half way. */
+static int anvil_session_live_end(void **state)
+{
+    anvil_stop(&live_anvil);
+    cJSON_Delete(live_vec);
+    live_vec = NULL;
+    return 0;
 }
 
 /* ---- tests written in C: what a vector cannot say ---- */
@@ -1009,6 +1045,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(free_cancels_pending_calls),
         cmocka_unit_test(reply_take_outlives_the_callback),
         cmocka_unit_test(head_probe_fills_heads),
+        cmocka_unit_test_teardown(anvil_session_live, anvil_session_live_end),
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0];
 
