@@ -603,6 +603,20 @@ static void observe_heads(struct rpc_endpoint *ep, struct req *r, struct rpc_rep
     }
 }
 
+/* Reads Retry-After (seconds or an HTTP date; curl turns both into seconds), caps it, and
+ * keeps the endpoint from being used until then. Returns the wait in ms (0: none given). */
+static uint64_t retry_after(struct conn *k, struct rpc_endpoint *ep, uint64_t now)
+{
+    curl_off_t ra = 0;
+    if (curl_easy_getinfo(k->easy, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK || ra <= 0)
+        return 0;
+    uint64_t ms = (uint64_t)ra * 1000u;
+    if (ms > ep->c->cfg.retry_after_max_ms)
+        ms = ep->c->cfg.retry_after_max_ms;
+    ep->blocked_until = now + ms;
+    return ms;
+}
+
 static enum rpc_errkind curl_kind(struct conn *k, CURLcode rc)
 {
     if (k->too_large || rc == CURLE_FILESIZE_EXCEEDED)
@@ -641,15 +655,8 @@ static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
         }
     } else if (status == 429) {
         kind = RPC_E_RATE_LIMITED;
-        curl_off_t ra = 0;
-        curl_easy_getinfo(k->easy, CURLINFO_RETRY_AFTER, &ra);
-        uint64_t ms = ra > 0 ? (uint64_t)ra * 1000u : 0;
-        if (ms > c->cfg.retry_after_max_ms)
-            ms = c->cfg.retry_after_max_ms;
         set_last(r, kind, status, epi, "%s: HTTP 429 Too Many Requests", ep->name);
-        r->last_retry_after = ms;
-        if (ms)
-            ep->blocked_until = now + ms;
+        r->last_retry_after = retry_after(k, ep, now);
     } else {
         {
             kind = rpc_parse_reply((const char *)k->body.data, k->body.len, r->batch, r->ids,
@@ -665,6 +672,8 @@ static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
                 /* Only a JSON-RPC error explains a 4xx; a 5xx is the server's trouble. */
                 set_last(r, RPC_E_HTTP_STATUS, status, epi, "%s: HTTP status %ld", ep->name, status);
                 kind = RPC_E_HTTP_STATUS;
+                if (status == 503) /* may come with Retry-After too (RFC 9110) */
+                    retry_after(k, ep, now);
             } else if (kind != RPC_OK) {
                 set_last(r, kind, status, epi, "%s: %s", ep->name, why);
             } else {

@@ -148,9 +148,19 @@ static ssize_t oversize_read(void *cls, uint64_t pos, char *buf, size_t max)
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, struct MHD_Response *r,
                                const cJSON *headers)
 {
-    for (const cJSON *h = headers ? headers->child : NULL; h; h = h->next)
-        if (cJSON_IsString(h))
-            MHD_add_response_header(r, h->string, h->valuestring);
+    for (const cJSON *h = headers ? headers->child : NULL; h; h = h->next) {
+        if (!cJSON_IsString(h))
+            continue;
+        char date[64];
+        const char *val = h->valuestring;
+        if (strncmp(val, "$date+", 6) == 0) { /* an HTTP date that many seconds from now */
+            time_t t = time(NULL) + atoi(val + 6);
+            struct tm tm;
+            strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+            val = date;
+        }
+        MHD_add_response_header(r, h->string, val);
+    }
     MHD_add_response_header(r, "Content-Type", "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
