@@ -79,18 +79,16 @@ cJSON *rpc_reply_take(struct rpc_reply *r)
 
 /* ---- classification ---- */
 
-/* Case-insensitive substring search; needle is lowercase. */
-static bool contains(const char *hay, const char *needle)
+/* Only the start of a message is read, lowercased once: real messages are a few hundred
+ * bytes, and a hostile node's megabyte-long one must not stall the loop in a hundred scans. */
+#define SCAN_MAX 1024
+
+static void lower_copy(char out[SCAN_MAX + 1], const char *in)
 {
-    size_t nl = strlen(needle);
-    for (const char *h = hay; *h; h++) {
-        size_t i = 0;
-        while (i < nl && h[i] && tolower((unsigned char)h[i]) == needle[i])
-            i++;
-        if (i == nl)
-            return true;
-    }
-    return false;
+    size_t i = 0;
+    for (; in[i] && i < SCAN_MAX; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    out[i] = 0;
 }
 
 enum scope { ANY, LOGS };
@@ -235,8 +233,8 @@ static bool is_logs_method(const char *method)
 
 enum rpc_errkind rpc_classify(const char *method, int64_t code, const char *message)
 {
-    if (!message)
-        message = "";
+    char low[SCAN_MAX + 1];
+    lower_copy(low, message ? message : "");
     bool logs = is_logs_method(method);
     /* Codes that mean one thing whatever the message says. */
     if (code == 429)
@@ -248,7 +246,7 @@ enum rpc_errkind rpc_classify(const char *method, int64_t code, const char *mess
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         if (rules[i].scope == LOGS && !logs)
             continue;
-        if (contains(message, rules[i].needle))
+        if (strstr(low, rules[i].needle))
             return rules[i].kind;
     }
     /* EIP-1474: -32005 "limit exceeded"; for logs the message often says nothing more. */
@@ -319,23 +317,18 @@ static bool read_number(const char *s, uint64_t *out, const char **end)
     return true;
 }
 
-/* Case-insensitive strstr returning the position just past the needle. */
+/* The position just past needle in hay (lowercased), or NULL. */
 static const char *after(const char *hay, const char *needle)
 {
-    size_t nl = strlen(needle);
-    for (const char *h = hay; *h; h++) {
-        size_t i = 0;
-        while (i < nl && h[i] && tolower((unsigned char)h[i]) == needle[i])
-            i++;
-        if (i == nl)
-            return h + nl;
-    }
-    return NULL;
+    const char *p = strstr(hay, needle);
+    return p ? p + strlen(needle) : NULL;
 }
 
 /* What a LIMIT_EXCEEDED message says about what would work. */
-static void limit_hints(struct rpc_error *err, const char *msg)
+static void limit_hints(struct rpc_error *err, const char *text)
 {
+    char msg[SCAN_MAX + 1];
+    lower_copy(msg, text);
     /* a suggested range: alchemy "[0x1, 0x2]", infura "[0x1, 0x2]", reth "range 10-20" */
     static const char *const range_anchors[] = {"should work: ", "block range ", "retry with the range "};
     for (size_t i = 0; i < sizeof range_anchors / sizeof range_anchors[0] && !err->limit_has_range; i++) {
@@ -359,7 +352,7 @@ static void limit_hints(struct rpc_error *err, const char *msg)
                                               "at most ",          "max block range = ", "exceed max block range: ",
                                               "block range exceeds "};
     /* "exceeds limit of 10000" about logs or results is a count, not a block range */
-    if (contains(msg, "result") || contains(msg, "logs matched") || contains(msg, "too many logs"))
+    if (strstr(msg, "result") || strstr(msg, "logs matched") || strstr(msg, "too many logs"))
         return;
     for (size_t i = 0; i < sizeof max_anchors / sizeof max_anchors[0] && !err->limit_max_blocks; i++) {
         const char *p = after(msg, max_anchors[i]);
@@ -382,7 +375,9 @@ void rpc_error_from_node(struct rpc_error *err, const char *method, int64_t code
     const char *reason = NULL;
     if (err->kind == RPC_E_NODE) {
         const cJSON *d = cJSON_IsObject(data) ? data->child : data;
-        for (; d && err->kind == RPC_E_NODE; d = cJSON_IsObject(data) ? d->next : NULL) {
+        /* a few members at most: the reason is never buried deep */
+        for (int seen = 0; d && err->kind == RPC_E_NODE && seen < 8;
+             d = cJSON_IsObject(data) ? d->next : NULL, seen++) {
             if (cJSON_IsString(d) && !is_hex_data(d->valuestring)) {
                 enum rpc_errkind k = rpc_classify(method, code, d->valuestring);
                 if (k != RPC_E_NODE) {
