@@ -43,6 +43,7 @@ struct fake {
     const cJSON *ex[MAX_EX]; /* exchanges for this server, in order */
     size_t nex, pos;
     int served;
+    atomic_int connections; /* TCP connections accepted */
     uint64_t ids[MAX_SEEN]; /* every request id seen, in order */
     size_t nids;
     char err[1024]; /* the first thing the client did wrong */
@@ -300,13 +301,22 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
     }
 }
 
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct fake *f = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&f->connections, 1);
+}
+
 static void fake_start(struct fake *f)
 {
     memset(f, 0, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     f->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR, &sin,
-                            MHD_OPTION_NOTIFY_COMPLETED, completed, f, MHD_OPTION_END);
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, f, MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
+                            MHD_OPTION_END);
     assert_non_null(f->d);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
     assert_non_null(info);
@@ -817,6 +827,7 @@ static void queue_keeps_inflight_bounded_and_ids_grow(void **state)
     assert_true(st.latency_ms >= 0);
     rpc_client_free(c);
     loop_free(loop);
+    one_fake_stop(&s); /* joins the server's thread: what it recorded can be read */
     /* The server saw N distinct ids, N consecutive numbers (two in flight may arrive in
      * either order, so the order itself is not asserted here; run_scenario checks it). */
     assert_int_equal(s.f.nids, N);
@@ -828,7 +839,6 @@ static void queue_keeps_inflight_bounded_and_ids_grow(void **state)
         hi = s.f.ids[i] > hi ? s.f.ids[i] : hi;
     }
     assert_int_equal(hi - lo, N - 1);
-    one_fake_stop(&s);
 }
 
 struct free_in_cb {
@@ -845,6 +855,38 @@ static void frees_client(void *ud, struct rpc_reply *r, size_t n)
         f->cancelled++;
     else
         rpc_client_free(f->c); /* the others are cancelled from inside this callback */
+}
+
+static void one_connection_kept_alive(void **state)
+{
+    struct one_fake s;
+    one_fake_start(&s, 0);
+    struct loop *loop;
+    assert_int_equal(loop_new(&loop), FERRY_OK);
+    struct rpc_config cfg = {.endpoints = &s.ep, .n_endpoints = 1, .max_inflight = 1};
+    struct rpc_client *c;
+    assert_int_equal(rpc_client_new(loop, &cfg, &c), FERRY_OK);
+    for (int i = 0; i < 10; i++) { /* one after the other, and then ten at once */
+        struct outcome o = {0};
+        assert_int_equal(rpc_call(c, "eth_chainId", "[]", NULL, on_reply, &o), FERRY_OK);
+        run_until_done(loop, &o.done, 10000);
+        assert_int_equal(o.r[0].kind, RPC_OK);
+        outcome_free(&o);
+    }
+    struct outcome o[10];
+    memset(o, 0, sizeof o);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(rpc_call(c, "eth_chainId", "[]", NULL, on_reply, &o[i]), FERRY_OK);
+    run_until_done(loop, &o[9].done, 10000);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(o[i].done, 1);
+        outcome_free(&o[i]);
+    }
+    rpc_client_free(c);
+    loop_free(loop);
+    one_fake_stop(&s); /* joins the server's thread: its counters can be read */
+    assert_int_equal(s.f.served, 20);
+    assert_int_equal(atomic_load(&s.f.connections), 1);
 }
 
 static void free_cancels_pending_calls(void **state)
@@ -1052,6 +1094,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(classify_by_code_and_text),
         cmocka_unit_test(parser_takes_any_bytes),
         cmocka_unit_test(queue_keeps_inflight_bounded_and_ids_grow),
+        cmocka_unit_test(one_connection_kept_alive),
         cmocka_unit_test(free_cancels_pending_calls),
         cmocka_unit_test(reply_take_outlives_the_callback),
         cmocka_unit_test(head_probe_fills_heads),
