@@ -889,6 +889,34 @@ static void one_connection_kept_alive(void **state)
     assert_int_equal(atomic_load(&s.f.connections), 1);
 }
 
+static void deadline_while_waiting_for_a_connection(void **state)
+{
+    struct one_fake s;
+    one_fake_start(&s, 400);
+    struct loop *loop;
+    assert_int_equal(loop_new(&loop), FERRY_OK);
+    struct rpc_config cfg = {.endpoints = &s.ep, .n_endpoints = 1, .max_inflight = 1};
+    struct rpc_client *c;
+    assert_int_equal(rpc_client_new(loop, &cfg, &c), FERRY_OK);
+    struct outcome slow = {0}, queued = {0};
+    struct rpc_opts short_deadline = {.deadline_ms = 100};
+    assert_int_equal(rpc_call(c, "eth_chainId", "[]", NULL, on_reply, &slow), FERRY_OK);
+    assert_int_equal(rpc_call(c, "eth_chainId", "[]", &short_deadline, on_reply, &queued), FERRY_OK);
+    run_until_done(loop, &queued.done, 10000);
+    assert_int_equal(queued.r[0].kind, RPC_E_TIMEOUT);
+    assert_non_null(strstr(queued.r[0].message, "free connection"));
+    assert_int_equal(queued.r[0].attempts, 0); /* never sent */
+    assert_int_equal(slow.done, 0);
+    run_until_done(loop, &slow.done, 10000);
+    assert_int_equal(slow.r[0].kind, RPC_OK);
+    outcome_free(&slow);
+    outcome_free(&queued);
+    rpc_client_free(c);
+    loop_free(loop);
+    one_fake_stop(&s);
+    assert_int_equal(s.f.served, 1);
+}
+
 static void free_cancels_pending_calls(void **state)
 {
     struct one_fake s;
@@ -1095,6 +1123,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(parser_takes_any_bytes),
         cmocka_unit_test(queue_keeps_inflight_bounded_and_ids_grow),
         cmocka_unit_test(one_connection_kept_alive),
+        cmocka_unit_test(deadline_while_waiting_for_a_connection),
         cmocka_unit_test(free_cancels_pending_calls),
         cmocka_unit_test(reply_take_outlives_the_callback),
         cmocka_unit_test(head_probe_fills_heads),
