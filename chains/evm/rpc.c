@@ -658,37 +658,35 @@ static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
         set_last(r, kind, status, epi, "%s: HTTP 429 Too Many Requests", ep->name);
         r->last_retry_after = retry_after(k, ep, now);
     } else {
-        {
-            kind = rpc_parse_reply((const char *)k->body.data, k->body.len, r->batch, r->ids,
-                                   (const char *const *)r->methods, r->n, &tree, replies, why, sizeof why);
-            bool node_errors_only = false;
-            if (kind == RPC_OK) {
-                node_errors_only = true;
-                for (size_t i = 0; i < r->n; i++)
-                    if (replies[i].err.kind == RPC_OK)
-                        node_errors_only = false;
-            }
-            if (status != 200 && (status >= 500 || !node_errors_only)) {
-                /* Only a JSON-RPC error explains a 4xx; a 5xx is the server's trouble. */
-                set_last(r, RPC_E_HTTP_STATUS, status, epi, "%s: HTTP status %ld", ep->name, status);
-                kind = RPC_E_HTTP_STATUS;
-                if (status == 503) /* may come with Retry-After too (RFC 9110) */
-                    retry_after(k, ep, now);
-            } else if (kind != RPC_OK) {
-                set_last(r, kind, status, epi, "%s: %s", ep->name, why);
-            } else {
-                for (size_t i = 0; i < r->n; i++)
-                    if (replies[i].err.kind == RPC_E_RATE_LIMITED) {
-                        kind = RPC_E_RATE_LIMITED;
-                        set_last(r, kind, status, epi, "%s: %s", ep->name, replies[i].err.message);
-                        r->last_retry_after = 0;
-                        break;
-                    }
-            }
-            if (kind != RPC_OK) {
-                cJSON_Delete(tree);
-                tree = NULL;
-            }
+        kind = rpc_parse_reply((const char *)k->body.data, k->body.len, r->batch, r->ids,
+                               (const char *const *)r->methods, r->n, &tree, replies, why, sizeof why);
+        bool node_errors_only = false;
+        if (kind == RPC_OK) {
+            node_errors_only = true;
+            for (size_t i = 0; i < r->n; i++)
+                if (replies[i].err.kind == RPC_OK)
+                    node_errors_only = false;
+        }
+        if (status != 200 && (status >= 500 || !node_errors_only)) {
+            /* Only a JSON-RPC error explains a 4xx; a 5xx is the server's trouble. */
+            set_last(r, RPC_E_HTTP_STATUS, status, epi, "%s: HTTP status %ld", ep->name, status);
+            kind = RPC_E_HTTP_STATUS;
+            if (status == 503) /* may come with Retry-After too (RFC 9110) */
+                retry_after(k, ep, now);
+        } else if (kind != RPC_OK) {
+            set_last(r, kind, status, epi, "%s: %s", ep->name, why);
+        } else {
+            for (size_t i = 0; i < r->n; i++)
+                if (replies[i].err.kind == RPC_E_RATE_LIMITED) {
+                    kind = RPC_E_RATE_LIMITED;
+                    set_last(r, kind, status, epi, "%s: %s", ep->name, replies[i].err.message);
+                    r->last_retry_after = 0;
+                    break;
+                }
+        }
+        if (kind != RPC_OK) {
+            cJSON_Delete(tree);
+            tree = NULL;
         }
     }
 
@@ -811,7 +809,9 @@ static enum ferry_err submit(struct rpc_client *c, const struct rpc_call_spec *c
     const struct rpc_config *cfg = &c->cfg;
     r->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : cfg->timeout_ms;
     r->max_attempts = opts && opts->max_attempts ? opts->max_attempts : cfg->max_attempts;
-    r->deadline = now_ms(c) + (opts && opts->deadline_ms ? opts->deadline_ms : cfg->deadline_ms);
+    /* The clock is read afresh: a call made outside a turn (at start-up, after slow work)
+     * must not inherit a stale "now" and a deadline already half spent. */
+    r->deadline = loop_update_now(c->loop) + (opts && opts->deadline_ms ? opts->deadline_ms : cfg->deadline_ms);
     r->logs_grade = opts && opts->logs_grade;
     r->pinned = opts && opts->pinned;
     r->pin = opts ? opts->endpoint : 0;
