@@ -171,7 +171,7 @@ struct rpc_endpoint_status {
     bool healthy;          /* fewer than unhealthy_after consecutive errors */
     bool trusted_for_logs; /* head known and within head_lag_max of the best */
     uint64_t requests;     /* HTTP attempts */
-    uint64_t errors;       /* attempts that failed (transport, HTTP, malformed, rate limited) */
+    uint64_t errors;       /* attempts that failed (transport, HTTP, malformed, rate limited, too large) */
     uint32_t consecutive_errors;
     double latency_ms; /* EWMA over answered attempts; 0 before the first */
     bool head_known;
@@ -186,9 +186,9 @@ size_t rpc_endpoint_count(const struct rpc_client *c);
 enum ferry_err rpc_endpoint_status(const struct rpc_client *c, size_t i, struct rpc_endpoint_status *out) FERRY_WUR;
 bool rpc_endpoint_trusted_for_logs(const struct rpc_client *c, size_t i);
 
-/* Calls and failed calls by method for endpoint i (a batch counts each call; node errors
- * count as failed calls). Fills up to max entries, returns how many there are. Methods
- * past the first 32 seen count under "other". */
+/* Calls sent and calls failed, by method, for endpoint i: every attempt counts, a batch
+ * counts each of its calls, node errors count as failed. Fills up to max entries, returns
+ * how many there are. Methods past the first 32 seen count under "other". */
 struct rpc_method_stats {
     const char *method;
     uint64_t calls;
