@@ -37,10 +37,12 @@ CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libferry.a
 BIN       := $(BUILD)/ferry
 
-# Unit tests: tests/unit/test_*.c, one cmocka binary each, linked with tests/unit/testutil.c.
+# Unit tests: tests/unit/test_*.c, one cmocka binary each, linked with every other .c file in
+# tests/unit/ (shared test helpers: testutil.c, fake servers).
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TESTUTIL  := $(BUILD)/obj/tests/unit/testutil.o
+TESTUTIL_SRC := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
+TESTUTIL  := $(TESTUTIL_SRC:%.c=$(BUILD)/obj/%.o)
 
 # Benchmarks: tests/bench/bench_*.c.
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
@@ -136,4 +138,4 @@ soak: deps
 clean:
 	rm -rf build contracts/out contracts/cache
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/obj/tests/bench/%.d)
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/obj/tests/unit/%.d) $(BENCH_SRC:tests/bench/%.c=$(BUILD)/obj/tests/bench/%.d) $(TESTUTIL:.o=.d)
