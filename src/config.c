@@ -435,7 +435,7 @@ static void type_problem(struct ctx *c, const char *expected, const cJSON *v)
     char got[QUOTED + 32];
     describe(got, sizeof got, v);
     problem(c, "expected %s, got %s%s", expected, got,
-            cJSON_IsNull(v) ? " (leave the key out to use the default)" : "");
+            cJSON_IsNull(v) ? " (to leave it unset, leave the key out)" : "");
 }
 
 static bool is_hex64(const char *s)
@@ -550,8 +550,10 @@ static bool parse_duration(const char *s, uint64_t *ms)
     return true;
 }
 
+enum wei_parse { WEI_OK, WEI_FORM, WEI_DECIMALS, WEI_RANGE };
+
 /* "30000000000", "30 gwei", "30gwei", "1.5 gwei", "0.01 ether", "21000 wei". */
-static bool parse_wei(const char *s, u256 *out)
+static enum wei_parse parse_wei(const char *s, u256 *out, unsigned *unit_decimals)
 {
     char digits[U256_DEC_MAX + 20];
     size_t n = 0, i = 0, frac = 0;
@@ -560,21 +562,21 @@ static bool parse_wei(const char *s, u256 *out)
         if (s[i] == '.') {
             dot = true;
             if (i == 0)
-                return false;
+                return WEI_FORM;
             continue;
         }
         if (n + 1 >= sizeof digits)
-            return false;
+            return WEI_RANGE;
         digits[n++] = s[i];
         if (dot)
             frac++;
     }
     if (n == 0 || (dot && frac == 0))
-        return false;
+        return WEI_FORM;
     /* A leading zero is allowed only as the single digit before the point ("0.5 gwei"). */
     size_t int_digits = n - frac;
     if (int_digits > 1 && digits[0] == '0')
-        return false;
+        return WEI_FORM;
     const char *unit = s + i;
     if (*unit == ' ')
         unit++;
@@ -586,21 +588,22 @@ static bool parse_wei(const char *s, u256 *out)
     else if (strcmp(unit, "ether") == 0)
         decimals = 18;
     else
-        return false;
+        return WEI_FORM;
     if (*unit == '\0' && unit != s + i) /* a space with no unit after it */
-        return false;
+        return WEI_FORM;
+    *unit_decimals = decimals;
     if (frac > decimals)
-        return false;
+        return WEI_DECIMALS;
     for (size_t k = frac; k < decimals; k++) {
         if (n + 1 >= sizeof digits)
-            return false;
+            return WEI_RANGE;
         digits[n++] = '0';
     }
     digits[n] = '\0';
     size_t lead = 0;
     while (lead + 1 < n && digits[lead] == '0')
         lead++;
-    return u256_from_dec(out, digits + lead) == FERRY_OK;
+    return u256_from_dec(out, digits + lead) == FERRY_OK ? WEI_OK : WEI_RANGE;
 }
 
 /* Formats wei the way a person would write it: "30 gwei" when whole, else plain wei. */
@@ -1212,7 +1215,7 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
             return;
         }
         if (d > (double)JSON_INT_MAX) {
-            problem(c, "%.15g is too large to be exact in JSON (at most %llu)", d, JSON_INT_MAX);
+            problem(c, "too large: JSON numbers above %llu are not exact", JSON_INT_MAX);
             return;
         }
         uint64_t u = (uint64_t)d;
@@ -1232,8 +1235,23 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
     }
     case T_WEI: {
         u256 w;
-        if (!cJSON_IsString(v) || !parse_wei(v->valuestring, &w)) {
+        unsigned decimals = 0;
+        enum wei_parse r = cJSON_IsString(v) ? parse_wei(v->valuestring, &w, &decimals) : WEI_FORM;
+        if (r != WEI_OK)
+            quote(q, cJSON_IsString(v) ? v->valuestring : "");
+        if (r == WEI_FORM) {
             type_problem(c, "an amount of wei as a string, such as \"30000000000\", \"30 gwei\" or \"1.5 gwei\"", v);
+            return;
+        }
+        if (r == WEI_DECIMALS) {
+            if (decimals)
+                problem(c, "%s has more decimals than its unit allows (%u)", q, decimals);
+            else
+                problem(c, "%s: wei is the smallest unit; write a whole number", q);
+            return;
+        }
+        if (r == WEI_RANGE) {
+            problem(c, "%s is more than 2^256-1 wei", q);
             return;
         }
         if (f->min && u256_is_zero(w)) {
@@ -1332,6 +1350,14 @@ static void unknown_key(struct ctx *c, const struct section *s, const char *key)
         }
     }
     size_t kl = strlen(key);
+    /* "listen_address" for "listen": a known key that starts the unknown one (or the other way). */
+    for (size_t i = 0; !(best && best_d <= 2 && best_d * 3 <= kl) && i < s->n; i++) {
+        size_t fl = strlen(s->fields[i].key);
+        if (kl >= 3 && fl >= 3 && strncmp(key, s->fields[i].key, kl < fl ? kl : fl) == 0) {
+            best = s->fields[i].key;
+            best_d = 0;
+        }
+    }
     if (best && best_d <= 2 && best_d * 3 <= kl) {
         problem(c, "unknown key (did you mean \"%s\"?)", best);
         return;
@@ -1416,7 +1442,7 @@ static void walk(struct ctx *c, const struct section *s, const cJSON *obj, char 
             continue;
         size_t mark = path_push_key(c, f->key);
         if (f->required)
-            problem(c, "required %s is missing (%s)", f->type == T_SECTION ? "section" : "key", f->doc);
+            problem(c, "required %s is missing: %s", f->type == T_SECTION ? "section" : "key", f->doc);
         else if (f->type == T_SECTION)
             walk(c, f->aux, NULL, base);
         else if (f->def && !apply_default(c, f, base))
@@ -1576,9 +1602,38 @@ static void syntax_problem(struct config_problems *p, const char *text, size_t l
     size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
     size_t line, col;
     line_col(text, off, &line, &col);
+    /* cJSON points at the value it gave up on; a file cut short is easier to see from its end. */
+    bool in_string = false, escaped = false;
+    size_t open = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (ch == '\\')
+                escaped = true;
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            open++;
+        } else if ((ch == '}' || ch == ']') && open) {
+            open--;
+        }
+    }
+    char cut[96] = "";
+    if (in_string)
+        snprintf(cut, sizeof cut, "; the file ends inside a string");
+    else if (open)
+        snprintf(cut, sizeof cut, "; the file ends with %zu unclosed bracket%s", open, open == 1 ? "" : "s");
     if (off >= len) {
-        config_problem_add(p, "", "invalid JSON: the text ends in the middle of a value (line %zu, column %zu)",
-                           line, col);
+        config_problem_add(p, "", "invalid JSON at line %zu, column %zu: the text ends in the middle of a value%s",
+                           line, col, cut);
+        return;
+    }
+    if (text[off] == '\0') {
+        config_problem_add(p, "", "invalid JSON at line %zu, column %zu: a NUL byte", line, col);
         return;
     }
     char near[24], q[QUOTED];
@@ -1587,7 +1642,7 @@ static void syntax_problem(struct config_problems *p, const char *text, size_t l
         near[n] = text[off + n];
     near[n] = '\0';
     quote(q, near);
-    config_problem_add(p, "", "invalid JSON at line %zu, column %zu, near %s", line, col, q);
+    config_problem_add(p, "", "invalid JSON at line %zu, column %zu, near %s%s", line, col, q, cut);
 }
 
 static enum ferry_err finish(struct ctx *c, struct config_problems *probs, size_t before)
@@ -1764,6 +1819,10 @@ static void describe_type(char *out, size_t n, const struct field *f)
         return;
     case T_ENUM: {
         const char *const *names = f->aux;
+        if (!names[1]) {
+            snprintf(out, n, "%s", names[0]);
+            return;
+        }
         size_t o = (size_t)snprintf(out, n, "one of");
         for (size_t i = 0; names[i] && o < n; i++)
             o += (size_t)snprintf(out + o, n - o, "%s %s", i ? "," : "", names[i]);
