@@ -20,6 +20,8 @@
 /* ---- problems ---- */
 
 static void problem_vadd(struct config_problems *p, const char *path, const char *fmt, va_list ap)
+    FERRY_PRINTF(3, 0);
+static void problem_vadd(struct config_problems *p, const char *path, const char *fmt, va_list ap)
 {
     if (p->n >= CONFIG_PROBLEMS_MAX) {
         p->dropped++;
