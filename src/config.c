@@ -626,7 +626,7 @@ static bool parse_listen(const char *s, struct config_listen *out, const char **
 {
     memset(out, 0, sizeof *out);
     const char *colon;
-    char host[64];
+    char host[sizeof out->host];
     size_t hl;
     *why = NULL;
     if (s[0] == '[') {
@@ -1339,25 +1339,17 @@ static size_t edit_distance(const char *a, const char *b)
     return prev[lb];
 }
 
-/* A near miss in this section first, then the key's right section, then a secret, then the list. */
+/* A near miss in this section first, then the key's right section, then a secret, then a known key
+ * that starts the unknown one ("listen_address" for "listen"), then the list of keys. */
 static void unknown_key(struct ctx *c, const struct section *s, const char *key)
 {
     const char *best = NULL;
-    size_t best_d = 99;
+    size_t best_d = 99, kl = strlen(key);
     for (size_t i = 0; i < s->n; i++) {
         size_t d = edit_distance(key, s->fields[i].key);
         if (d < best_d) {
             best_d = d;
             best = s->fields[i].key;
-        }
-    }
-    size_t kl = strlen(key);
-    /* "listen_address" for "listen": a known key that starts the unknown one (or the other way). */
-    for (size_t i = 0; !(best && best_d <= 2 && best_d * 3 <= kl) && i < s->n; i++) {
-        size_t fl = strlen(s->fields[i].key);
-        if (kl >= 3 && fl >= 3 && strncmp(key, s->fields[i].key, kl < fl ? kl : fl) == 0) {
-            best = s->fields[i].key;
-            best_d = 0;
         }
     }
     if (best && best_d <= 2 && best_d * 3 <= kl) {
@@ -1377,6 +1369,13 @@ static void unknown_key(struct ctx *c, const struct section *s, const char *key)
     if (secret_like_key(key)) {
         problem(c, "looks like a secret; secrets never go in the config: %s", s->secret_hint);
         return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        size_t fl = strlen(s->fields[i].key);
+        if (fl >= 3 && kl > fl && strncmp(key, s->fields[i].key, fl) == 0) {
+            problem(c, "unknown key (did you mean \"%s\"?)", s->fields[i].key);
+            return;
+        }
     }
     char list[600] = "";
     for (size_t i = 0; i < s->n; i++) {
