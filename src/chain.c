@@ -52,3 +52,22 @@ enum ferry_err chain_ops_check(const struct chain_ops *ops)
 #undef REQUIRE
     return FERRY_OK;
 }
+
+const char *chain_event_kind_name(enum chain_event_kind k)
+{
+    static const char *const names[] = {"packet_sent", "packet_received", "packet_skipped", "packet_acked",
+                                        "packet_timed_out"};
+    return (unsigned)k < CHAIN_EV__COUNT ? names[k] : "unknown";
+}
+
+const char *chain_submission_state_name(enum chain_submission_state s)
+{
+    static const char *const names[] = {"pending", "mined", "confirmed", "reverted", "refused", "unknown"};
+    return (unsigned)s <= CHAIN_SUB_UNKNOWN ? names[s] : "invalid";
+}
+
+const char *chain_call_kind_name(enum chain_call_kind k)
+{
+    static const char *const names[] = {"deliver", "ack", "timeout", "raw"};
+    return (unsigned)k < CHAIN_CALL__COUNT ? names[k] : "unknown";
+}

@@ -164,7 +164,7 @@ static void long_values_are_cut(void **state)
 
     /* Many long fields: the line stops at LOG_LINE_MAX, still JSON, and says it was truncated. */
     struct log_field f[40];
-    char keys[40][8];
+    char keys[40][16];
     for (int i = 0; i < 40; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);
         f[i] = LOG_STR(keys[i], big);
