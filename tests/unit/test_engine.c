@@ -711,6 +711,8 @@ static double metric(struct h *h, const char *line_prefix)
 
 /* ---- tests ---- */
 
+static bool sub_has(const struct fk_sub *s, uint64_t seq);
+
 static void happy_path(void **state)
 {
     struct h *h = h_new("mem", 3, 2);
@@ -1015,6 +1017,57 @@ static void retry_backoff_park_and_operator_retry(void **state)
     pump(h);
     assert_int_equal(h->b->nsubs, 4);
     assert_string_equal(h->b->subs[3].id, "dlv:200:100:1:4");
+    h_free(h);
+}
+
+static void failed_and_lost_queries(void **state)
+{
+    struct h *h = h_new("mem", 3, 2);
+    h->cfg.query_retry_s = 5;
+    h->cfg.probe_timeout_s = 60;
+    h_start(h);
+    send_packet(h->a, B_ID, 1, 90000, 999);
+    pump(h);
+    h->b->query_fail = FERRY_ERPC; /* the destination cannot be asked: nothing is sent blind */
+    tick(h, 1001);
+    pump(h);
+    assert_int_equal(h->b->submit_calls, 0);
+    assert_int_equal(stored_state(h, A_ID, 1), PACKET_SENT);
+    size_t asked = h->b->queries_asked;
+    tick(h, 1005);
+    assert_int_equal(h->b->queries_asked, asked);
+    h->b->query_fail = FERRY_OK;
+    tick(h, 1006);
+    pump(h);
+    assert_int_equal(h->b->nsubs, 1);
+
+    /* An adapter that never answers must not stall a packet for ever. */
+    send_packet(h->a, B_ID, 2, 90000, 999);
+    pump(h);
+    tick(h, 1010);
+    assert_int_equal(h->b->nq, 1);
+    struct fk_query lost = h->b->q[0];
+    h->b->nq = 0;
+    struct engine_stats es;
+    engine_stats(h->e, &es);
+    assert_int_equal(es.queries, 1);
+    tick(h, 1020);
+    assert_int_equal(h->b->nq, 0); /* still waiting for it */
+    tick(h, 1070);                 /* given up after 60 s */
+    tick(h, 1074);
+    assert_int_equal(h->b->nq, 0);
+    tick(h, 1075);
+    assert_int_equal(h->b->nq, 1);
+    pump(h);
+    assert_int_equal(h->b->nsubs, 2);
+    assert_true(sub_has(&h->b->subs[1], 2));
+    /* The lost answer turns up at last: dropped, nothing sent again. */
+    struct chain_received_result r = {false, 90, 990};
+    lost.rcb(lost.ud, FERRY_OK, &r);
+    pump(h);
+    assert_int_equal(h->b->submit_calls, 2);
+    engine_stats(h->e, &es);
+    assert_int_equal(es.queries, 0);
     h_free(h);
 }
 
@@ -1714,6 +1767,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(racing_relayer),
         cmocka_unit_test(already_received_is_not_submitted),
         cmocka_unit_test(retry_backoff_park_and_operator_retry),
+        cmocka_unit_test(failed_and_lost_queries),
         cmocka_unit_test(batches_by_destination_by_time_left),
         cmocka_unit_test(batches_bounded_by_count_and_gas),
         cmocka_unit_test(backfill_does_not_starve_live),
