@@ -211,11 +211,8 @@ void txn_add(struct txn *t, enum action_kind kind, const char *sub_id, uint64_t 
 /* Records changed in a batch are encoded once, when it is committed. */
 static void mark_dirty(struct engine *e, struct txn *t, struct prec *p)
 {
-    if (!t || e->building != t)
+    if (!t || e->building != t || p->dirty)
         return;
-    for (size_t i = 0; i < e->ndirty; i++)
-        if (e->dirty[i] == p)
-            return;
     if (e->ndirty == e->dirty_alloc) {
         size_t na = e->dirty_alloc ? e->dirty_alloc * 2 : 64;
         struct prec **d = realloc(e->dirty, na * sizeof *d);
@@ -228,6 +225,7 @@ static void mark_dirty(struct engine *e, struct txn *t, struct prec *p)
         e->dirty_alloc = na;
     }
     e->dirty[e->ndirty++] = p;
+    p->dirty = true;
 }
 
 void packet_save(struct engine *e, struct txn *t, struct prec *p) { mark_dirty(e, t, p); }
@@ -310,8 +308,11 @@ void txn_commit(struct txn *t)
     if (!t)
         return;
     struct engine *e = t->e;
-    for (size_t i = 0; i < e->ndirty && !e->failed && t->b; i++)
-        write_record(e, t, e->dirty[i]);
+    for (size_t i = 0; i < e->ndirty; i++) {
+        if (!e->failed && t->b)
+            write_record(e, t, e->dirty[i]);
+        e->dirty[i]->dirty = false;
+    }
     e->ndirty = 0;
     e->building = NULL;
     if (e->failed || !t->b) {

@@ -19,6 +19,7 @@ struct prec {
     uint64_t check_after;  /* in memory: do not ask a chain about it again before this (unix s) */
     uint64_t tcheck_after; /* in memory: the same, for the timeout check */
     enum packet_state indexed; /* the state its index entry holds (as of the batches written so far) */
+    bool dirty;                /* changed in the batch being built */
 };
 
 struct echain {
