@@ -78,7 +78,6 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     event AttestersChanged(uint64 indexed epoch, address[] attesters, uint8 threshold);
     event ReceiveGasLimitChanged(uint32 gasLimit);
 
-    error ChainIdTooLarge(uint256 chainId);
     error InvalidDestination(uint64 dstChain);
     error ZeroReceiver();
     error TimeoutNotInFuture(uint64 timeoutTimestamp, uint256 blockTimestamp);
@@ -107,7 +106,6 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
         EIP712("Ferry Gateway", "1")
         Ownable(owner_)
     {
-        if (block.chainid > type(uint64).max) revert ChainIdTooLarge(block.chainid);
         _setAttesters(attesters_, threshold_);
         _setReceiveGasLimit(DEFAULT_RECEIVE_GAS_LIMIT);
     }
