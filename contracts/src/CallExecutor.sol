@@ -20,6 +20,9 @@ contract CallExecutor {
 
     error OnlyRouter();
     error CallReverted(bytes reason);
+    /// @notice The target used all the gas it was given: the caller of `advance` may simply not have given
+    /// enough, so the router reverts instead of failing the step.
+    error TargetOutOfGas();
     error InputNotExactlySpent(uint256 balanceBefore, uint256 balanceAfter);
 
     constructor() {
@@ -40,13 +43,22 @@ contract CallExecutor {
         uint256 received = tokenIn.balanceOf(address(this)) - inBefore;
 
         tokenIn.forceApprove(target, received);
-        (bool ok, bytes memory reason) = BoundedCall.call(target, gasleft(), data, MAX_REVERT_BYTES);
-        if (!ok) revert CallReverted(reason);
+        _callTarget(target, data);
         uint256 inAfter = tokenIn.balanceOf(address(this));
         if (inAfter != inBefore) revert InputNotExactlySpent(inBefore, inAfter);
         if (tokenIn.allowance(address(this), target) != 0) tokenIn.forceApprove(target, 0);
 
         amountOut = tokenOut.balanceOf(address(this)) - outBefore;
         if (amountOut != 0) tokenOut.safeTransfer(router, amountOut);
+    }
+
+    function _callTarget(address target, bytes calldata data) private {
+        uint256 gasBefore = gasleft();
+        (bool ok, bytes memory reason) = BoundedCall.call(target, gasBefore, data, MAX_REVERT_BYTES);
+        if (!ok) {
+            // All but the 1/64 kept back by the CALL is gone.
+            if (gasleft() <= gasBefore / 63) revert TargetOutOfGas();
+            revert CallReverted(reason);
+        }
     }
 }

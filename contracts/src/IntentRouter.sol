@@ -53,6 +53,11 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     }
 
     uint256 public constant MAX_STEPS = 16;
+    uint256 public constant MAX_CALL_DATA_BYTES = 8 * 1024;
+    /// @notice A call step's data may hold this word (at an ABI word boundary: offset 4 + 32k) wherever the
+    /// amount going in belongs; it is replaced by the amount the intent holds when the step runs, which the
+    /// signer cannot know in advance (the output of an earlier swap, a fee-on-transfer hop).
+    bytes32 public constant AMOUNT_IN_PLACEHOLDER = keccak256("Ferry.AMOUNT_IN");
     uint256 public constant MAX_FAIL_DETAIL_BYTES = 256;
     uint64 public constant MIN_REFUND_HOP_TIMEOUT = 5 minutes;
     uint64 public constant MAX_REFUND_HOP_TIMEOUT = 30 days;
@@ -385,14 +390,18 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
 
     function _callStep(bytes32 id, Intent calldata intent, uint256 i, Position storage p) private {
         Step calldata s = intent.steps[i];
-        bytes memory data =
-            abi.encodeCall(this.runCall, (s.target, s.data, s.token, p.amount, s.tokenOut, s.minAmountOut));
+        uint256 amountIn = p.amount;
+        bytes memory data = abi.encodeCall(
+            this.runCall, (s.target, _withAmountIn(s.data, amountIn), s.token, amountIn, s.tokenOut, s.minAmountOut)
+        );
         uint256 gasBefore = gasleft();
         (bool ok, bytes memory ret) = BoundedCall.call(address(this), gasBefore, data, MAX_FAIL_DETAIL_BYTES);
         if (!ok) {
-            // Out of gas (all but the 1/64 kept back is gone): the caller gave too little; let it retry
-            // rather than refund a plan that might have worked.
-            if (gasleft() <= gasBefore / 63) revert InsufficientGas();
+            // Out of gas, here or in the target: the caller may have given too little. Let it retry with
+            // more rather than refund a plan that might have worked (the deadline bounds the wait).
+            if (gasleft() <= gasBefore / 63 || _isError(ret, CallExecutor.TargetOutOfGas.selector)) {
+                revert InsufficientGas();
+            }
             emit StepFailed(id, i, FailReason.CallFailed, ret);
             _refund(id, intent, p);
             return;
@@ -427,6 +436,28 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         p.hopSequence = seq;
         hopIntent[seq] = id;
         emit RefundSent(id, seq, token, amount);
+    }
+
+    function _isError(bytes memory ret, bytes4 selector) private pure returns (bool) {
+        return ret.length == 4 && bytes4(ret) == selector;
+    }
+
+    /// @dev A copy of `data` with every word-aligned AMOUNT_IN_PLACEHOLDER replaced by `amountIn`.
+    function _withAmountIn(bytes calldata data, uint256 amountIn) private pure returns (bytes memory out) {
+        out = data;
+        bytes32 placeholder = AMOUNT_IN_PLACEHOLDER;
+        uint256 len = out.length;
+        for (uint256 off = 4; off + 32 <= len; off += 32) {
+            bytes32 word;
+            assembly ("memory-safe") {
+                word := mload(add(add(out, 0x20), off))
+            }
+            if (word == placeholder) {
+                assembly ("memory-safe") {
+                    mstore(add(add(out, 0x20), off), amountIn)
+                }
+            }
+        }
     }
 
     function _payout(address token, address to, uint256 amount) private {
@@ -476,6 +507,7 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
                 if (
                     s.token == address(0) || s.target == address(0) || s.tokenOut == address(0)
                         || s.tokenOut == s.token || s.toChain != 0 || s.recipient != address(0) || s.timeout != 0
+                        || s.data.length > MAX_CALL_DATA_BYTES
                 ) revert InvalidCallStep(i);
             } else {
                 revert UnknownStepKind(i, s.kind);
