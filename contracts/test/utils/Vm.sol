@@ -31,6 +31,7 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
+    function toString(uint256 value) external pure returns (string memory);
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
     function assertEq(bool left, bool right, string calldata error) external pure;
