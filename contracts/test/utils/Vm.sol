@@ -19,6 +19,7 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function assume(bool condition) external pure;
     function label(address account, string calldata newLabel) external;
+    function cool(address target) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
 
     function expectRevert() external;
@@ -32,6 +33,9 @@ interface Vm {
     function getRecordedLogs() external returns (Log[] memory logs);
 
     function toString(uint256 value) external pure returns (string memory);
+    function toString(bytes32 value) external pure returns (string memory);
+    function toString(address value) external pure returns (string memory);
+    function toString(bytes calldata value) external pure returns (string memory);
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
     function assertEq(bool left, bool right, string calldata error) external pure;
