@@ -439,6 +439,7 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     }
 
     function _isError(bytes memory ret, bytes4 selector) private pure returns (bool) {
+        // forge-lint: disable-next-line(unsafe-typecast) (the first 4 of exactly 4 bytes)
         return ret.length == 4 && bytes4(ret) == selector;
     }
 
