@@ -35,6 +35,15 @@ die() {
   exit 1
 }
 
+# Whatever this script starts or creates is stopped and removed on exit, however it exits.
+cleanup_pids=() cleanup_paths=()
+cleanup() {
+  local p
+  for p in "${cleanup_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${cleanup_paths[@]}"; do rm -rf "$p"; done
+}
+trap cleanup EXIT
+
 need_tools() {
   [ -x "$FORGE" ] && [ -x "$CAST" ] || die "forge/cast not found in scripts/toolchain (run scripts/bootstrap.sh)"
   command -v jq >/dev/null || die "jq is needed (run scripts/bootstrap.sh)"
@@ -99,7 +108,7 @@ cmd_test_tap() {
   need_tools
   local out err rc start end n
   out=$(mktemp) err=$(mktemp)
-  trap 'rm -f "$out" "$err"' RETURN
+  cleanup_paths+=("$out" "$err")
   start=$(date +%s)
   # -vv makes forge keep console logs (the gas figures) in the JSON.
   rc=0
@@ -149,8 +158,14 @@ cmd_test_tap() {
   local tfail=0
   typed_data_tap $((n + 1)) || tfail=1
   local total=$((n + $(grep -cvE '^(#|$)' "$contracts/test/typed-data/expected.txt")))
+  # Deploy, link and relay on two real anvils (a few seconds); FERRY_CONTRACTS_NO_ANVIL=1 skips it.
+  local sfail=0
+  if [ -z "${FERRY_CONTRACTS_NO_ANVIL:-}" ]; then
+    cmd_smoke "$total" || sfail=1
+    total=$((total + smoke_n))
+  fi
   echo "1..$total"
-  [ "$rc" -eq 0 ] && [ "$fails" -eq 0 ] && [ "$tfail" -eq 0 ]
+  [ "$rc" -eq 0 ] && [ "$fails" -eq 0 ] && [ "$tfail" -eq 0 ] && [ "$sfail" -eq 0 ]
 }
 
 # ------------------------------------------------------------------------------------------------------
@@ -330,6 +345,218 @@ cmd_link() {
   echo "contracts: linked ${files[*]}" >&2
 }
 
+# ------------------------------------------------------------------------------------------------------
+# Smoke test on real nodes: two anvils on OS-assigned ports, deploy + link, then relay by hand with cast
+# exactly as the daemon will (packets from PacketSent logs, attestations signed over the contracts'
+# digests, an intent signed as EIP-712 typed data). TAP lines; the anvils are stopped at the end.
+# ------------------------------------------------------------------------------------------------------
+
+# Anvil's well-known dev keys: 0 deploys and owns, 1-3 attest (2-of-3), 4 is a user, 5 a recipient.
+DEV_KEYS=(0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+  0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+  0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+  0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+  0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
+  0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba)
+PACKET_SENT_TOPIC=0x0c5f2599de05553374a5ce8040357f9f6c704fa43dc1b17a55943a2a64a31800
+
+smoke_n=0 smoke_fail=0
+tap() { # tap OK|FAIL name [detail]
+  smoke_n=$((smoke_n + 1))
+  if [ "$1" = OK ]; then echo "ok $((smoke_base + smoke_n)) - anvil: $2"; else
+    echo "not ok $((smoke_base + smoke_n)) - anvil: $2"
+    [ -n "${3:-}" ] && echo "# $3"
+    smoke_fail=$((smoke_fail + 1))
+  fi
+}
+
+start_anvil() { # start_anvil CHAIN_ID LOGFILE: prints "PID URL"
+  local log=$2 pid port i
+  "$tools/anvil" --port 0 --chain-id "$1" >"$log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 100); do
+    port=$(sed -n 's/^Listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { kill "$pid" 2>/dev/null; return 1; }
+  echo "$pid http://127.0.0.1:$port"
+}
+
+# send RPC KEY TO SIG ARGS...: prints the receipt (JSON); fails unless status 1.
+send() {
+  local r=$1 k=$2 receipt
+  shift 2
+  receipt=$("$CAST" send --rpc-url "$r" --private-key "$k" --json "$@") || return 1
+  [ "$(jq -r .status <<<"$receipt")" = 0x1 ] || return 1
+  echo "$receipt"
+}
+
+# packets RECEIPT GATEWAY SRC_CHAIN: one line per PacketSent: "packetId tuple".
+packets() {
+  local gw src
+  gw=$(tr 'A-F' 'a-f' <<<"$2") src=$3
+  jq -r --arg gw "$gw" --arg t "$PACKET_SENT_TOPIC" \
+    '.logs[] | select((.address | ascii_downcase) == $gw and .topics[0] == $t) | [.topics[1], .topics[2], .topics[3], .data] | @tsv' <<<"$1" |
+    while IFS=$'\t' read -r id dst seq data; do
+      local f
+      mapfile -t f < <("$CAST" decode-abi "f()(bytes32,bytes32,uint64,bytes)" "$data")
+      echo "$id ($src,$((dst)),$((seq)),${f[0]},${f[1]},${f[2]%% *},${f[3]})"
+    done
+}
+
+# attest DIGEST: 2-of-3 signatures, signers ascending (dev keys 2 then 1: 0x3C44... < 0x7099...).
+attest() {
+  local a b
+  a=$("$CAST" wallet sign --no-hash "$1" --private-key "${DEV_KEYS[2]}")
+  b=$("$CAST" wallet sign --no-hash "$1" --private-key "${DEV_KEYS[1]}")
+  echo "0x${a#0x}${b#0x}"
+}
+
+PACKET_T="(uint64,uint64,uint64,bytes32,bytes32,uint64,bytes)"
+
+cmd_smoke() {
+  need_tools
+  smoke_base=${1:-0}
+  [ -f "$artifacts/Gateway.json" ] || cmd_build >&2
+  local tmp ra rb a b
+  tmp=$(mktemp -d)
+  cleanup_paths+=("$tmp")
+  a=$(start_anvil 1001 "$tmp/a.log") || { tap FAIL "start anvil" "$(tail -3 "$tmp/a.log")"; return 1; }
+  cleanup_pids+=("${a%% *}")
+  b=$(start_anvil 2002 "$tmp/b.log") || { tap FAIL "start anvil" "$(tail -3 "$tmp/b.log")"; return 1; }
+  cleanup_pids+=("${b%% *}")
+  ra=${a#* } rb=${b#* }
+  tap OK "two anvils up (chain 1001 at $ra, chain 2002 at $rb)"
+
+  local owner=${DEV_KEYS[0]} user_key=${DEV_KEYS[4]} user recipient
+  user=$("$CAST" wallet address --private-key "$user_key")
+  recipient=$("$CAST" wallet address --private-key "${DEV_KEYS[5]}")
+  local att
+  att=$(for i in 1 2 3; do "$CAST" wallet address --private-key "${DEV_KEYS[$i]}"; done | paste -sd, -)
+  if (cmd_deploy --rpc "$ra" --key "$owner" --chain-id 1001 --out "$tmp/a.json" --attesters "$att" --threshold 2 \
+    --with-test-assets --fund "$user" && cmd_deploy --rpc "$rb" --key "$owner" --chain-id 2002 --out "$tmp/b.json" \
+    --attesters "$att" --threshold 2) >"$tmp/deploy.log" 2>&1; then
+    tap OK "deploy Gateway, TokenVault, IntentRouter (+ test assets) to both"
+  else
+    tap FAIL "deploy" "$(tail -3 "$tmp/deploy.log")"
+    return 1
+  fi
+  if (cmd_link --key "$owner" "$tmp/a.json" "$tmp/b.json") >"$tmp/link.log" 2>&1; then
+    tap OK "link the two deployments"
+  else
+    tap FAIL "link" "$(tail -3 "$tmp/link.log")"
+    return 1
+  fi
+  local gwa gwb va vb rta rtb token
+  gwa=$(jq -r .gateway "$tmp/a.json") va=$(jq -r .vault "$tmp/a.json") rta=$(jq -r .router "$tmp/a.json")
+  gwb=$(jq -r .gateway "$tmp/b.json") vb=$(jq -r .vault "$tmp/b.json") rtb=$(jq -r .router "$tmp/b.json")
+  token=$(jq -r .testAssets.tokenA "$tmp/a.json")
+  local now voucher
+  now=$("$CAST" block --rpc-url "$ra" latest --field timestamp)
+  voucher=$("$CAST" call --rpc-url "$rb" "$vb" "voucherOf(uint64,address)(address)" 1001 "$token")
+
+  # 1. A transfer A -> B, delivered and acknowledged by hand.
+  local receipt line id tuple digest result ok
+  receipt=$(send "$ra" "$user_key" "$token" "approve(address,uint256)" "$va" 100000000000000000000) &&
+    receipt=$(send "$ra" "$user_key" "$va" "transfer(address,uint256,uint64,address,uint64)" \
+      "$token" 1000000000000000000 2002 "$recipient" $((now + 3600))) || { tap FAIL "vault.transfer on A"; return 1; }
+  line=$(packets "$receipt" "$gwa" 1001)
+  id=${line%% *} tuple=${line#* }
+  if [ "$("$CAST" call --rpc-url "$rb" "$gwb" "packetId($PACKET_T)(bytes32)" "$tuple")" = "$id" ]; then
+    tap OK "PacketSent log rebuilds the packet (packetId matches)"
+  else
+    tap FAIL "PacketSent log rebuilds the packet" "$tuple"
+  fi
+  digest=$("$CAST" call --rpc-url "$rb" "$gwb" "deliveryDigest(bytes32)(bytes32)" "$id")
+  if receipt=$(send "$rb" "$owner" "$gwb" "deliver(${PACKET_T}[],bytes[])" "[$tuple]" "[$(attest "$digest")]"); then
+    local bal
+    bal=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
+    [ "${bal%% *}" = 1000000000000000000 ] && tap OK "deliver on B mints the voucher (gasUsed $(($(jq -r .gasUsed <<<"$receipt"))))" ||
+      tap FAIL "deliver on B mints the voucher" "balance $bal"
+  else
+    tap FAIL "deliver on B"
+  fi
+  # The acknowledgement, as recorded in PacketReceived: (bool success, bytes result).
+  result=$(jq -r '.logs[] | select(.topics[0] == "'"$("$CAST" keccak "PacketReceived(bytes32,uint64,uint64,bool,bytes)")"'") | .data' <<<"$receipt")
+  mapfile -t ok < <("$CAST" decode-abi "f()(bool,bytes)" "$result")
+  digest=$("$CAST" call --rpc-url "$ra" "$gwa" "acknowledgementDigest(bytes32,bool,bytes)(bytes32)" "$id" "${ok[0]}" "${ok[1]}")
+  if send "$ra" "$owner" "$gwa" "acknowledge($PACKET_T,bool,bytes,bytes)" "$tuple" "${ok[0]}" "${ok[1]}" "$(attest "$digest")" >/dev/null &&
+    [ "$("$CAST" call --rpc-url "$ra" "$gwa" "commitments(uint64)(bytes32)" 1)" = 0x0000000000000000000000000000000000000000000000000000000000000000 ]; then
+    tap OK "acknowledge on A clears the commitment"
+  else
+    tap FAIL "acknowledge on A"
+  fi
+
+  # 2. A batch of 10 on a real node: the gas a relayer pays.
+  local i tuples="" atts=""
+  for i in $(seq 1 10); do
+    receipt=$(send "$ra" "$user_key" "$va" "transfer(address,uint256,uint64,address,uint64)" \
+      "$token" $((i * 1000)) 2002 "0x$(printf '%040x' $((0x1000 + i)))" $((now + 3600))) || break
+    line=$(packets "$receipt" "$gwa" 1001)
+    tuples+="${tuples:+,}${line#* }"
+    atts+="${atts:+,}$(attest "$("$CAST" call --rpc-url "$rb" "$gwb" "deliveryDigest(bytes32)(bytes32)" "${line%% *}")")"
+  done
+  if receipt=$(send "$rb" "$owner" "$gwb" "deliver(${PACKET_T}[],bytes[])" "[$tuples]" "[$atts]") &&
+    [ "$("$CAST" call --rpc-url "$rb" "$gwb" "received(uint64,uint64)(bool)" 1001 11)" = true ]; then
+    local used
+    used=$(($(jq -r .gasUsed <<<"$receipt")))
+    tap OK "deliver a batch of 10 on B (gasUsed $used, $((used / 10)) per packet)"
+    echo "# anvil gas deliver batch=10 gasUsed=$used per_packet=$((used / 10))"
+  else
+    tap FAIL "deliver a batch of 10 on B"
+  fi
+
+  # 3. The voucher goes home: burned on B, unlocked on A.
+  local before after
+  before=$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$recipient")
+  receipt=$(send "$rb" "${DEV_KEYS[5]}" "$voucher" "approve(address,uint256)" "$vb" 1000000000000000000) &&
+    receipt=$(send "$rb" "${DEV_KEYS[5]}" "$vb" "transfer(address,uint256,uint64,address,uint64)" \
+      "$voucher" 1000000000000000000 1001 "$recipient" $((now + 3600))) && line=$(packets "$receipt" "$gwb" 2002) &&
+    digest=$("$CAST" call --rpc-url "$ra" "$gwa" "deliveryDigest(bytes32)(bytes32)" "${line%% *}") &&
+    send "$ra" "$owner" "$gwa" "deliver(${PACKET_T}[],bytes[])" "[${line#* }]" "[$(attest "$digest")]" >/dev/null
+  after=$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$recipient")
+  [ "${after%% *}" = "$(( ${before%% *} + 1000000000000000000 ))" ] && tap OK "B -> A returns the original token" ||
+    tap FAIL "B -> A returns the original token" "before $before after $after"
+
+  # 4. An intent signed as EIP-712 typed data by cast (as a wallet would), opened and advanced.
+  local deadline=$((now + 7200)) typed intent sig iid
+  typed=$(jq -n --arg owner "$user" --arg router "$rta" --arg token "$token" --arg to "$recipient" --argjson dl "$deadline" '{
+    types: {
+      EIP712Domain: [{name:"name",type:"string"},{name:"version",type:"string"},{name:"chainId",type:"uint256"},{name:"verifyingContract",type:"address"}],
+      Intent: [{name:"owner",type:"address"},{name:"originChain",type:"uint64"},{name:"nonce",type:"uint256"},{name:"deadline",type:"uint64"},{name:"refundPolicy",type:"uint8"},{name:"recoveryAddress",type:"address"},{name:"steps",type:"Step[]"}],
+      Step: [{name:"kind",type:"uint8"},{name:"chain",type:"uint64"},{name:"token",type:"address"},{name:"amount",type:"uint256"},{name:"toChain",type:"uint64"},{name:"recipient",type:"address"},{name:"target",type:"address"},{name:"data",type:"bytes"},{name:"tokenOut",type:"address"},{name:"minAmountOut",type:"uint256"},{name:"timeout",type:"uint64"}]
+    },
+    primaryType: "Intent",
+    domain: {name: "Ferry Intent", version: "1", chainId: 1001, verifyingContract: $router},
+    message: {owner: $owner, originChain: 1001, nonce: "1", deadline: $dl, refundPolicy: 0,
+      recoveryAddress: "0x0000000000000000000000000000000000000000",
+      steps: [{kind: 0, chain: 1001, token: $token, amount: "5000000000000000000", toChain: 2002, recipient: $to,
+        target: "0x0000000000000000000000000000000000000000", data: "0x",
+        tokenOut: "0x0000000000000000000000000000000000000000", minAmountOut: "0", timeout: 0}]}
+  }')
+  echo "$typed" >"$tmp/intent.json"
+  sig=$("$CAST" wallet sign --data --from-file "$tmp/intent.json" --private-key "$user_key")
+  local z=0x0000000000000000000000000000000000000000
+  intent="($user,1001,1,$deadline,0,$z,[(0,1001,$token,5000000000000000000,2002,$recipient,$z,0x,$z,0,0)])"
+  local INTENT_T="(address,uint64,uint256,uint64,uint8,address,(uint8,uint64,address,uint256,uint64,address,address,bytes,address,uint256,uint64)[])"
+  iid=$("$CAST" call --rpc-url "$ra" "$rta" "intentId($INTENT_T)(bytes32)" "$intent")
+  if send "$ra" "$user_key" "$token" "approve(address,uint256)" "$rta" 5000000000000000000 >/dev/null &&
+    send "$ra" "$owner" "$rta" "open($INTENT_T,bytes)" "$intent" "$sig" >/dev/null; then
+    tap OK "open an intent signed with cast wallet sign --data (id $iid)"
+  else
+    tap FAIL "open an intent signed with cast wallet sign --data"
+  fi
+  before=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
+  receipt=$(send "$ra" "$owner" "$rta" "advance($INTENT_T,uint256)" "$intent" 0) && line=$(packets "$receipt" "$gwa" 1001) &&
+    digest=$("$CAST" call --rpc-url "$rb" "$gwb" "deliveryDigest(bytes32)(bytes32)" "${line%% *}") &&
+    send "$rb" "$owner" "$gwb" "deliver(${PACKET_T}[],bytes[])" "[${line#* }]" "[$(attest "$digest")]" >/dev/null
+  after=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
+  [ "${after%% *}" = "$(( ${before%% *} + 5000000000000000000 ))" ] && tap OK "advance the intent; its hop lands on B" ||
+    tap FAIL "advance the intent; its hop lands on B" "before $before after $after"
+  [ "$smoke_fail" -eq 0 ]
+}
+
 case ${1:-} in
   build) shift; cmd_build "$@" ;;
   test) shift; cmd_test "$@" ;;
@@ -337,5 +564,6 @@ case ${1:-} in
   deploy) shift; cmd_deploy "$@" ;;
   link) shift; cmd_link "$@" ;;
   check-typed-data) shift; cmd_check_typed_data ;;
+  smoke) shift; cmd_smoke 0 ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac
