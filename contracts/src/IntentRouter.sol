@@ -178,8 +178,9 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
             _refund(id, intent, p);
             return;
         }
+        // The plan was validated at open: step `stepIndex` runs on this chain (the hop that brought the funds
+        // here was the previous step, whose toChain is this chain).
         Step calldata s = intent.steps[stepIndex];
-        if (s.chain != uint64(block.chainid)) revert StepChainMismatch(stepIndex, uint64(block.chainid), s.chain);
         if (s.token != p.token) {
             emit StepFailed(id, stepIndex, FailReason.TokenMismatch, "");
             _refund(id, intent, p);

@@ -504,6 +504,28 @@ contract IntentRouterTest is RouterFixture {
         B.router.advance(it, 1);
     }
 
+    function test_callStep_outputBelowTheStepsMinimumFails() public {
+        // The pool itself would accept any output (its own minimum is 0); the step asks for more.
+        Intent memory it = _routeIntent(100e18, 0);
+        it.steps[1].minAmountOut = 1_000e18;
+        it.refundPolicy = IntentLib.REFUND_RECOVERY;
+        it.recoveryAddress = recovery;
+        bytes32 id = _open(it);
+        _relay(_packet(_advance(it, 0)));
+        vm.chainId(CHAIN_B);
+        uint256 quote = pool.quote(vA_B, 100e18, address(tokenB));
+        vm.expectEmit(true, true, false, true, address(B.router));
+        emit IntentRouter.StepFailed(
+            id,
+            1,
+            IntentRouter.FailReason.CallFailed,
+            abi.encodeWithSelector(IntentRouter.InsufficientOutput.selector, quote, 1_000e18)
+        );
+        B.router.advance(it, 1);
+        vm.assertEq(IERC20(vA_B).balanceOf(recovery), 100e18, "input refunded, the swap rolled back");
+        vm.assertEq(tokenB.balanceOf(address(B.router)), 0, "no output kept");
+    }
+
     function test_callStep_inputNotExactlySpentFails() public {
         vm.chainId(CHAIN_B);
         FixedPriceTarget fixedPrice = new FixedPriceTarget();
