@@ -185,6 +185,7 @@ create() {
     die "deploying $name failed"
   addr=$(jq -r '.contractAddress // empty' <<<"$receipt")
   [ "$(jq -r .status <<<"$receipt")" = "0x1" ] && [ -n "$addr" ] || die "deploying $name failed: $receipt"
+  addr=$("$CAST" to-check-sum-address "$addr")
   echo "  $name: $addr" >&2
   echo "$addr"
 }
@@ -239,12 +240,13 @@ cmd_deploy() {
     attesters=$deployer
     threshold=${threshold:-1}
   fi
-  # The Gateway wants its attesters strictly ascending.
-  local sorted
-  sorted=$(tr ',' '\n' <<<"$attesters" | while read -r a; do
+  # The Gateway wants its attesters strictly ascending (as numbers: lowercase hex of equal length sorts so).
+  local a sorted
+  for a in ${attesters//,/ }; do
     [[ $a =~ ^0x[0-9a-fA-F]{40}$ ]] || die "--attesters: not an address: $a"
-    echo "$a"
-  done | awk '{ print tolower($0) }' | sort -u | paste -sd, -)
+  done
+  sorted=$(tr ',' '\n' <<<"$attesters" | tr 'A-F' 'a-f' | LC_ALL=C sort -u |
+    while read -r a; do "$CAST" to-check-sum-address "$a"; done | paste -sd, -)
   [ "$(tr ',' '\n' <<<"$sorted" | wc -l)" -eq "$(tr ',' '\n' <<<"$attesters" | wc -l)" ] ||
     die "--attesters: duplicate address"
   threshold=${threshold:-$(( $(tr ',' '\n' <<<"$sorted" | wc -l) / 2 + 1 ))}
