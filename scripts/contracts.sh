@@ -4,7 +4,8 @@
 #   scripts/contracts.sh build      forge build, then export build/contracts/<Name>.json (abi, bytecode,
 #                                   deployedBytecode) for every deployable contract. Generated: never edit.
 #   scripts/contracts.sh test       the forge suite, human output (extra arguments go to forge test)
-#   scripts/contracts.sh test-tap   the forge suite and the EIP-712 cross-check with cast, as TAP lines
+#   scripts/contracts.sh test-tap   the forge suite, the EIP-712 cross-check with cast, forge fmt --check
+#                                   and the anvil smoke test (below), as TAP lines
 #                                   ("ok N - name" / "not ok N - name"); gas figures as "# ..." comments.
 #                                   Exits non-zero on any failure, compile errors included.
 #   scripts/contracts.sh deploy --rpc URL --key HEX --chain-id N --out FILE
@@ -20,6 +21,9 @@
 #   scripts/contracts.sh check-typed-data
 #                                   Signs contracts/test/typed-data/*.json with `cast wallet sign --data` and
 #                                   checks each equals a signature over the digest the contracts compute.
+#   scripts/contracts.sh smoke      Two anvils on OS-assigned ports: deploy, link, relay transfers and an
+#                                   intent by hand with cast; stops them after. FERRY_CONTRACTS_NO_ANVIL=1
+#                                   leaves it out of test-tap.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -158,6 +162,13 @@ cmd_test_tap() {
   local tfail=0
   typed_data_tap $((n + 1)) || tfail=1
   local total=$((n + $(grep -cvE '^(#|$)' "$contracts/test/typed-data/expected.txt")))
+  total=$((total + 1))
+  if (cd "$contracts" && "$FORGE" fmt --check >/dev/null 2>&1); then
+    echo "ok $total - forge fmt --check (contracts/ is formatted)"
+  else
+    echo "not ok $total - forge fmt --check (run: cd contracts && forge fmt)"
+    tfail=1
+  fi
   # Deploy, link and relay on two real anvils (a few seconds); FERRY_CONTRACTS_NO_ANVIL=1 skips it.
   local sfail=0
   if [ -z "${FERRY_CONTRACTS_NO_ANVIL:-}" ]; then

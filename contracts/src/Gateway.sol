@@ -133,9 +133,8 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
 
         sequence = nextSequence++;
         bytes32 sender = bytes32(uint256(uint160(msg.sender)));
-        bytes32 id = keccak256(
-            abi.encode(Packet(here, dstChain, sequence, sender, receiver, timeoutTimestamp, payload))
-        );
+        bytes32 id =
+            keccak256(abi.encode(Packet(here, dstChain, sequence, sender, receiver, timeoutTimestamp, payload)));
         commitments[sequence] = id;
         emit PacketSent(id, dstChain, sequence, sender, receiver, timeoutTimestamp, payload);
     }

@@ -378,7 +378,9 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         // forge-lint: disable-next-line(unsafe-typecast) (i < MAX_STEPS, checked at open)
         bytes memory memo = last ? bytes("") : abi.encode(id, uint16(i + 1));
         uint64 hopTimeout = intent.deadline;
-        if (s.timeout != 0 && block.timestamp + s.timeout < hopTimeout) hopTimeout = uint64(block.timestamp + s.timeout);
+        if (s.timeout != 0 && block.timestamp + s.timeout < hopTimeout) {
+            hopTimeout = uint64(block.timestamp + s.timeout);
+        }
 
         p.status = Status.InFlight;
         p.finalHop = last;
@@ -507,8 +509,8 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
             } else if (s.kind == IntentLib.KIND_CALL) {
                 if (last) revert LastStepMustBeTransfer();
                 if (
-                    s.token == address(0) || s.target == address(0) || s.tokenOut == address(0)
-                        || s.tokenOut == s.token || s.toChain != 0 || s.recipient != address(0) || s.timeout != 0
+                    s.token == address(0) || s.target == address(0) || s.tokenOut == address(0) || s.tokenOut == s.token
+                        || s.toChain != 0 || s.recipient != address(0) || s.timeout != 0
                         || s.data.length > MAX_CALL_DATA_BYTES
                 ) revert InvalidCallStep(i);
             } else {

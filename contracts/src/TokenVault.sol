@@ -306,9 +306,10 @@ contract TokenVault is IPacketReceiver, IPacketSender, Ownable2Step, ReentrancyG
     }
 
     function _encode(TransferData memory d) private pure returns (bytes memory) {
-        return abi.encode(
-            d.originChain, d.originToken, d.decimals, d.amount, d.sender, d.recipient, d.notifySender, d.memo
-        );
+        return
+            abi.encode(
+                d.originChain, d.originToken, d.decimals, d.amount, d.sender, d.recipient, d.notifySender, d.memo
+            );
     }
 
     function _decode(bytes calldata payload) private pure returns (TransferData memory d) {

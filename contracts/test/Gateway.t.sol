@@ -185,7 +185,8 @@ contract GatewayTest is Fixture {
 
     function test_send_commitsAndEmitsWholePacket() public {
         uint64 timeoutTs = uint64(block.timestamp + 600);
-        Packet memory expected = Packet(CHAIN_A, CHAIN_B, 1, _b32(address(appA)), _b32(address(appB)), timeoutTs, hex"0102");
+        Packet memory expected =
+            Packet(CHAIN_A, CHAIN_B, 1, _b32(address(appA)), _b32(address(appB)), timeoutTs, hex"0102");
         bytes32 id = keccak256(abi.encode(expected));
         vm.expectEmit(true, true, true, true, address(A.gateway));
         emit Gateway.PacketSent(id, CHAIN_B, 1, expected.sender, expected.receiver, timeoutTs, hex"0102");

@@ -98,7 +98,11 @@ contract IntentRouterTest is RouterFixture {
         vm.assertEq(B.router.domainSeparator(CHAIN_A), IntentLib.domainSeparator(CHAIN_A, address(A.router)), "domain");
         vm.assertEq(
             idA,
-            keccak256(abi.encodePacked(hex"1901", IntentLib.domainSeparator(CHAIN_A, address(A.router)), B.router.hashIntent(it))),
+            keccak256(
+                abi.encodePacked(
+                    hex"1901", IntentLib.domainSeparator(CHAIN_A, address(A.router)), B.router.hashIntent(it)
+                )
+            ),
             "id = EIP-712 digest"
         );
         // Without a peer for the origin, a router cannot name the intent.
@@ -812,7 +816,9 @@ contract IntentRouterTest is RouterFixture {
         vm.expectRevert(IntentRouter.BadMemo.selector);
         B.router.onTransferReceived(CHAIN_A, peerA, vA_B, 1, hex"01");
         B.router.onTransferReceived(CHAIN_A, peerA, vA_B, 1, abi.encode(bytes32("x"), uint16(1)));
-        vm.expectRevert(abi.encodeWithSelector(IntentRouter.PositionBusy.selector, bytes32("x"), IntentRouter.Status.Holding));
+        vm.expectRevert(
+            abi.encodeWithSelector(IntentRouter.PositionBusy.selector, bytes32("x"), IntentRouter.Status.Holding)
+        );
         B.router.onTransferReceived(CHAIN_A, peerA, vA_B, 1, abi.encode(bytes32("x"), uint16(1)));
         // Unknown hops are ignored (the acknowledgement must never get stuck on them).
         B.router.onTransferDelivered(999);

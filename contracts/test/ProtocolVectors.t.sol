@@ -112,7 +112,8 @@ contract ProtocolVectorsTest is TestBase {
         vm.assertEq(domain, EXPECTED_DST_DOMAIN, "domain from the rules");
         vm.assertEq(dst.packetId(p), EXPECTED_PACKET_ID, "Gateway.packetId");
 
-        bytes32 delivery = _digest(domain, keccak256(abi.encode(keccak256("Delivery(bytes32 packetId)"), EXPECTED_PACKET_ID)));
+        bytes32 delivery =
+            _digest(domain, keccak256(abi.encode(keccak256("Delivery(bytes32 packetId)"), EXPECTED_PACKET_ID)));
         _check("delivery digest", dst.deliveryDigest(EXPECTED_PACKET_ID), EXPECTED_DELIVERY_DIGEST);
         vm.assertEq(delivery, EXPECTED_DELIVERY_DIGEST, "delivery digest from the rules");
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(ATTESTER_KEY, delivery);
@@ -137,17 +138,27 @@ contract ProtocolVectorsTest is TestBase {
                 )
             )
         );
-        _check("acknowledgement digest (success, empty result)", src.acknowledgementDigest(EXPECTED_PACKET_ID, true, ""), EXPECTED_ACK_DIGEST);
+        _check(
+            "acknowledgement digest (success, empty result)",
+            src.acknowledgementDigest(EXPECTED_PACKET_ID, true, ""),
+            EXPECTED_ACK_DIGEST
+        );
         vm.assertEq(ack, EXPECTED_ACK_DIGEST, "ack digest from the rules");
         bytes32 tmo = _digest(
             srcDomain,
             keccak256(
                 abi.encode(
-                    keccak256("Timeout(bytes32 packetId,uint64 destinationTimestamp)"), EXPECTED_PACKET_ID, uint64(1_700_003_600)
+                    keccak256("Timeout(bytes32 packetId,uint64 destinationTimestamp)"),
+                    EXPECTED_PACKET_ID,
+                    uint64(1_700_003_600)
                 )
             )
         );
-        _check("timeout digest (destinationTimestamp 1700003600)", src.timeoutDigest(EXPECTED_PACKET_ID, 1_700_003_600), EXPECTED_TIMEOUT_DIGEST);
+        _check(
+            "timeout digest (destinationTimestamp 1700003600)",
+            src.timeoutDigest(EXPECTED_PACKET_ID, 1_700_003_600),
+            EXPECTED_TIMEOUT_DIGEST
+        );
         vm.assertEq(tmo, EXPECTED_TIMEOUT_DIGEST, "timeout digest from the rules");
     }
 
@@ -240,6 +251,10 @@ contract ProtocolVectorsTest is TestBase {
 
     function test_vectors_constantsMatchTheDoc() public pure {
         vm.assertEq(IntentLib.ALL, type(uint256).max, "ALL");
-        vm.assertEq(keccak256("Ferry.AMOUNT_IN"), 0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833, "AMOUNT_IN_PLACEHOLDER");
+        vm.assertEq(
+            keccak256("Ferry.AMOUNT_IN"),
+            0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833,
+            "AMOUNT_IN_PLACEHOLDER"
+        );
     }
 }

@@ -203,7 +203,8 @@ contract TokenVaultTest is Fixture {
         HookRecipient recipient = new HookRecipient(address(B.vault));
         vm.chainId(CHAIN_A);
         vm.recordLogs();
-        uint64 seq = sender.send(address(token), 50e6, CHAIN_B, address(recipient), uint64(block.timestamp + 100), hex"beef");
+        uint64 seq =
+            sender.send(address(token), 50e6, CHAIN_B, address(recipient), uint64(block.timestamp + 100), hex"beef");
         Packet memory p = _sentPacket();
         vm.assertTrue(_relay(p), "delivered");
         vm.chainId(CHAIN_B);
@@ -226,7 +227,8 @@ contract TokenVaultTest is Fixture {
         recipient.setRefuse(true);
         vm.chainId(CHAIN_A);
         vm.recordLogs();
-        uint64 seq = sender.send(address(token), 50e6, CHAIN_B, address(recipient), uint64(block.timestamp + 100), hex"01");
+        uint64 seq =
+            sender.send(address(token), 50e6, CHAIN_B, address(recipient), uint64(block.timestamp + 100), hex"01");
         vm.assertFalse(_relay(_sentPacket()), "failed ack");
         vm.chainId(CHAIN_A);
         vm.assertEq(token.balanceOf(address(sender)), 50e6, "refunded");
@@ -276,8 +278,9 @@ contract TokenVaultTest is Fixture {
         // Anyone can send a packet to B's vault through the Gateway; only the peer vault's count.
         vm.chainId(CHAIN_A);
         MockApp forger = new MockApp(A.gateway);
-        bytes memory payload =
-            abi.encode(CHAIN_A, _b32(address(token)), uint8(6), uint256(1e30), _b32(alice), _b32(bob), false, bytes(""));
+        bytes memory payload = abi.encode(
+            CHAIN_A, _b32(address(token)), uint8(6), uint256(1e30), _b32(alice), _b32(bob), false, bytes("")
+        );
         vm.recordLogs();
         forger.send(CHAIN_B, _b32(address(B.vault)), uint64(block.timestamp + 100), payload);
         (bool ok, bytes memory result) = _deliver(_sentPacket());
@@ -294,17 +297,16 @@ contract TokenVaultTest is Fixture {
         vm.chainId(CHAIN_A);
         vm.prank(owner);
         A.vault.setPeer(CHAIN_B, _b32(address(rogue)));
-        bytes memory payload =
-            abi.encode(CHAIN_A, _b32(address(token)), uint8(6), uint256(11e6), _b32(bob), _b32(carol), false, bytes(""));
+        bytes memory payload = abi.encode(
+            CHAIN_A, _b32(address(token)), uint8(6), uint256(11e6), _b32(bob), _b32(carol), false, bytes("")
+        );
         vm.chainId(CHAIN_B);
         vm.recordLogs();
         rogue.send(CHAIN_A, _b32(address(A.vault)), uint64(block.timestamp + 100), payload);
         (bool ok, bytes memory result) = _deliver(_sentPacket());
         vm.assertFalse(ok, "refused");
         vm.assertEq(
-            result,
-            abi.encodeWithSelector(TokenVault.InsufficientLocked.selector, address(token), 11e6, 10e6),
-            "reason"
+            result, abi.encodeWithSelector(TokenVault.InsufficientLocked.selector, address(token), 11e6, 10e6), "reason"
         );
         vm.chainId(CHAIN_A);
         vm.assertEq(token.balanceOf(carol), 0, "nothing unlocked");

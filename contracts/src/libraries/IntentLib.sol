@@ -55,8 +55,7 @@ library IntentLib {
     function hashStep(Step calldata s) internal pure returns (bytes32) {
         // Two halves keep the legacy code generator within its stack limit.
         bytes memory head = abi.encode(STEP_TYPEHASH, s.kind, s.chain, s.token, s.amount, s.toChain);
-        bytes memory tail =
-            abi.encode(s.recipient, s.target, keccak256(s.data), s.tokenOut, s.minAmountOut, s.timeout);
+        bytes memory tail = abi.encode(s.recipient, s.target, keccak256(s.data), s.tokenOut, s.minAmountOut, s.timeout);
         return keccak256(bytes.concat(head, tail));
     }
 
@@ -83,8 +82,6 @@ library IntentLib {
     /// @notice The intent's id: keccak256("\x19\x01" || domainSeparator || hashStruct(intent)), the digest
     /// the owner signs.
     function id(Intent calldata it, address originRouter) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encodePacked(hex"1901", domainSeparator(it.originChain, originRouter), hashIntent(it))
-        );
+        return keccak256(abi.encodePacked(hex"1901", domainSeparator(it.originChain, originRouter), hashIntent(it)));
     }
 }

@@ -20,7 +20,12 @@ contract TestSwapPool is ReentrancyGuard {
 
     event LiquidityAdded(address indexed provider, uint256 amount0, uint256 amount1);
     event Swapped(
-        address indexed sender, address indexed recipient, address tokenIn, uint256 amountIn, address tokenOut, uint256 amountOut
+        address indexed sender,
+        address indexed recipient,
+        address tokenIn,
+        uint256 amountIn,
+        address tokenOut,
+        uint256 amountOut
     );
 
     error IdenticalTokens();

@@ -114,8 +114,9 @@ contract BridgeInvariantTest is TestBase {
     }
 
     function _finished(IntentRouter.Status s) internal pure returns (bool) {
-        return s == IntentRouter.Status.Completed || s == IntentRouter.Status.Refunded
-            || s == IntentRouter.Status.Cancelled;
+        return
+            s == IntentRouter.Status.Completed || s == IntentRouter.Status.Refunded
+                || s == IntentRouter.Status.Cancelled;
     }
 
     function _index(address[4] memory toks, address t) internal pure returns (uint256) {

@@ -308,7 +308,8 @@ contract BridgeHandler is RouterFixture {
         IntentRouter.Position memory pos = A.router.intentState(intentIds[i]);
         if (pos.status != IntentRouter.Status.Holding || pos.step != 0) return;
         vm.prank(it.owner);
-        try A.router.cancel(it) {} catch {
+        try A.router.cancel(it) {}
+        catch {
             _unexpected("cancel reverted");
         }
     }
@@ -360,7 +361,8 @@ contract BridgeHandler is RouterFixture {
             uint256 minOut = minOutSeed % 4 == 0 ? type(uint128).max : minOutSeed % 4 == 1 ? 0 : amount;
             steps = new Step[](3);
             steps[0] = _xfer(CHAIN_A, address(tokenA), amount, CHAIN_B, address(0));
-            steps[1] = _call(CHAIN_B, vA_B, address(pool), _swapData(vA_B, address(tokenB), minOut), address(tokenB), minOut);
+            steps[1] =
+                _call(CHAIN_B, vA_B, address(pool), _swapData(vA_B, address(tokenB), minOut), address(tokenB), minOut);
             steps[2] = _xfer(CHAIN_B, address(tokenB), ALL, CHAIN_A, to);
             steps[2].timeout = hopTimeout;
         } else {
@@ -425,7 +427,9 @@ contract BridgeHandler is RouterFixture {
     function _noteReceipts(Chain memory d, uint256[] memory pick, uint256 count) internal {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 l; l < logs.length; ++l) {
-            if (logs[l].emitter != address(d.gateway) || logs[l].topics[0] != Gateway.PacketReceived.selector) continue;
+            if (logs[l].emitter != address(d.gateway) || logs[l].topics[0] != Gateway.PacketReceived.selector) {
+                continue;
+            }
             uint64 src = uint64(uint256(logs[l].topics[2]));
             uint64 seq = uint64(uint256(logs[l].topics[3]));
             (bool success, bytes memory result) = abi.decode(logs[l].data, (bool, bytes));

@@ -68,8 +68,12 @@ contract MockApp is IPacketReceiver, IPacketSender {
             Packet[] memory ps = new Packet[](1);
             ps[0] = packet;
             bytes[] memory atts = new bytes[](1);
-            (bool ok, bytes memory ret) =
-                address(gateway).call(abi.encodeWithSignature("deliver((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes)[],bytes[])", ps, atts));
+            (bool ok, bytes memory ret) = address(gateway)
+                .call(
+                    abi.encodeWithSignature(
+                        "deliver((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes)[],bytes[])", ps, atts
+                    )
+                );
             if (!ok) {
                 assembly {
                     revert(add(ret, 0x20), mload(ret))

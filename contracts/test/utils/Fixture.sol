@@ -144,8 +144,11 @@ abstract contract Fixture is TestBase {
             p.srcChain = _chainOfGateway(l.emitter);
             p.dstChain = uint64(uint256(l.topics[2]));
             p.sequence = uint64(uint256(l.topics[3]));
-            (p.sender, p.receiver, p.timeoutTimestamp, p.payload) = abi.decode(l.data, (bytes32, bytes32, uint64, bytes));
-            vm.assertEq(keccak256(abi.encode(p)), l.topics[1], "PacketSent: packetId topic is keccak256(abi.encode(packet))");
+            (p.sender, p.receiver, p.timeoutTimestamp, p.payload) =
+                abi.decode(l.data, (bytes32, bytes32, uint64, bytes));
+            vm.assertEq(
+                keccak256(abi.encode(p)), l.topics[1], "PacketSent: packetId topic is keccak256(abi.encode(packet))"
+            );
             out[count++] = p;
         }
     }

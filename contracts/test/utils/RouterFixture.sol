@@ -115,7 +115,8 @@ abstract contract RouterFixture is Fixture {
     function _routeIntent(uint256 amount, uint256 minOut) internal returns (Intent memory) {
         Step[] memory steps = new Step[](3);
         steps[0] = _xfer(CHAIN_A, address(tokenA), amount, CHAIN_B, address(0));
-        steps[1] = _call(CHAIN_B, vA_B, address(pool), _swapData(vA_B, address(tokenB), minOut), address(tokenB), minOut);
+        steps[1] =
+            _call(CHAIN_B, vA_B, address(pool), _swapData(vA_B, address(tokenB), minOut), address(tokenB), minOut);
         steps[2] = _xfer(CHAIN_B, address(tokenB), ALL, CHAIN_C, recipient);
         return _intent(steps);
     }
