@@ -58,7 +58,9 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     /// amount going in belongs; it is replaced by the amount the intent holds when the step runs, which the
     /// signer cannot know in advance (the output of an earlier swap, a fee-on-transfer hop).
     bytes32 public constant AMOUNT_IN_PLACEHOLDER = keccak256("Ferry.AMOUNT_IN");
-    uint256 public constant MAX_FAIL_DETAIL_BYTES = 256;
+    /// @notice Longest StepFailed detail kept: room for the executor's CallReverted(reason) with a full
+    /// 256-byte reason (4 + 32 + 32 + 256 bytes), so the detail always decodes.
+    uint256 public constant MAX_FAIL_DETAIL_BYTES = 384;
     uint64 public constant MIN_REFUND_HOP_TIMEOUT = 5 minutes;
     uint64 public constant MAX_REFUND_HOP_TIMEOUT = 30 days;
 

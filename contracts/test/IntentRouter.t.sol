@@ -12,7 +12,14 @@ import {Packet} from "../src/interfaces/IGateway.sol";
 import {TestSwapPool} from "../src/testing/TestSwapPool.sol";
 import {TestToken} from "../src/testing/TestToken.sol";
 import {RouterFixture} from "./utils/RouterFixture.sol";
-import {ERC1271Wallet, FixedPriceTarget, LoopTarget, ReenterTarget, SinkTarget} from "./mocks/Targets.sol";
+import {
+    ERC1271Wallet,
+    FixedPriceTarget,
+    LongRevertTarget,
+    LoopTarget,
+    ReenterTarget,
+    SinkTarget
+} from "./mocks/Targets.sol";
 
 contract IntentRouterTest is RouterFixture {
     function setUp() public {
@@ -528,6 +535,28 @@ contract IntentRouterTest is RouterFixture {
         B.router.advance(it, 1);
         vm.assertEq(IERC20(vA_B).balanceOf(recovery), 100e18, "input refunded, the swap rolled back");
         vm.assertEq(tokenB.balanceOf(address(B.router)), 0, "no output kept");
+    }
+
+    function test_callStep_longRevertDataIsTruncatedButDecodes() public {
+        vm.chainId(CHAIN_B);
+        LongRevertTarget longRevert = new LongRevertTarget();
+        Intent memory it = _routeIntent(100e18, 0);
+        it.steps[1].target = address(longRevert);
+        it.steps[1].data = abi.encodeCall(LongRevertTarget.run, ());
+        it.refundPolicy = IntentLib.REFUND_RECOVERY;
+        it.recoveryAddress = recovery;
+        bytes32 id = _open(it);
+        _relay(_packet(_advance(it, 0)));
+        vm.chainId(CHAIN_B);
+        vm.expectEmit(true, true, false, true, address(B.router));
+        emit IntentRouter.StepFailed(
+            id,
+            1,
+            IntentRouter.FailReason.CallFailed,
+            abi.encodeWithSelector(CallExecutor.CallReverted.selector, new bytes(256))
+        );
+        B.router.advance(it, 1);
+        vm.assertEq(IERC20(vA_B).balanceOf(recovery), 100e18, "refunded");
     }
 
     function test_callStep_inputNotExactlySpentFails() public {

@@ -61,3 +61,13 @@ contract ERC1271Wallet {
         token.approve(spender, amount);
     }
 }
+
+/// @notice Reverts with 1000 bytes of revert data.
+contract LongRevertTarget {
+    function run() external pure {
+        bytes memory junk = new bytes(1000);
+        assembly {
+            revert(add(junk, 0x20), 1000)
+        }
+    }
+}
