@@ -115,7 +115,7 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     // ---------------------------------------------------------------------------------------------------
 
     /// @notice Commits a packet to `dstChain`; the caller is its sender and gets onAck/onTimeout later
-    /// (if it is a contract).
+    /// (if it is a contract). Not behind the reentrancy guard: applications may send from their callbacks.
     /// @param dstChain destination chain id (not this chain).
     /// @param receiver the contract on `dstChain` whose onPacket is called.
     /// @param timeoutTimestamp the destination refuses the packet once its block.timestamp reaches this.
