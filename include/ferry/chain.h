@@ -17,7 +17,17 @@
  *    does not create a second transaction: it reports the existing one. After a restart the
  *    adapter reports the state of every submission that was not final.
  *  - The cursor advances (and is persisted) only after the engine has accepted the events: the
- *    engine calls chain_events_done() once the events' state changes are durable. */
+ *    engine calls ops->events_done(c, token) once the events' state changes are durable.
+ *
+ * Borrowing: whatever the engine passes in (a call, its packets and attestations, ids) is
+ * borrowed for the duration of the operation only; whatever an adapter passes to a callback
+ * (events, submissions, results) is valid during that callback only. Both sides copy what
+ * they keep.
+ *
+ * Start order (the daemon's job): open every chain with the env from engine_chain_env(),
+ * engine_add_chain() each, engine_start() (reloads packets, asks ops->submission() about the
+ * submissions they name, so open() must have loaded the adapter's own persisted state), then
+ * ops->start() each. */
 #ifndef FERRY_CHAIN_H
 #define FERRY_CHAIN_H
 
@@ -40,7 +50,7 @@ struct signer;
 enum chain_event_kind {
     CHAIN_EV_PACKET_SENT,       /* a packet left this chain (Gateway.PacketSent) */
     CHAIN_EV_PACKET_RECEIVED,   /* a packet from another chain was delivered here, with its ack */
-    CHAIN_EV_PACKET_SKIPPED,    /* a delivery here skipped an already received packet */
+    CHAIN_EV_PACKET_SKIPPED,    /* a delivery here passed over a packet (see skip_reason) */
     CHAIN_EV_PACKET_ACKED,      /* the ack of a packet sent here was processed here */
     CHAIN_EV_PACKET_TIMED_OUT,  /* a packet sent here was timed out here (sender refunded) */
     CHAIN_EV__COUNT
@@ -56,12 +66,23 @@ struct chain_event_origin {
     uint32_t log_index;
 };
 
+/* Why a delivery passed over a packet (Gateway.SkipReason). Not authenticated on chain: only
+ * PACKET_RECEIVED proves a delivery, so the engine takes a skip as a hint, never as a fact. */
+enum chain_skip_reason {
+    CHAIN_SKIP_OTHER,            /* a reason this engine does not know */
+    CHAIN_SKIP_ALREADY_RECEIVED, /* another relayer (or an earlier batch) delivered it */
+    CHAIN_SKIP_TIMED_OUT,        /* past its timeout: it can only be timed out on its source now */
+};
+
 struct chain_event {
     enum chain_event_kind kind;
     struct chain_event_origin at;
     uint8_t packet_id[32];
-    struct packet packet;  /* PACKET_SENT: the whole packet; others: src_chain, dst_chain, sequence */
+    struct packet packet;  /* PACKET_SENT: the whole packet; others: src_chain, dst_chain, sequence
+                            * (ACKED/TIMED_OUT: dst_chain may be 0, the source log does not carry it) */
     struct packet_ack ack; /* PACKET_RECEIVED: the recorded acknowledgement; ACKED: success only */
+    enum chain_skip_reason skip_reason; /* PACKET_SKIPPED */
+    uint64_t proof_timestamp;           /* PACKET_TIMED_OUT: the destination time it was proven at */
 };
 
 /* ---- what the engine asks a chain to do ---- */
@@ -76,7 +97,9 @@ enum chain_call_kind {
 
 #define CHAIN_SIG_LEN 65
 
-/* Signatures of the attesters over one digest, sorted by signer address ascending. */
+/* Signatures of the attesters over one digest, sorted by signer address ascending (the order
+ * the Gateway checks). Each is r (32) || s (32, low-s) || v where v is the recovery id 0 or 1,
+ * as the signer makes it: the adapter encodes it for its chain (EVM: v + 27). */
 struct chain_attestation {
     size_t count;
     uint8_t (*sigs)[CHAIN_SIG_LEN];
@@ -115,6 +138,7 @@ enum chain_submission_state {
     CHAIN_SUB_UNKNOWN,   /* the adapter has no record of this id (submit again if still wanted) */
 };
 
+/* Valid during the callback (or until the next call into the adapter, for ops->submission). */
 struct chain_submission {
     const char *id;
     enum chain_submission_state state;
@@ -136,7 +160,7 @@ struct chain_env {
     struct store *store;   /* adapters persist cursors and transactions through it */
     struct signer *signer; /* submitter keys are looked up by name */
     void *engine;          /* passed back to every callback */
-    /* New confirmed events, in order. The engine must call chain_events_done(c, token) once their
+    /* New confirmed events, in order. The engine calls ops->events_done(c, token) once their
      * effects are durable; until then the adapter does not advance its cursor past them. */
     void (*on_events)(void *engine, struct chain *c, const struct chain_event *ev, size_t n, uint64_t token);
     /* A reorg deeper than the confirmation depth dropped blocks >= from_block whose events were
@@ -156,6 +180,16 @@ struct chain_received_result {
 };
 typedef void (*chain_received_cb)(void *ud, enum ferry_err err, const struct chain_received_result *r);
 
+/* Is a packet sent from this chain still pending there (its commitment not cleared by an ack or
+ * a timeout)? Before re-submitting an ack or a timeout after a failure or a restart, the engine
+ * asks, so that a packet somebody else settled is not sent again. */
+struct chain_pending_result {
+    bool pending;
+    uint64_t block_number;    /* the block the answer holds at (the confirmed head) */
+    uint64_t block_timestamp;
+};
+typedef void (*chain_pending_cb)(void *ud, enum ferry_err err, const struct chain_pending_result *r);
+
 /* The operations of a chain family. Every field is required unless marked optional. */
 struct chain_ops {
     const char *name; /* the config's "kind", e.g. "evm" */
@@ -172,7 +206,7 @@ struct chain_ops {
     void (*close)(struct chain *c);
     /* The chain id, name and current head (0s until the first poll). */
     uint64_t (*chain_id)(const struct chain *c);
-    const char *(*name)(const struct chain *c);
+    const char *(*chain_name)(const struct chain *c);
     struct chain_head (*head)(const struct chain *c);
     /* The digest attesters sign for `kind` about packet p, verified on this chain. */
     enum ferry_err (*attest_digest)(struct chain *c, enum chain_attest_kind kind, const struct packet *p,
@@ -184,9 +218,14 @@ struct chain_ops {
     enum ferry_err (*submit)(struct chain *c, const char *id, const struct chain_call *call);
     /* The adapter's record of a submission (CHAIN_SUB_UNKNOWN if none). Synchronous: local state. */
     enum chain_submission_state (*submission)(struct chain *c, const char *id, struct chain_submission *out);
-    /* Did this chain receive packet (src_chain, sequence)? At the confirmed head. */
+    /* Did this chain receive packet (src_chain, sequence)? At the confirmed head. The callback
+     * runs exactly once (with an error if the chain could not be asked), on a later turn;
+     * never after close(). An immediate error means the callback will not run. */
     enum ferry_err (*query_received)(struct chain *c, uint64_t src_chain, uint64_t sequence, chain_received_cb cb,
                                      void *ud);
+    /* Is packet `sequence` sent from this chain still pending here? At the confirmed head;
+     * callback rules as for query_received. */
+    enum ferry_err (*query_pending)(struct chain *c, uint64_t sequence, chain_pending_cb cb, void *ud);
     /* Acknowledges events handed to on_events with this token (lets the cursor advance). */
     void (*events_done)(struct chain *c, uint64_t token);
     /* Resumes a chain paused by a deep reorg (operator action). */
@@ -196,9 +235,12 @@ struct chain_ops {
     cJSON *(*status)(struct chain *c);
 };
 
-/* The registered families, NULL-terminated. */
+/* The registered families, NULL-terminated (src/chain.c holds the table). */
 const struct chain_ops *const *chain_families(void);
 /* The family called `name`, or NULL. */
 const struct chain_ops *chain_family(const char *name);
+/* FERRY_OK if ops fills every required field; otherwise FERRY_EINVAL naming the first missing
+ * one ("chain family \"evm\": no query_pending"). The engine checks every chain it is given. */
+enum ferry_err chain_ops_check(const struct chain_ops *ops) FERRY_WUR;
 
 #endif
