@@ -1468,6 +1468,7 @@ static void on_sent(struct txmgr *m, struct rec *r, unsigned att, struct rpc_rep
         break;
     case RPC_E_UNDERPRICED:
         r->replace_now = true;
+        m->fee_valid = false; /* the node wants more than our quote said: ask again */
         set_problem(m, r, "send: %s", err_text(&rep->err, buf, sizeof buf));
         txmgr_poke(m);
         break;
@@ -1868,7 +1869,23 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
     bool cancel_due = r->cancel_requested && !last->cancel;
     bool due = r->replace_now || cancel_due || sw->head >= last->sent_block + m->cfg.replace_after_blocks;
     if (due && n < m->cfg.max_attempts) {
-        add_replacement(sw, r, known);
+        /* Whatever the market, the raise alone may pass a cap: then no quote is needed. */
+        struct fees nf;
+        struct fee_market none;
+        memset(&none, 0, sizeof none);
+        none.legacy = last->fees.legacy;
+        if (fees_bump(&nf, &last->fees, &none, &m->cfg.fees) == FERRY_OK) {
+            add_replacement(sw, r, known);
+            return;
+        }
+        m->stats.capped++;
+        if (!r->cap_logged) {
+            r->cap_logged = true;
+            mlog(m, TXMGR_LOG_WARN, "%s nonce %" PRIu64 ": %s; waiting at these fees", r->id, r->nonce,
+                 ferry_errmsg());
+        }
+        if (!known)
+            resend_latest(m, r, "the node does not know it");
         return;
     }
     if (due && !r->full_logged) {

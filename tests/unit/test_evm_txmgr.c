@@ -466,6 +466,8 @@ static void on_status(void *ud, const struct txmgr_status *s)
     hex_encode(h, s->tx_hash, 32, true);
     cJSON_AddStringToObject(o, "tx", h);
     cJSON_AddNumberToObject(o, "block", (double)s->block_number);
+    cJSON_AddBoolToObject(o, "success", s->success);
+    cJSON_AddBoolToObject(o, "cancel", s->cancel);
     if (s->error)
         cJSON_AddStringToObject(o, "error", s->error);
     cJSON_AddBoolToObject(o, "retryable", s->retryable);
@@ -575,6 +577,17 @@ static void do_action(struct ctx *c, const cJSON *s)
         call.flags = cJSON_IsTrue(cJSON_GetObjectItem(s, "dry_run")) ? TXMGR_DRY_RUN : 0;
         e = txmgr_submit(c->m, cJSON_GetObjectItem(s, "id")->valuestring, &call);
         free(d);
+    } else if (strcmp(what, "submits") == 0) { /* several in one turn */
+        const cJSON *x;
+        cJSON_ArrayForEach(x, cJSON_GetObjectItem(s, "ids"))
+        {
+            struct txmgr_call call;
+            memset(&call, 0, sizeof call);
+            assert_int_equal(address_parse(call.to, cJSON_GetObjectItem(s, "to")->valuestring), FERRY_OK);
+            call.gas_limit = num_or(s, "gas", 0);
+            if ((e = txmgr_submit(c->m, x->valuestring, &call)))
+                break;
+        }
     } else if (strcmp(what, "sweep") == 0) {
         txmgr_poke(c->m);
     } else if (strcmp(what, "head") == 0) {
