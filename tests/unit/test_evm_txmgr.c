@@ -1043,9 +1043,527 @@ static void corrupt_record_refused(void **state)
 
 /* ---- against a private anvil ---- */
 
+#define CAST_BIN "scripts/toolchain/node_modules/.bin/cast"
+
+/* anvil's dev keys (the well-known mnemonic); each test uses its own, so nonces do not mix */
+static const char *const dev_keys[] = {
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+};
+
+static struct anvil_run anvil;
+static bool anvil_up, anvil_tried;
+static const char *anvil_why;
+
+static void need_anvil(void)
+{
+    if (!anvil_tried) {
+        anvil_tried = true;
+        anvil_up = anvil_start(&anvil, &anvil_why, NULL);
+    }
+    if (!anvil_up) {
+        fprintf(stderr, "# skipped: %s\n", anvil_why);
+        skip();
+    }
+}
+
+struct live {
+    struct loop *loop;
+    struct store *st;
+    struct signer *sg;
+    struct rpc_client *rpc;
+    struct txmgr *m;
+    struct txmgr_config cfg;
+    char addr[ADDRESS_STR];
+    cJSON *logs;
+};
+
+static void live_log(void *ud, enum txmgr_log_level lv, const char *msg)
+{
+    struct live *l = ud;
+    if (l->logs)
+        cJSON_AddItemToArray(l->logs, cJSON_CreateString(msg));
+    if (getenv("FERRY_TEST_VERBOSE"))
+        fprintf(stderr, "# [%d] %s\n", (int)lv, msg);
+}
+
+static bool live_logged(const struct live *l, const char *has)
+{
+    const cJSON *x;
+    cJSON_ArrayForEach(x, l->logs) if (strstr(x->valuestring, has)) return true;
+    return false;
+}
+
+/* Everything but the manager. Returns false (in a forked child) instead of asserting. */
+static bool live_base(struct live *l, int key, const char *store_dir)
+{
+    memset(l, 0, sizeof *l);
+    l->logs = cJSON_CreateArray();
+    uint8_t k[32], a[ADDRESS_LEN];
+    if (loop_new(&l->loop) || store_open(&l->st, store_dir ? "leveldb" : "mem", store_dir) ||
+        signer_new(&l->sg) || hex_decode_exact(k, 32, dev_keys[key], HEX_PREFIX_FORBIDDEN) ||
+        signer_add_secret(l->sg, "submitter", k) || signer_address(l->sg, "submitter", a))
+        return false;
+    hex_encode(l->addr, a, ADDRESS_LEN, true);
+    struct rpc_endpoint_config ep = {anvil.url, NULL};
+    struct rpc_config rc = {.endpoints = &ep, .n_endpoints = 1, .timeout_ms = 5000, .deadline_ms = 10000,
+                            .backoff_base_ms = 10};
+    if (rpc_client_new(l->loop, &rc, &l->rpc))
+        return false;
+    struct txmgr_config *cfg = &l->cfg;
+    cfg->chain_id = 31337;
+    cfg->key = "submitter";
+    cfg->gas_cap = 500000;
+    cfg->confirmations = 1;
+    cfg->replace_after_blocks = 100;
+    cfg->fees.max_fee_cap = u256_from_u64(1000000000000ULL); /* 1000 gwei */
+    cfg->fees.history_blocks = 4;
+    cfg->fees.bump_pct = 10;
+    cfg->log = live_log;
+    cfg->ud = l;
+    return true;
+}
+
+static void live_idle(struct live *l)
+{
+    uint64_t t0 = loop_clock_ms();
+    while (rpc_pending(l->rpc) || (l->m && txmgr_busy(l->m))) {
+        if (loop_clock_ms() - t0 > 15000)
+            fail_msg("the manager is still busy after 15 s");
+        assert_int_equal(loop_run_once(l->loop, 20), FERRY_OK);
+    }
+}
+
+static void live_start(struct live *l)
+{
+    if (txmgr_new(&l->m, l->loop, l->rpc, l->st, l->sg, &l->cfg))
+        fail_msg("txmgr_new: %s", ferry_errmsg());
+    assert_int_equal(txmgr_start(l->m), FERRY_OK);
+    live_idle(l);
+    const char *why;
+    if (txmgr_halted(l->m, &why))
+        fail_msg("halted: %s", why);
+}
+
+static void live_close(struct live *l)
+{
+    txmgr_free(l->m);
+    rpc_client_free(l->rpc);
+    assert_int_equal(store_close(l->st), FERRY_OK);
+    signer_free(l->sg);
+    loop_free(l->loop);
+    cJSON_Delete(l->logs);
+    memset(l, 0, sizeof *l);
+}
+
+struct call_wait {
+    int done;
+    cJSON *result;
+    char err[512];
+};
+
+static void on_call(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct call_wait *w = ud;
+    if (r[0].err.kind == RPC_OK)
+        w->result = rpc_reply_take(&r[0]);
+    else
+        snprintf(w->err, sizeof w->err, "%s: %s", rpc_errkind_name(r[0].err.kind), r[0].err.message);
+    w->done = 1;
+}
+
+/* A call to anvil through the same client; the result (NULL on error, *err set). */
+static cJSON *live_rpc(struct live *l, const char *method, const char *params)
+{
+    struct call_wait w = {0};
+    assert_int_equal(rpc_call(l->rpc, method, params, NULL, on_call, &w), FERRY_OK);
+    uint64_t t0 = loop_clock_ms();
+    while (!w.done) {
+        if (loop_clock_ms() - t0 > 15000)
+            fail_msg("%s: no answer in 15 s", method);
+        assert_int_equal(loop_run_once(l->loop, 20), FERRY_OK);
+    }
+    if (!w.result)
+        fail_msg("%s %s: %s", method, params ? params : "", w.err);
+    return w.result;
+}
+
+static uint64_t live_u64(struct live *l, const char *method, const char *params)
+{
+    cJSON *r = live_rpc(l, method, params);
+    uint64_t v = 0;
+    assert_true(cJSON_IsString(r));
+    assert_int_equal(hex_quantity_u64(&v, r->valuestring), FERRY_OK);
+    cJSON_Delete(r);
+    return v;
+}
+
+static uint64_t account_nonce(struct live *l, const char *addr)
+{
+    char p[96];
+    snprintf(p, sizeof p, "[\"%s\",\"latest\"]", addr);
+    return live_u64(l, "eth_getTransactionCount", p);
+}
+
+static uint64_t balance(struct live *l, const char *addr)
+{
+    char p[96];
+    snprintf(p, sizeof p, "[\"%s\",\"latest\"]", addr);
+    return live_u64(l, "eth_getBalance", p);
+}
+
+static void mine(struct live *l)
+{
+    cJSON_Delete(live_rpc(l, "evm_mine", "[]"));
+}
+
+static void automine(struct live *l, bool on)
+{
+    cJSON_Delete(live_rpc(l, "evm_setAutomine", on ? "[true]" : "[false]"));
+}
+
+/* Sweeps (mining a block first when asked) until id reaches want; fails after 40 rounds. */
+static void live_wait(struct live *l, const char *id, enum txmgr_state want, bool mine_blocks)
+{
+    struct txmgr_status st;
+    for (int i = 0; i < 40; i++) {
+        live_idle(l);
+        if (txmgr_status(l->m, id, &st) == want)
+            return;
+        if (mine_blocks)
+            mine(l);
+        txmgr_poke(l->m);
+    }
+    fail_msg("%s: %s, want %s (%s)", id, txmgr_state_name(st.state), txmgr_state_name(want),
+             st.error ? st.error : "");
+}
+
+static void random_address(char out[ADDRESS_STR], uint8_t raw[ADDRESS_LEN])
+{
+    tu_rand_bytes(raw, ADDRESS_LEN);
+    raw[0] = 0x42; /* not a precompile */
+    hex_encode(out, raw, ADDRESS_LEN, true);
+}
+
+static void submit_transfer(struct live *l, const char *id, const uint8_t to[ADDRESS_LEN], uint64_t value)
+{
+    struct txmgr_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, ADDRESS_LEN);
+    call.value = u256_from_u64(value);
+    call.flags = TXMGR_DRY_RUN;
+    if (txmgr_submit(l->m, id, &call))
+        fail_msg("submit %s: %s", id, ferry_errmsg());
+}
+
+static bool tx_known(struct live *l, const uint8_t hash[32])
+{
+    char p[80], h[67];
+    hex_encode(h, hash, 32, true);
+    snprintf(p, sizeof p, "[\"%s\"]", h);
+    cJSON *r = live_rpc(l, "eth_getTransactionByHash", p);
+    bool known = !cJSON_IsNull(r);
+    cJSON_Delete(r);
+    return known;
+}
+
+static bool has_receipt(struct live *l, const uint8_t hash[32])
+{
+    char p[80], h[67];
+    hex_encode(h, hash, 32, true);
+    snprintf(p, sizeof p, "[\"%s\"]", h);
+    cJSON *r = live_rpc(l, "eth_getTransactionReceipt", p);
+    bool yes = !cJSON_IsNull(r);
+    cJSON_Delete(r);
+    return yes;
+}
+
+/* Automine off, base fee raised above the pending transaction's fee cap: no block takes it, so
+ * after replace_after_blocks the manager replaces it with bumped fees; exactly one is mined. */
+static void anvil_replacement_base_fee_raised(void **state)
+{
+    need_anvil();
+    struct live l;
+    assert_true(live_base(&l, 1, NULL));
+    l.cfg.replace_after_blocks = 1;
+    live_start(&l);
+    automine(&l, false);
+    char to_hex[ADDRESS_STR];
+    uint8_t to[ADDRESS_LEN];
+    random_address(to_hex, to);
+    uint64_t n0 = account_nonce(&l, l.addr);
+
+    submit_transfer(&l, "r1", to, 1000);
+    live_idle(&l);
+    struct txmgr_status st;
+    assert_int_equal(txmgr_status(l.m, "r1", &st), TXMGR_PENDING);
+    uint8_t h1[32];
+    memcpy(h1, st.tx_hash, 32);
+    assert_true(tx_known(&l, h1)); /* in the pool */
+
+    /* The next block's base fee: four times the pending one's fee cap. */
+    cJSON *tx = NULL;
+    {
+        char p[80], h[67];
+        hex_encode(h, h1, 32, true);
+        snprintf(p, sizeof p, "[\"%s\"]", h);
+        tx = live_rpc(&l, "eth_getTransactionByHash", p);
+    }
+    u256 max_fee;
+    assert_int_equal(u256_from_quantity(&max_fee, cJSON_GetObjectItem(tx, "maxFeePerGas")->valuestring), FERRY_OK);
+    cJSON_Delete(tx);
+    char q[67], p[96];
+    u256_to_quantity(q, u256_shl(max_fee, 2));
+    snprintf(p, sizeof p, "[\"%s\"]", q);
+    cJSON_Delete(live_rpc(&l, "anvil_setNextBlockBaseFeePerGas", p));
+    mine(&l);
+    assert_false(has_receipt(&l, h1));
+    assert_int_equal(account_nonce(&l, l.addr), n0);
+
+    /* The sweep sees a block without our receipt: a replacement, persisted then sent. */
+    txmgr_poke(l.m);
+    live_idle(&l);
+    assert_int_equal(txmgr_status(l.m, "r1", &st), TXMGR_PENDING);
+    assert_int_equal(st.attempts, 2);
+    uint8_t h2[32];
+    memcpy(h2, st.tx_hash, 32);
+    assert_memory_not_equal(h1, h2, 32);
+    assert_true(tx_known(&l, h2));
+    struct txmgr_stats stats;
+    txmgr_stats(l.m, &stats);
+    assert_int_equal(stats.replaced, 1);
+
+    live_wait(&l, "r1", TXMGR_CONFIRMED, true);
+    assert_int_equal(txmgr_status(l.m, "r1", &st), TXMGR_CONFIRMED);
+    assert_memory_equal(st.tx_hash, h2, 32);
+    assert_true(has_receipt(&l, h2));
+    assert_false(has_receipt(&l, h1));
+    assert_int_equal(account_nonce(&l, l.addr), n0 + 1);
+    assert_int_equal(balance(&l, to_hex), 1000);
+    automine(&l, true);
+    live_close(&l);
+}
+
+/* anvil_dropTransaction: the node forgets the pending transaction; the sweep sends it again. */
+static void anvil_dropped_resent(void **state)
+{
+    need_anvil();
+    struct live l;
+    assert_true(live_base(&l, 2, NULL));
+    live_start(&l);
+    automine(&l, false);
+    char to_hex[ADDRESS_STR];
+    uint8_t to[ADDRESS_LEN];
+    random_address(to_hex, to);
+    uint64_t n0 = account_nonce(&l, l.addr);
+    submit_transfer(&l, "d1", to, 777);
+    live_idle(&l);
+    struct txmgr_status st;
+    assert_int_equal(txmgr_status(l.m, "d1", &st), TXMGR_PENDING);
+    uint8_t h[32];
+    memcpy(h, st.tx_hash, 32);
+    char hh[67], p[80];
+    hex_encode(hh, h, 32, true);
+    snprintf(p, sizeof p, "[\"%s\"]", hh);
+    cJSON_Delete(live_rpc(&l, "anvil_dropTransaction", p));
+    assert_false(tx_known(&l, h));
+
+    txmgr_poke(l.m);
+    live_idle(&l);
+    assert_true(tx_known(&l, h)); /* the same transaction, back in the pool */
+    struct txmgr_stats stats;
+    txmgr_stats(l.m, &stats);
+    assert_int_equal(stats.dropped_resent, 1);
+    assert_int_equal(stats.replaced, 0);
+    assert_true(live_logged(&l, "the node does not know it"));
+
+    live_wait(&l, "d1", TXMGR_CONFIRMED, true);
+    assert_int_equal(txmgr_status(l.m, "d1", &st), TXMGR_CONFIRMED);
+    assert_memory_equal(st.tx_hash, h, 32);
+    assert_int_equal(account_nonce(&l, l.addr), n0 + 1);
+    assert_int_equal(balance(&l, to_hex), 777);
+    automine(&l, true);
+    live_close(&l);
+}
+
+static void cast_send(const char *key_hex, const char *to_hex)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s send --private-key 0x%s --rpc-url %s %s --value 1 >/dev/null 2>&1", CAST_BIN,
+             key_hex, anvil.url, to_hex);
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("cast send failed (%d): %s", rc, cmd);
+}
+
+/* A nonce used meanwhile by `cast send` with the same key (dev key 0): the broadcast gets
+ * NONCE_TOO_LOW, no receipt of ours exists, so the submission ends NONCE_TAKEN and the nonce
+ * line skips; submitted again, it goes through once. At a restart, a nonce used while the
+ * manager was down is detected from the chain's pending nonce. */
+static void anvil_nonce_used_by_cast(void **state)
+{
+    need_anvil();
+    if (access(CAST_BIN, X_OK) != 0)
+        skip();
+    struct live l;
+    assert_true(live_base(&l, 0, NULL));
+    live_start(&l);
+    automine(&l, true);
+    char to_hex[ADDRESS_STR];
+    uint8_t to[ADDRESS_LEN];
+    random_address(to_hex, to);
+    uint64_t line = txmgr_next_nonce(l.m);
+    assert_int_equal(account_nonce(&l, l.addr), line);
+
+    cast_send(dev_keys[0], to_hex); /* takes nonce `line` behind the manager's back */
+    assert_int_equal(account_nonce(&l, l.addr), line + 1);
+    struct txmgr_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, ADDRESS_LEN);
+    call.value = u256_from_u64(5000);
+    call.gas_limit = 21000; /* no estimate: the dry run would not notice anything anyway */
+    assert_int_equal(txmgr_submit(l.m, "c1", &call), FERRY_OK);
+    live_wait(&l, "c1", TXMGR_NONCE_TAKEN, false);
+    struct txmgr_status st;
+    txmgr_status(l.m, "c1", &st);
+    assert_int_equal(st.nonce, line);
+    assert_non_null(strstr(st.error, "was used by another transaction"));
+    assert_true(live_logged(&l, "nonce too low; checking our receipts"));
+    assert_int_equal(txmgr_next_nonce(l.m), line + 1);
+    struct txmgr_stats stats;
+    txmgr_stats(l.m, &stats);
+    assert_int_equal(stats.nonce_skips, 1);
+
+    assert_int_equal(txmgr_submit(l.m, "c1", &call), FERRY_OK); /* the caller submits again */
+    live_wait(&l, "c1", TXMGR_CONFIRMED, true);
+    txmgr_status(l.m, "c1", &st);
+    assert_int_equal(st.nonce, line + 1);
+    assert_int_equal(account_nonce(&l, l.addr), line + 2);
+    assert_int_equal(balance(&l, to_hex), 1 + 5000); /* cast's 1 wei and ours, once */
+
+    /* down, someone sends, up again: the start sees the chain ahead of the persisted line */
+    txmgr_free(l.m);
+    l.m = NULL;
+    cast_send(dev_keys[0], to_hex);
+    live_start(&l);
+    assert_int_equal(txmgr_next_nonce(l.m), line + 3);
+    txmgr_stats(l.m, &stats);
+    assert_int_equal(stats.nonce_skips, 1);
+    assert_true(live_logged(&l, "were used outside this manager"));
+    live_close(&l);
+}
+
+/* The child: runs a manager on the LevelDB directory, submits one transfer and is killed by
+ * SIGKILL at the crash point named in FERRY_CRASH_AT. Exits 3 if it survives 20 s. */
+static void crash_child(int key, const char *dir, const char *point, const uint8_t to[ADDRESS_LEN], uint64_t value)
+{
+    setenv("FERRY_CRASH_AT", point, 1);
+    struct live l;
+    if (!live_base(&l, key, dir))
+        _exit(2);
+    if (txmgr_new(&l.m, l.loop, l.rpc, l.st, l.sg, &l.cfg) || txmgr_start(l.m))
+        _exit(2);
+    struct txmgr_call call;
+    memset(&call, 0, sizeof call);
+    memcpy(call.to, to, ADDRESS_LEN);
+    call.value = u256_from_u64(value);
+    call.flags = TXMGR_DRY_RUN;
+    if (txmgr_submit(l.m, "k1", &call))
+        _exit(2);
+    uint64_t t0 = loop_clock_ms();
+    while (loop_clock_ms() - t0 < 20000) {
+        if (loop_run_once(l.loop, 50))
+            _exit(2);
+        if (!txmgr_busy(l.m))
+            txmgr_poke(l.m);
+    }
+    _exit(3);
+}
+
+static void kill9(const char *point, int key)
+{
+    need_anvil();
+    char dir[] = "/tmp/ferry-txmgr-kill9-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char to_hex[ADDRESS_STR];
+    uint8_t to[ADDRESS_LEN];
+    random_address(to_hex, to);
+    struct live l;
+    assert_true(live_base(&l, key, NULL)); /* only to ask anvil (a memory store) */
+    automine(&l, true);
+    uint64_t n0 = account_nonce(&l, l.addr);
+    const char *addr = l.addr;
+
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        crash_child(key, dir, point, to, 4242);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+        fail_msg("%s: the child was not killed at the crash point (status 0x%x)", point, status);
+
+    bool persisted_only = strcmp(point, "txmgr.after_persist") == 0;
+    /* Before the restart: after_persist sent nothing; after_broadcast sent it (automine: mined). */
+    assert_int_equal(account_nonce(&l, addr), persisted_only ? n0 : n0 + 1);
+    assert_int_equal(balance(&l, to_hex), persisted_only ? 0 : 4242);
+
+    /* Restart on the same directory: the record is there, re-broadcast, tracked to the end. */
+    struct live r;
+    assert_true(live_base(&r, key, dir));
+    if (txmgr_new(&r.m, r.loop, r.rpc, r.st, r.sg, &r.cfg))
+        fail_msg("txmgr_new after the crash: %s", ferry_errmsg());
+    struct txmgr_status st;
+    assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_PENDING); /* written ahead */
+    assert_int_equal(st.nonce, n0);
+    uint8_t h[32];
+    memcpy(h, st.tx_hash, 32);
+    assert_int_equal(txmgr_start(r.m), FERRY_OK);
+    live_idle(&r);
+    live_wait(&r, "k1", TXMGR_CONFIRMED, true);
+    txmgr_status(r.m, "k1", &st);
+    assert_memory_equal(st.tx_hash, h, 32); /* the same transaction, not a new one */
+    struct txmgr_stats stats;
+    txmgr_stats(r.m, &stats);
+    assert_int_equal(stats.rebroadcast, 1);
+    /* submitting the same id again reports, sends nothing */
+    submit_transfer(&r, "k1", to, 4242);
+    live_idle(&r);
+    mine(&r);
+    assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_CONFIRMED);
+    /* exactly one on-chain effect */
+    assert_int_equal(account_nonce(&l, addr), n0 + 1);
+    assert_int_equal(balance(&l, to_hex), 4242);
+    live_close(&r);
+    live_close(&l);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void anvil_kill9_after_persist(void **state)
+{
+    kill9("txmgr.after_persist", 3);
+}
+
+static void anvil_kill9_after_broadcast(void **state)
+{
+    kill9("txmgr.after_broadcast", 4);
+}
+
 static size_t anvil_tests(struct CMUnitTest *out)
 {
-    return 0;
+    const struct CMUnitTest t[] = {
+        cmocka_unit_test(anvil_replacement_base_fee_raised), cmocka_unit_test(anvil_dropped_resent),
+        cmocka_unit_test(anvil_nonce_used_by_cast),          cmocka_unit_test(anvil_kill9_after_persist),
+        cmocka_unit_test(anvil_kill9_after_broadcast),
+    };
+    memcpy(out, t, sizeof t);
+    return sizeof t / sizeof t[0];
 }
 
 int main(int argc, char **argv)
@@ -1061,6 +1579,8 @@ int main(int argc, char **argv)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(corrupt_record_refused);
     n += anvil_tests(tests + n);
     int rc = _cmocka_run_group_tests(__FILE__, tests, n, NULL, NULL);
+    if (anvil_up)
+        anvil_stop(&anvil);
     for (size_t i = 0; i < n_scenarios; i++) {
         cJSON_Delete(scenario_files[i]);
         free(scenario_names[i]);
