@@ -163,7 +163,7 @@ struct txmgr {
     bool mode_known, legacy;
     bool fee_valid, fee_fetching;
     struct fee_market mkt;
-    uint64_t fee_at_ms, fee_head;
+    uint64_t fee_at_ms, fee_head, fee_req_head;
     struct queue fee_wait, nonce_wait;
     bool sweep_wants_fees;
     /* records */
@@ -183,6 +183,7 @@ struct txmgr {
     struct ticket *tickets;
     struct sweep *sweep;
     bool sweep_again;
+    bool poke_due; /* a sweep at the end of the turn (several pokes, one sweep) */
     bool delivering, dying;
     struct txmgr_stats stats;
 };
@@ -1266,6 +1267,7 @@ static void fees_fetch(struct txmgr *m)
         spec = (struct rpc_call_spec){"eth_feeHistory", params};
     }
     m->fee_fetching = true;
+    m->fee_req_head = m->head; /* the quote is as fresh as the head it was asked at */
     if (ticket_call(m, t, &spec, 1)) {
         m->fee_fetching = false;
         fees_failed(m, ferry_errmsg());
@@ -1315,7 +1317,7 @@ static void on_fees(struct txmgr *m, struct rpc_reply *rep)
     m->mkt = mkt;
     m->fee_valid = true;
     m->fee_at_ms = loop_now(m->loop);
-    m->fee_head = m->head;
+    m->fee_head = m->fee_req_head;
     fees_ready(m);
 }
 
@@ -1606,6 +1608,10 @@ static void on_commit(struct loop_defer *d, void *ud)
         if (fresh && m->n_send)
             txmgr_crash_point("txmgr.after_persist");
         send_queued(m);
+        if (m->poke_due) {
+            m->poke_due = false;
+            sweep_start(m);
+        }
         /* Final records live on in the store only. */
         for (struct rec *r = m->recs_head, *nx; r; r = nx) {
             nx = r->next;
@@ -2127,6 +2133,8 @@ static void on_poll(struct loop_timer *t, void *ud)
 
 static void on_start(struct txmgr *m, struct rpc_reply *replies, size_t n)
 {
+    if (m->phase != PH_STARTING)
+        return; /* halted meanwhile */
     char buf[512];
     for (size_t i = 0; i < n; i++)
         if (replies[i].err.kind != RPC_OK) {
@@ -2565,7 +2573,8 @@ void txmgr_on_head(struct txmgr *m, uint64_t number)
 
 void txmgr_poke(struct txmgr *m)
 {
-    sweep_start(m);
+    m->poke_due = true;
+    schedule_commit(m);
 }
 
 bool txmgr_busy(const struct txmgr *m)

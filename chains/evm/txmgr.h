@@ -94,7 +94,7 @@ struct txmgr_config {
     /* A submission changed state; also called after txmgr_start for every submission found
      * pending in the store, and for a submit of a known id. May call into the manager. */
     void (*on_status)(void *ud, const struct txmgr_status *s);
-    /* Log lines (without a newline); NULL: silent. */
+    /* Log lines (without a newline); NULL: silent. Must not call into the manager. */
     void (*log)(void *ud, enum txmgr_log_level level, const char *msg);
     void *ud;
 };
@@ -138,7 +138,8 @@ struct txmgr;
 
 /* Creates a manager for cfg->key on cfg->chain_id and loads its persisted state (the nonce line
  * and every non-final record). Nothing is sent before txmgr_start. The loop, client, store and
- * signer are borrowed and must outlive the manager. A corrupt record fails with its key named. */
+ * signer are borrowed and must outlive the manager (free it before the client). A corrupt record
+ * fails with its key named. */
 enum ferry_err txmgr_new(struct txmgr **out, struct loop *loop, struct rpc_client *rpc, struct store *store,
                          struct signer *signer, const struct txmgr_config *cfg) FERRY_WUR;
 
@@ -166,7 +167,7 @@ enum ferry_err txmgr_cancel(struct txmgr *m, const char *id) FERRY_WUR;
 
 /* A new head from whoever watches the chain: sweeps now when it is newer than the last seen. */
 void txmgr_on_head(struct txmgr *m, uint64_t number);
-/* Sweeps now (or right after the sweep in progress). */
+/* Sweeps at the end of this turn (or right after the sweep in progress). */
 void txmgr_poke(struct txmgr *m);
 
 /* True while the manager has RPC calls in flight, work queued for the end of the turn, or a

@@ -595,13 +595,18 @@ static void do_action(struct ctx *c, const cJSON *s)
     } else if (strcmp(what, "cancel") == 0) {
         e = txmgr_cancel(c->m, cJSON_GetObjectItem(s, "id")->valuestring);
     } else if (strcmp(what, "restart") == 0) {
-        txmgr_free(c->m);
+        if (c->m)
+            txmgr_free(c->m);
         c->m = NULL;
         new_manager(c);
     } else if (strcmp(what, "fail_next_write") == 0) {
         store_fail_next_write(c->st, FERRY_EIO);
     } else {
         fail_msg("%s: unknown action %s", c->name, what);
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItem(s, "then_free"))) { /* with its calls still in flight */
+        txmgr_free(c->m);
+        c->m = NULL;
     }
     const cJSON *fails = cJSON_GetObjectItem(s, "fails");
     if (cJSON_IsString(fails)) {
@@ -937,6 +942,33 @@ static void revert_reasons(void **state)
                                 "0000000000000000000000000000000000000000000000000000000000000004"
                                 "6e6f706500000000000000000000000000000000000000000000000000000000");
     assert_string_equal(out, "nop"); /* cut to the buffer */
+}
+
+/* FERRY_CRASH_AT=name#N kills at the N-th time the point is reached, and only there. */
+static void crash_points(void **state)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("FERRY_CRASH_AT", "test.point#3", 1);
+        txmgr_crash_point("test.other");
+        txmgr_crash_point("test.point");
+        txmgr_crash_point("test.poin");
+        txmgr_crash_point("test.pointer");
+        txmgr_crash_point("test.point");
+        if (write(1, "", 0) < 0) /* still alive here */
+            _exit(4);
+        txmgr_crash_point("test.point");
+        _exit(5);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    /* unset: nothing happens */
+    unsetenv("FERRY_CRASH_AT");
+    txmgr_crash_point("txmgr.after_persist");
 }
 
 static void bad_arguments(void **state)
@@ -1575,6 +1607,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_scenarios; i++)
         tests[n++] = (struct CMUnitTest){scenario_names[i], scenario_test, NULL, NULL, (void *)(uintptr_t)i};
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(revert_reasons);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(crash_points);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_arguments);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(corrupt_record_refused);
     n += anvil_tests(tests + n);
