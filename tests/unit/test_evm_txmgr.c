@@ -21,8 +21,11 @@
  *
  * Part 2, a private anvil (anvil_run.h): replacement with the base fee raised under manual
  * mining, anvil_dropTransaction, a nonce used meanwhile by `cast send` with the same key, and
- * kill -9 of a child process at the crash points txmgr.after_persist and txmgr.after_broadcast,
- * each leaving exactly one on-chain effect after a restart on the same LevelDB directory. */
+ * kill -9 of a child process at each crash point (txmgr.after_sign, after_persist,
+ * after_broadcast, after_mined), each leaving exactly one on-chain effect after a restart on the
+ * same LevelDB directory. The fake node's write-ahead check shows that a record is committed when
+ * its transaction reaches the node; the kill at after_persist shows the order (nothing reached the
+ * node, the store has it). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1515,7 +1518,8 @@ static void crash_child(int key, const char *dir, const char *point, const uint8
     _exit(3);
 }
 
-static void kill9(const char *point, int key)
+/* persisted: the record was written before the kill; sent: the node took the transaction. */
+static void kill9(const char *point, int key, bool persisted, bool sent)
 {
     need_anvil();
     char dir[] = "/tmp/ferry-txmgr-kill9-XXXXXX";
@@ -1539,29 +1543,40 @@ static void kill9(const char *point, int key)
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
         fail_msg("%s: the child was not killed at the crash point (status 0x%x)", point, status);
 
-    bool persisted_only = strcmp(point, "txmgr.after_persist") == 0;
-    /* Before the restart: after_persist sent nothing; after_broadcast sent it (automine: mined). */
-    assert_int_equal(account_nonce(&l, addr), persisted_only ? n0 : n0 + 1);
-    assert_int_equal(balance(&l, to_hex), persisted_only ? 0 : 4242);
+    /* Before the restart (automine: a transaction the node took is mined). */
+    assert_int_equal(account_nonce(&l, addr), sent ? n0 + 1 : n0);
+    assert_int_equal(balance(&l, to_hex), sent ? 4242 : 0);
 
-    /* Restart on the same directory: the record is there, re-broadcast, tracked to the end. */
+    /* Restart on the same directory: a written record is there, re-broadcast, tracked to the end;
+     * an unwritten one is unknown and the caller submits it again. */
     struct live r;
     assert_true(live_base(&r, key, dir));
     if (txmgr_new(&r.m, r.loop, r.rpc, r.st, r.sg, &r.cfg))
         fail_msg("txmgr_new after the crash: %s", ferry_errmsg());
     struct txmgr_status st;
-    assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_PENDING); /* written ahead */
-    assert_int_equal(st.nonce, n0);
     uint8_t h[32];
-    memcpy(h, st.tx_hash, 32);
+    if (persisted) {
+        assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_PENDING); /* written ahead */
+        assert_int_equal(st.nonce, n0);
+        memcpy(h, st.tx_hash, 32);
+    } else {
+        assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_UNKNOWN);
+    }
     assert_int_equal(txmgr_start(r.m), FERRY_OK);
     live_idle(&r);
+    if (!persisted) {
+        submit_transfer(&r, "k1", to, 4242);
+        live_idle(&r);
+        assert_int_equal(txmgr_status(r.m, "k1", &st), TXMGR_PENDING);
+        assert_int_equal(st.nonce, n0);
+        memcpy(h, st.tx_hash, 32);
+    }
     live_wait(&r, "k1", TXMGR_CONFIRMED, true);
     txmgr_status(r.m, "k1", &st);
     assert_memory_equal(st.tx_hash, h, 32); /* the same transaction, not a new one */
     struct txmgr_stats stats;
     txmgr_stats(r.m, &stats);
-    assert_int_equal(stats.rebroadcast, 1);
+    assert_int_equal(stats.rebroadcast, persisted ? 1 : 0);
     /* submitting the same id again reports, sends nothing */
     submit_transfer(&r, "k1", to, 4242);
     live_idle(&r);
@@ -1577,22 +1592,33 @@ static void kill9(const char *point, int key)
     assert_int_equal(system(cmd), 0);
 }
 
+static void anvil_kill9_after_sign(void **state)
+{
+    kill9("txmgr.after_sign", 1, false, false);
+}
+
 static void anvil_kill9_after_persist(void **state)
 {
-    kill9("txmgr.after_persist", 3);
+    kill9("txmgr.after_persist", 3, true, false);
 }
 
 static void anvil_kill9_after_broadcast(void **state)
 {
-    kill9("txmgr.after_broadcast", 4);
+    kill9("txmgr.after_broadcast", 4, true, true);
+}
+
+static void anvil_kill9_after_mined(void **state)
+{
+    kill9("txmgr.after_mined", 2, true, true);
 }
 
 static size_t anvil_tests(struct CMUnitTest *out)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(anvil_replacement_base_fee_raised), cmocka_unit_test(anvil_dropped_resent),
-        cmocka_unit_test(anvil_nonce_used_by_cast),          cmocka_unit_test(anvil_kill9_after_persist),
-        cmocka_unit_test(anvil_kill9_after_broadcast),
+        cmocka_unit_test(anvil_nonce_used_by_cast),          cmocka_unit_test(anvil_kill9_after_sign),
+        cmocka_unit_test(anvil_kill9_after_persist),         cmocka_unit_test(anvil_kill9_after_broadcast),
+        cmocka_unit_test(anvil_kill9_after_mined),
     };
     memcpy(out, t, sizeof t);
     return sizeof t / sizeof t[0];
