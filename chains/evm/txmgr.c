@@ -280,6 +280,8 @@ static char *xstrdup(const char *s)
     return d;
 }
 
+static char *vformat(const char *fmt, va_list ap) FERRY_PRINTF(1, 0);
+
 static char *vformat(const char *fmt, va_list ap)
 {
     char buf[1024];

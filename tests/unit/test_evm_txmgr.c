@@ -52,6 +52,7 @@
 #include "ferry/signer.h"
 #include "ferry/store.h"
 #include "ferry/tx.h"
+#include "ferry/tx_sign.h"
 #include "anvil_run.h"
 #include "testutil.h"
 
@@ -1025,6 +1026,38 @@ static void bad_arguments(void **state)
     loop_free(loop);
 }
 
+static const char dev_keys_1[] = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/* A PENDING record for id "a" holding one transfer signed by `key` for (chain, nonce). */
+static char *signed_record(struct signer *sg, const char *key, uint64_t chain, uint64_t nonce, bool wrong_hash)
+{
+    struct eth_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.type = ETH_TX_1559;
+    tx.chain_id = chain;
+    tx.nonce = nonce;
+    tx.gas_limit = 21000;
+    tx.max_fee_per_gas = u256_from_u64(100);
+    tx.max_priority_fee_per_gas = u256_from_u64(1);
+    assert_int_equal(eth_tx_sign(sg, key, &tx), FERRY_OK);
+    struct fbuf raw;
+    fbuf_init(&raw, 4096);
+    assert_int_equal(eth_tx_serialize(&tx, &raw), FERRY_OK);
+    uint8_t h[32];
+    keccak256(h, raw.data, raw.len);
+    h[0] ^= wrong_hash;
+    char hh[67], *rh = malloc(2 * raw.len + 3), *out = malloc(2 * raw.len + 512);
+    hex_encode(hh, h, 32, true);
+    hex_encode(rh, raw.data, raw.len, true);
+    sprintf(out,
+            "{\"v\":1,\"id\":\"a\",\"nonce\":\"0x%" PRIx64 "\",\"state\":\"PENDING\",\"attempts\":[{\"raw\":\"%s\","
+            "\"hash\":\"%s\",\"block\":\"0x1\"}]}",
+            nonce, rh, hh);
+    free(rh);
+    fbuf_free(&raw);
+    return out;
+}
+
 /* A corrupt record in the store: txmgr_new says which and changes nothing. */
 static void corrupt_record_refused(void **state)
 {
@@ -1044,23 +1077,35 @@ static void corrupt_record_refused(void **state)
     struct txmgr_config cfg = {.chain_id = 5, .key = "k", .gas_cap = 100000};
     cfg.fees.max_fee_cap = u256_from_u64(1000);
 
-    static const char *bad[] = {
+    /* Well-formed transactions that are wrong for this record: another key, another chain. */
+    assert_int_equal(hex_decode_exact(key, 32, dev_keys_1, HEX_PREFIX_FORBIDDEN), FERRY_OK);
+    assert_int_equal(signer_add_secret(sg, "other", key), FERRY_OK);
+    char *other_key = signed_record(sg, "other", 5, 7, false);
+    char *other_chain = signed_record(sg, "k", 6, 7, false);
+    char *bad_hash = signed_record(sg, "k", 5, 7, true);
+    char *good = signed_record(sg, "k", 5, 7, false);
+    const char *bad[] = {
         "not json",
         "{\"v\":2}",
         "{\"v\":1,\"id\":\"a\",\"nonce\":\"0x7\",\"state\":\"PENDING\",\"attempts\":[]}",
         "{\"v\":1,\"id\":\"a\",\"nonce\":\"0x8\",\"state\":\"PENDING\",\"attempts\":[{\"raw\":\"0x00\"}]}",
         "{\"v\":1,\"id\":\"a\",\"nonce\":\"0x7\",\"state\":\"SLEEPING\",\"attempts\":[{\"raw\":\"0x00\"}]}",
-        "{\"v\":1,\"id\":\"a\",\"nonce\":\"0x7\",\"state\":\"PENDING\",\"attempts\":[{\"raw\":\"0x02c0\","
-        "\"hash\":\"0x00\",\"block\":\"0x1\"}]}",
+        ("{\"v\":1,\"id\":\"a\",\"nonce\":\"0x7\",\"state\":\"PENDING\",\"attempts\":[{\"raw\":\"0x02c0\","
+         "\"hash\":\"0x00\",\"block\":\"0x1\"}]}"),
+        other_key,
+        other_chain,
+        bad_hash,
     };
+    static const char *why[] = {"not a JSON object", "version", "attempts must be", "nonce 8 under the key", "unknown state",
+                                "attempts[0]", "signed by another key", "for chain 6", "not the hash of its raw bytes"};
+    struct store_key k;
+    addr_prefix(&k, 5, 'R');
+    store_key_u64(&k, 7);
+    uint8_t pending = TXMGR_PENDING;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct store_key k;
-        addr_prefix(&k, 5, 'R');
-        store_key_u64(&k, 7);
         struct store_batch *b;
         assert_int_equal(store_batch_begin(st, &b), FERRY_OK);
         store_put(b, k.b, k.len, bad[i], strlen(bad[i]));
-        uint8_t pending = TXMGR_PENDING;
         store_index_put(b, STORE_IDX_TX_STATE, &pending, 1, k.b, k.len);
         assert_int_equal(store_commit_sync(b), FERRY_OK);
         struct txmgr *m = NULL;
@@ -1069,7 +1114,26 @@ static void corrupt_record_refused(void **state)
             fail_msg("record %zu accepted: %s", i, bad[i]);
         assert_null(m);
         assert_non_null(strstr(ferry_errmsg(), "nonce 7 in the store"));
+        if (!strstr(ferry_errmsg(), why[i]))
+            fail_msg("record %zu: \"%s\" does not say \"%s\"", i, ferry_errmsg(), why[i]);
     }
+    /* the same record, right: loaded, and its status read back */
+    struct store_batch *b;
+    assert_int_equal(store_batch_begin(st, &b), FERRY_OK);
+    store_put(b, k.b, k.len, good, strlen(good));
+    assert_int_equal(store_commit_sync(b), FERRY_OK);
+    struct txmgr *m = NULL;
+    if (txmgr_new(&m, loop, rpc, st, sg, &cfg))
+        fail_msg("the good record: %s", ferry_errmsg());
+    struct txmgr_status s;
+    assert_int_equal(txmgr_status(m, "a", &s), TXMGR_PENDING);
+    assert_int_equal(s.nonce, 7);
+    assert_int_equal(s.attempts, 1);
+    txmgr_free(m);
+    free(other_key);
+    free(other_chain);
+    free(bad_hash);
+    free(good);
     rpc_client_free(rpc);
     assert_int_equal(store_close(st), FERRY_OK);
     signer_free(sg);
