@@ -16,8 +16,8 @@
  * record). The one exception is an id whose submission ended without any effect on chain
  * (REFUSED, NONCE_TAKEN, CANCELLED): submitting it again starts it afresh.
  *
- * Everything runs on the daemon's loop; callbacks run on a later turn, never from inside a
- * call into the manager. Single-threaded. */
+ * Everything runs on the daemon's loop; callbacks run from the loop (deferred to the end of
+ * the turn), never from inside a call into the manager. Single-threaded. */
 #ifndef FERRY_EVM_TXMGR_H
 #define FERRY_EVM_TXMGR_H
 
