@@ -100,7 +100,7 @@ const char *evm_chain_kind_name(enum chain_event_kind k)
 
 /* ---- hex, fast: the bulk of a getLogs reply is hex, and this is its hot loop ---- */
 
-/* 0..15 for hex digits, 0xff for anything else (NUL included, so a short string stops). */
+/* 0..15 for hex digits, 0xff for anything else. */
 static uint8_t hexval[256];
 static bool hexval_ready;
 
@@ -118,17 +118,48 @@ static void hexval_init(void)
     hexval_ready = true;
 }
 
-/* Decodes 2n digits at s into out; false on a non-digit (or an early NUL). */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Eight digits at once (SWAR): false unless every byte is 0-9, a-f or A-F. For bytes below
+ * 0x80, b + (0x80 - lo) sets the byte's high bit iff b >= lo, and b + (0x7f - hi) iff b > hi,
+ * without carrying into the next byte. */
+static inline bool hex8(uint8_t out[4], const char *s)
+{
+    uint64_t x;
+    memcpy(&x, s, 8);
+    if (x & HIGHS)
+        return false;
+    uint64_t digit = (x + (0x80 - '0') * ONES) & ~(x + (0x7f - '9') * ONES) & HIGHS;
+    uint64_t low = x | 0x20 * ONES; /* A-F -> a-f */
+    uint64_t alpha = (low + (0x80 - 'a') * ONES) & ~(low + (0x7f - 'f') * ONES) & HIGHS;
+    if ((digit | alpha) != HIGHS)
+        return false;
+    /* nibble values: the low four bits, plus 9 for letters ('a' = 0x61 -> 1 + 9) */
+    uint64_t v = (x & 0x0f * ONES) + (alpha >> 7) * 9;
+    /* bytes 2k (high nibbles) and 2k+1 (low) into the low byte of each 16-bit lane, then the
+     * four lanes' low bytes side by side */
+    v = ((v & 0x000f000f000f000full) << 4) | ((v >> 8) & 0x000f000f000f000full);
+    v = (v | (v >> 8)) & 0x0000ffff0000ffffull;
+    v = (v | (v >> 16)) & 0xffffffffull;
+    uint32_t w = (uint32_t)v;
+    memcpy(out, &w, 4);
+    return true;
+}
+
+/* Decodes the 2n digits at s[0..2n) into out; false on anything that is not a digit. */
 static bool hex_digits(uint8_t *out, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n; i++) {
-        /* hi is checked before lo is read: a NUL in place of hi ends the string */
-        uint8_t hi = hexval[p[2 * i]];
-        if (hi > 15)
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 4 <= n; i += 4)
+        if (!hex8(out + i, s + 2 * i))
             return false;
-        uint8_t lo = hexval[p[2 * i + 1]];
-        if (lo > 15)
+#endif
+    const unsigned char *p = (const unsigned char *)s;
+    for (; i < n; i++) {
+        uint8_t hi = hexval[p[2 * i]], lo = hexval[p[2 * i + 1]];
+        if ((hi | lo) > 15)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
@@ -138,7 +169,7 @@ static bool hex_digits(uint8_t *out, const char *s, size_t n)
 /* "0x" followed by exactly 2n digits. */
 static bool hex_fixed(uint8_t *out, size_t n, const char *s)
 {
-    return s[0] == '0' && s[1] == 'x' && hex_digits(out, s + 2, n) && s[2 + 2 * n] == '\0';
+    return s[0] == '0' && s[1] == 'x' && strlen(s + 2) == 2 * n && hex_digits(out, s + 2, n);
 }
 
 /* ---- eth_getLogs replies ---- */
@@ -159,6 +190,34 @@ static enum ferry_err quantity(uint64_t *out, const cJSON *v, size_t i, const ch
     return FERRY_OK;
 }
 
+enum member { M_OTHER, M_ADDRESS, M_TOPICS, M_DATA, M_BLOCK, M_BHASH, M_TXHASH, M_TXINDEX, M_LOGINDEX, M_REMOVED,
+              M_BTIME };
+
+/* The members every node sends, told apart by their first letters before one strcmp. */
+static enum member member_of(const char *k)
+{
+    switch (k[0]) {
+    case 'a': return strcmp(k, "address") == 0 ? M_ADDRESS : M_OTHER;
+    case 'd': return strcmp(k, "data") == 0 ? M_DATA : M_OTHER;
+    case 'l': return strcmp(k, "logIndex") == 0 ? M_LOGINDEX : M_OTHER;
+    case 'r': return strcmp(k, "removed") == 0 ? M_REMOVED : M_OTHER;
+    case 't':
+        if (k[1] == 'o')
+            return strcmp(k, "topics") == 0 ? M_TOPICS : M_OTHER;
+        if (strncmp(k, "transaction", 11) != 0)
+            return M_OTHER;
+        return strcmp(k + 11, "Hash") == 0 ? M_TXHASH : strcmp(k + 11, "Index") == 0 ? M_TXINDEX : M_OTHER;
+    case 'b':
+        if (strncmp(k, "block", 5) != 0)
+            return M_OTHER;
+        return strcmp(k + 5, "Number") == 0 ? M_BLOCK
+               : strcmp(k + 5, "Hash") == 0 ? M_BHASH
+               : strcmp(k + 5, "Timestamp") == 0 ? M_BTIME
+                                                 : M_OTHER;
+    default: return M_OTHER;
+    }
+}
+
 /* Fills everything but data; *hex / *hexlen: the data digits (after 0x). */
 static enum ferry_err parse_one(struct evm_log *l, const cJSON *o, size_t i, const char **hex, size_t *hexlen)
 {
@@ -173,12 +232,13 @@ static enum ferry_err parse_one(struct evm_log *l, const cJSON *o, size_t i, con
         const char *k = m->string;
         if (!k)
             continue;
-        /* Dispatch on the first letters: these are the member names of every node. */
-        if (strcmp(k, "address") == 0) {
+        switch (member_of(k)) {
+        case M_ADDRESS:
             if (!cJSON_IsString(m) || !hex_fixed(l->address, 20, m->valuestring))
                 return bad(i, k, "expected 0x and 40 hex digits");
             seen |= F_ADDRESS;
-        } else if (strcmp(k, "topics") == 0) {
+            break;
+        case M_TOPICS: {
             if (!cJSON_IsArray(m))
                 return bad(i, k, "expected an array");
             size_t n = 0;
@@ -190,7 +250,9 @@ static enum ferry_err parse_one(struct evm_log *l, const cJSON *o, size_t i, con
             }
             l->n_topics = n;
             seen |= F_TOPICS;
-        } else if (strcmp(k, "data") == 0) {
+            break;
+        }
+        case M_DATA: {
             const char *s = cJSON_IsString(m) ? m->valuestring : NULL;
             if (!s || s[0] != '0' || s[1] != 'x')
                 return bad(i, k, "expected 0x and hex digits");
@@ -200,38 +262,49 @@ static enum ferry_err parse_one(struct evm_log *l, const cJSON *o, size_t i, con
             *hex = s + 2;
             *hexlen = len;
             seen |= F_DATA;
-        } else if (strcmp(k, "blockNumber") == 0) {
+            break;
+        }
+        case M_BLOCK:
             if (cJSON_IsNull(m))
                 return bad(i, k, "null: a pending log");
             if ((e = quantity(&l->block_number, m, i, k, UINT64_MAX)))
                 return e;
             seen |= F_BLOCK;
-        } else if (strcmp(k, "blockHash") == 0) {
+            break;
+        case M_BHASH:
             if (!cJSON_IsString(m) || !hex_fixed(l->block_hash, 32, m->valuestring))
                 return bad(i, k, "expected 0x and 64 hex digits");
             seen |= F_BHASH;
-        } else if (strcmp(k, "transactionHash") == 0) {
+            break;
+        case M_TXHASH:
             if (!cJSON_IsString(m) || !hex_fixed(l->tx_hash, 32, m->valuestring))
                 return bad(i, k, "expected 0x and 64 hex digits");
             seen |= F_TXHASH;
-        } else if (strcmp(k, "transactionIndex") == 0) {
+            break;
+        case M_TXINDEX:
             if ((e = quantity(&q, m, i, k, UINT32_MAX)))
                 return e;
             l->tx_index = (uint32_t)q;
             seen |= F_TXINDEX;
-        } else if (strcmp(k, "logIndex") == 0) {
+            break;
+        case M_LOGINDEX:
             if ((e = quantity(&q, m, i, k, UINT32_MAX)))
                 return e;
             l->log_index = (uint32_t)q;
             seen |= F_LOGINDEX;
-        } else if (strcmp(k, "removed") == 0) {
+            break;
+        case M_REMOVED:
             if (!cJSON_IsBool(m))
                 return bad(i, k, "expected true or false");
             l->removed = cJSON_IsTrue(m);
-        } else if (strcmp(k, "blockTimestamp") == 0) {
+            break;
+        case M_BTIME:
             if ((e = quantity(&l->block_timestamp, m, i, k, UINT64_MAX)))
                 return e;
             l->has_block_timestamp = true;
+            break;
+        case M_OTHER:
+            break;
         }
     }
     static const char *const names[] = {"address", "topics", "data", "blockNumber", "blockHash", "transactionHash",
@@ -390,6 +463,18 @@ void evm_packet_id(const struct packet *p, uint8_t out[32])
     keccak256_final(&k, out);
 }
 
+enum ferry_err evm_check_packet_id(const struct chain_event *ev)
+{
+    if (ev->kind != CHAIN_EV_PACKET_SENT)
+        return FERRY_OK;
+    uint8_t id[32];
+    evm_packet_id(&ev->packet, id);
+    if (memcmp(id, ev->packet_id, 32) != 0)
+        return ferry_fail(FERRY_EINVAL, "PacketSent: packetId is not keccak256(abi.encode(packet)) of the packet the "
+                                        "log carries");
+    return FERRY_OK;
+}
+
 static uint64_t u64_of(const struct abi_value *v)
 {
     /* uint64 words were checked by the decoder (high bytes zero) */
@@ -418,11 +503,6 @@ static enum ferry_err fill_chain(struct chain_event *ev, enum chain_event_kind k
                               PACKET_PAYLOAD_MAX);
         p->payload = (uint8_t *)f[6].u.bytes.ptr;
         p->payload_len = f[6].u.bytes.len;
-        uint8_t id[32];
-        evm_packet_id(p, id);
-        if (memcmp(id, ev->packet_id, 32) != 0)
-            return ferry_fail(FERRY_EINVAL, "PacketSent: packetId is not keccak256(abi.encode(packet)) of the "
-                                            "packet the log carries");
         break;
     case CHAIN_EV_PACKET_RECEIVED:
         p->src_chain = u64_of(&f[1]);

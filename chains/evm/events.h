@@ -7,9 +7,9 @@
  * recomputes every topic0 from the compiled ABI (build/contracts/NAME.json), so a contract change
  * that would break the decoder fails there first.
  *
- * Everything here treats its input as hostile: a log whose fields are malformed, whose topics
- * or data do not decode as its event, or whose packet id does not hash from its packet is an
- * error with a message, never a crash and never a half-filled event. */
+ * Everything here treats its input as hostile: a log whose fields are malformed, or whose topics
+ * or data do not decode as its event, is an error with a message, never a crash and never a
+ * half-filled event; so is a packet id that does not hash from its packet (evm_check_packet_id). */
 #ifndef FERRY_EVM_EVENTS_H
 #define FERRY_EVM_EVENTS_H
 
@@ -135,12 +135,18 @@ enum evm_decoded {
 
 /* Decodes a log emitted by contract `source` on chain `chain_id` in a block with timestamp
  * block_timestamp. Packet payloads, ack results and app byte fields point into log->data:
- * the event borrows the log (never packet_clear it; packet_copy what you keep). A PacketSent
- * whose packetId is not keccak256(abi.encode(packet)) is refused, as is any log that is not
- * one of source's events or does not decode as it; the event is then zeroed. */
+ * the event borrows the log (never packet_clear it; packet_copy what you keep). A log that is
+ * not one of source's events or does not decode as it is refused; the event is then zeroed.
+ * A PacketSent's packetId is taken as the log says: evm_check_packet_id checks it. */
 enum ferry_err evm_decode_log(const struct evm_decoder *d, uint64_t chain_id, enum evm_source source,
                               const struct evm_log *log, uint64_t block_timestamp, enum evm_decoded *what,
                               struct chain_event *ev, struct evm_app_event *app) FERRY_WUR;
+
+/* A PacketSent whose packetId is not keccak256(abi.encode(packet)) of the packet it carries is
+ * FERRY_EINVAL; other events are fine. Separate from decoding because it costs a keccak256 over
+ * the whole packet (about as much as the rest of the decoding for a vault transfer): the
+ * watcher pays it to refuse such a log (and ask again) rather than hand it over. */
+enum ferry_err evm_check_packet_id(const struct chain_event *ev) FERRY_WUR;
 
 /* packetId = keccak256(abi.encode(packet)) (docs/protocol.md). */
 void evm_packet_id(const struct packet *p, uint8_t out[32]);

@@ -562,6 +562,11 @@ static bool take_logs(struct evm_watch *w, int endpoint)
                      l->log_index, ferry_errmsg());
             goto refused;
         }
+        if (what == EVM_DECODED_CHAIN && evm_check_packet_id(&w->ev[w->nev])) {
+            snprintf(why, sizeof why, "log %zu (block %" PRIu64 ", index %u): %s", i, l->block_number, l->log_index,
+                     ferry_errmsg());
+            goto refused;
+        }
         if (what == EVM_DECODED_CHAIN)
             w->nev++;
         else

@@ -324,6 +324,7 @@ static void recorded_logs_decode_as_cast_does(void **state)
                 uint8_t id[32];
                 evm_packet_id(&ev.packet, id); /* the contract's own packetId */
                 assert_memory_equal(id, ev.packet_id, 32);
+                assert_int_equal(evm_check_packet_id(&ev), FERRY_OK);
             }
         } else {
             assert_false(evm_event_def((size_t)k)->is_chain);
@@ -444,6 +445,7 @@ static const struct evm_log *first_of(const struct recorded *r, const struct evm
     return NULL;
 }
 
+/* Refused by the decoder, or (a packet id that does not hash) by evm_check_packet_id. */
 static void expect_refused(const struct evm_decoder *d, const struct evm_log *l, const char *why, const char *part)
 {
     struct chain_event ev;
@@ -451,6 +453,13 @@ static void expect_refused(const struct evm_decoder *d, const struct evm_log *l,
     enum evm_decoded what;
     memset(&ev, 0x5a, sizeof ev);
     enum ferry_err e = evm_decode_log(d, 31337, EVM_SRC_GATEWAY, l, 0, &what, &ev, &app);
+    if (e == FERRY_OK && what == EVM_DECODED_CHAIN)
+        e = evm_check_packet_id(&ev);
+    else if (e != FERRY_OK) /* a refused event is zeroed, not half-filled */
+        for (size_t i = 0; i < sizeof ev; i++) /* untouched (all 0x5a) or zeroed */
+            if (((const uint8_t *)&ev)[i] != ((const uint8_t *)&ev)[0] ||
+                (((const uint8_t *)&ev)[0] != 0 && ((const uint8_t *)&ev)[0] != 0x5a))
+                fail_msg("%s: the event was left half-filled", why);
     if (e == FERRY_OK)
         fail_msg("%s: decoded", why);
     if (part && !strstr(ferry_errmsg(), part))
