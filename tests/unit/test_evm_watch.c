@@ -12,6 +12,7 @@
  * The last test runs the watcher against a private anvil with the real Gateway (skipped
  * when build/contracts/Gateway.json or anvil is missing). */
 #include <dirent.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -445,6 +446,7 @@ static cJSON *model_answer(void *ud, struct fake *f, const cJSON *req, const uin
 
 struct delivered {
     uint64_t seq, block, ts;
+    int tag;
     uint32_t log_index;
     uint8_t block_hash[32], id[32];
     bool id_ok, payload_ok;
@@ -473,6 +475,9 @@ struct harness {
     char reorg_detail[512];
     int heads;
     bool verbose;
+    bool anvil_mode;   /* events are real PacketSents: not checked against the model */
+    int napps;         /* app events handed over */
+    int handed_target; /* delivered_n: events to wait for */
 };
 
 static void on_flush(struct loop_hook *hk, void *ud)
@@ -488,7 +493,12 @@ static void h_events(void *ud, const struct chain_event *ev, size_t n, const str
     struct harness *h = ud;
     h->handed++;
     h->last_token = token;
-    assert_int_equal(napp, 0);
+    /* The model has no app events; the real Gateway announces its attesters when deployed. */
+    for (size_t i = 0; i < napp; i++) {
+        assert_true(h->anvil_mode);
+        assert_int_equal(app[i].kind, EVM_APP_ATTESTERS_CHANGED);
+        h->napps++;
+    }
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(ev[i].kind, CHAIN_EV_PACKET_SENT);
         assert_true(h->ngot < sizeof h->got / sizeof h->got[0]);
@@ -499,6 +509,13 @@ static void h_events(void *ud, const struct chain_event *ev, size_t n, const str
         d->log_index = ev[i].at.log_index;
         memcpy(d->block_hash, ev[i].at.block_hash, 32);
         memcpy(d->id, ev[i].packet_id, 32);
+        if (h->anvil_mode) {
+            assert_int_equal(ev[i].packet.src_chain, 31337);
+            assert_int_equal(ev[i].packet.dst_chain, 999);
+            assert_int_equal(ev[i].packet.payload_len, 7);
+            d->tag = ev[i].packet.payload[6]; /* which send it was */
+            continue;
+        }
         struct packet p;
         uint8_t payload[32];
         model_packet(d->seq, &p, payload);
@@ -1122,6 +1139,295 @@ static void bad_config_and_corrupt_cursor(void **state)
     loop_free(loop);
 }
 
+
+/* ---- against a private anvil with the real Gateway ---- */
+
+struct curlbuf {
+    char *p;
+    size_t n;
+};
+
+static size_t curl_sink(char *d, size_t sz, size_t nm, void *ud)
+{
+    struct curlbuf *b = ud;
+    char *q = realloc(b->p, b->n + sz * nm + 1);
+    assert_non_null(q);
+    memcpy(q + b->n, d, sz * nm);
+    b->p = q;
+    b->n += sz * nm;
+    b->p[b->n] = 0;
+    return sz * nm;
+}
+
+/* A blocking JSON-RPC call for the test's own set-up (the watcher uses the loop); the result,
+ * which the caller frees. */
+static cJSON *anvil_call(const char *url, const char *method, const char *params)
+{
+    CURL *e = curl_easy_init();
+    assert_non_null(e);
+    char *body = malloc(strlen(params) + strlen(method) + 64);
+    sprintf(body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method, params);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curlbuf b = {0};
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    free(body);
+    if (rc != CURLE_OK)
+        fail_msg("%s: %s", method, curl_easy_strerror(rc));
+    cJSON *j = cJSON_Parse(b.p);
+    if (!j || !cJSON_GetObjectItemCaseSensitive(j, "result"))
+        fail_msg("%s: %s", method, b.p ? b.p : "(no reply)");
+    free(b.p);
+    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+    cJSON_Delete(j);
+    return r;
+}
+
+static void anvil_hash_at(const char *url, uint64_t n, uint8_t out[32])
+{
+    char params[64], q[19];
+    hex_u64_quantity(q, n);
+    snprintf(params, sizeof params, "[\"%s\",false]", q);
+    cJSON *r = anvil_call(url, "eth_getBlockByNumber", params);
+    assert_int_equal(hex_decode_exact(out, 32, cJSON_GetObjectItemCaseSensitive(r, "hash")->valuestring,
+                                      HEX_PREFIX_REQUIRED),
+                     FERRY_OK);
+    cJSON_Delete(r);
+}
+
+static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+
+/* Sends a transaction from anvil's unlocked first account (auto-mined: one block each). */
+static cJSON *anvil_tx(const char *url, const char *to, const uint8_t *data, size_t n)
+{
+    char *hex = hexstr(data, n);
+    char *params = malloc(strlen(hex) + 200);
+    if (to)
+        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
+    else
+        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
+    cJSON *txh = anvil_call(url, "eth_sendTransaction", params);
+    free(params);
+    free(hex);
+    char p2[100];
+    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
+    cJSON_Delete(txh);
+    cJSON *rc = NULL;
+    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) { /* auto-mining is quick, not instant */
+        if (rc)
+            usleep(10000);
+        cJSON_Delete(rc);
+        rc = anvil_call(url, "eth_getTransactionReceipt", p2);
+    }
+    assert_true(cJSON_IsObject(rc));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
+    return rc;
+}
+
+/* gateway.send(999, 0x..bb, timeout, payload "anvil <i>") */
+static void anvil_send_packet(const char *url, const char *gateway, int i)
+{
+    struct abi_sig *fn;
+    assert_int_equal(abi_function_parse(&fn, "send(uint64,bytes32,uint64,bytes)"), FERRY_OK);
+    char payload[64];
+    snprintf(payload, sizeof payload, "0x616e76696c20%02x", i);
+    const char *args[] = {"999", "0x00000000000000000000000000000000000000000000000000000000000bbbbb", "4000000000",
+                          payload};
+    struct abi_value *v;
+    assert_int_equal(abi_args_parse(&v, fn->params, args, 4), FERRY_OK);
+    struct fbuf cd;
+    fbuf_init(&cd, 4096);
+    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
+    cJSON_Delete(anvil_tx(url, gateway, cd.data, cd.len));
+    fbuf_free(&cd);
+    abi_value_free(v);
+    abi_sig_free(fn);
+}
+
+static void anvil_mine(const char *url, int n)
+{
+    char p[32];
+    snprintf(p, sizeof p, "[\"0x%x\"]", n);
+    cJSON_Delete(anvil_call(url, "anvil_mine", p));
+}
+
+static struct anvil_run anvil;
+static struct harness *ah;
+
+static bool delivered_n(struct harness *h)
+{
+    struct evm_watch_stats s;
+    evm_watch_stats(h->w, &s);
+    return h->ngot >= (size_t)h->handed_target && !s.awaiting_engine && store_pending(h->st) == 0;
+}
+
+static void anvil_open_watch(struct harness *h)
+{
+    struct rpc_endpoint_config ep = {anvil.url, "anvil"};
+    struct rpc_config rc = {.endpoints = &ep, .n_endpoints = 1, .timeout_ms = 5000, .seed = 1};
+    assert_int_equal(rpc_client_new(h->loop, &rc, &h->rpc), FERRY_OK);
+    assert_int_equal(store_open(&h->st, "leveldb", h->dir), FERRY_OK);
+    loop_hook_start(&h->flush);
+    h_watch(h);
+}
+
+/* Every event handed over once, and still on the chain (its block's hash unchanged). */
+static void anvil_check_delivered(struct harness *h, uint64_t first_seq, size_t n)
+{
+    assert_int_equal(h->ngot, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(h->got[i].seq, first_seq + i);
+        uint8_t hash[32];
+        anvil_hash_at(anvil.url, h->got[i].block, hash);
+        assert_memory_equal(h->got[i].block_hash, hash, 32);
+        assert_true(h->got[i].ts > 0);
+    }
+}
+
+static void anvil_watch(void **state)
+{
+    const char *why;
+    if (access("build/contracts/Gateway.json", R_OK) != 0) {
+        fprintf(stderr, "# skipped: build/contracts/Gateway.json not built (make contracts)\n");
+        skip();
+    }
+    if (!anvil_start(&anvil, &why, NULL)) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        skip();
+    }
+    const char *url = anvil.url;
+    /* Deploy the Gateway: its bytecode, then abi.encode(owner, [attester], 1). */
+    size_t len;
+    char *art = tu_read_file("build/contracts/Gateway.json", &len);
+    cJSON *aj = cJSON_Parse(art);
+    free(art);
+    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
+    if (cJSON_IsObject(bc)) /* a forge artifact */
+        bc = cJSON_GetObjectItemCaseSensitive(bc, "object");
+    assert_true(cJSON_IsString(bc));
+    struct fbuf code;
+    fbuf_init(&code, 1 << 20);
+    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
+    cJSON_Delete(aj);
+    struct abi_type *ct;
+    assert_int_equal(abi_type_parse(&ct, "(address,address[],uint8)"), FERRY_OK);
+    const char *cargs[] = {DEV0, "[0x70997970c51812dc3a010c7d01b50e0d17dc79c8]", "1"};
+    struct abi_value *cv;
+    assert_int_equal(abi_args_parse(&cv, ct, cargs, 3), FERRY_OK);
+    assert_int_equal(abi_encode(&code, cv), FERRY_OK);
+    abi_value_free(cv);
+    abi_type_free(ct);
+    cJSON *rc = anvil_tx(url, NULL, code.data, code.len);
+    fbuf_free(&code);
+    char gateway[43];
+    snprintf(gateway, sizeof gateway, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
+    uint64_t deployed = 0;
+    assert_true(parse_q(cJSON_GetObjectItemCaseSensitive(rc, "blockNumber"), &deployed));
+    cJSON_Delete(rc);
+
+    ah = calloc(1, sizeof *ah);
+    struct harness *h = ah;
+    assert_int_equal(loop_new(&h->loop), FERRY_OK);
+    snprintf(h->dir, sizeof h->dir, "/tmp/ferry-watch-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    loop_hook_init(h->loop, &h->flush, on_flush, h);
+    memset(&h->cfg, 0, sizeof h->cfg);
+    h->cfg.chain_id = 31337;
+    h->cfg.confirmations = 3;
+    h->cfg.poll_ms = 30;
+    h->cfg.range_max = 4;
+    h->cfg.start_block = deployed;
+    assert_int_equal(hex_decode_exact(h->cfg.gateway, 20, gateway, HEX_PREFIX_REQUIRED), FERRY_OK);
+    h->anvil_mode = true;
+
+    /* Five packets, confirmed by three more blocks. */
+    for (int i = 1; i <= 5; i++)
+        anvil_send_packet(url, gateway, i);
+    anvil_mine(url, 3);
+    anvil_open_watch(h);
+    h->handed_target = 5;
+    run_until(h, delivered_n, 10000, "five packets from anvil");
+    run_for(h, 100);
+    anvil_check_delivered(h, 1, 5);
+    assert_int_equal(h->napps, 1); /* AttestersChanged, from the constructor */
+
+    /* A restart: the next packets come, the first five never again. */
+    h_close_watch(h);
+    for (int i = 6; i <= 7; i++)
+        anvil_send_packet(url, gateway, i);
+    anvil_mine(url, 3);
+    anvil_open_watch(h);
+    h->handed_target = 7;
+    run_until(h, delivered_n, 10000, "two more after the restart");
+    run_for(h, 100);
+    anvil_check_delivered(h, 1, 7);
+    assert_int_equal(h->napps, 1);
+
+    /* A reorg shallower than the confirmation depth: a packet sent in the head block, then the
+     * two newest blocks replaced. Nothing delivered changes, nothing is reported. */
+    anvil_send_packet(url, gateway, 8);
+    cJSON_Delete(anvil_call(url, "anvil_reorg", "[2,[]]"));
+    anvil_mine(url, 4);
+    run_for(h, 400);
+    assert_int_equal(h->reorgs, 0);
+    for (size_t i = 0; i < h->ngot; i++) /* each sequence once, and every block still there */
+        for (size_t j = i + 1; j < h->ngot; j++)
+            assert_int_not_equal(h->got[i].seq, h->got[j].seq);
+    anvil_check_delivered(h, 1, h->ngot);
+    struct evm_watch_stats st;
+    evm_watch_stats(h->w, &st);
+    assert_false(st.paused);
+
+    /* A reorg as deep as the confirmation depth: a packet is delivered from the confirmed
+     * head, then the three newest blocks (the confirmed one among them) are replaced. */
+    size_t before = h->ngot;
+    assert_int_equal(before, 7); /* the packet of the dropped block never came */
+    for (size_t i = 0; i < before; i++)
+        assert_int_equal(h->got[i].tag, (int)i + 1);
+    anvil_send_packet(url, gateway, 9);
+    anvil_mine(url, 2);
+    h->handed_target = (int)before + 1;
+    run_until(h, delivered_n, 10000, "the packet before the deep reorg");
+    assert_int_equal(h->got[before].tag, 9);
+    assert_int_equal(h->got[before].seq, 8); /* the Gateway's sequence went back with the reorg */
+    uint64_t block = h->got[before].block;
+    cJSON_Delete(anvil_call(url, "anvil_reorg", "[3,[]]"));
+    run_until(h, paused, 10000, "the deep reorg report");
+    assert_int_equal(h->reorgs, 1);
+    assert_true(h->reorg_from <= block);
+    evm_watch_stats(h->w, &st);
+    assert_true(st.paused);
+    assert_int_equal(st.deep_reorgs, 1);
+    struct evm_cursor c;
+    assert_int_equal(evm_cursor_load(h->st, 31337, &c), FERRY_OK);
+    assert_true(c.paused);
+    assert_true(c.next <= block);
+    evm_cursor_clear(&c);
+}
+
+static int anvil_watch_end(void **state)
+{
+    if (ah) {
+        if (ah->w || ah->rpc || ah->st)
+            h_close_watch(ah);
+        if (ah->loop)
+            loop_free(ah->loop);
+        if (ah->dir[0])
+            rm_rf(ah->dir);
+        free(ah);
+        ah = NULL;
+    }
+    anvil_stop(&anvil);
+    return 0;
+}
+
 /* ---- main ---- */
 
 int main(int argc, char **argv)
@@ -1134,6 +1440,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(shallow_reorg_changes_nothing),
         cmocka_unit_test(deep_reorg_pauses_until_resumed),
         cmocka_unit_test(reorg_below_the_window),
+        cmocka_unit_test_teardown(anvil_watch, anvil_watch_end),
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0];
     faults = tu_load_vectors("evm_watch/faults.json");
