@@ -594,6 +594,62 @@ static void logs_parse_strictly(void **state)
     recorded_free(&r);
 }
 
+/* The hex decoder works eight digits at a time, then digit by digit: every position of a word
+ * and of the tail refuses the characters next to the digit and letter ranges, and takes upper
+ * case as lower case. */
+static void hex_digits_every_position(void **state)
+{
+    struct recorded r;
+    recorded_load(&r);
+    const cJSON *log0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 5); /* a PacketSent */
+    const char *data = cJSON_GetObjectItemCaseSensitive(log0, "data")->valuestring;
+    size_t len = strlen(data);
+    assert_true(len > 2 + 64);
+    struct evm_logs ref, out;
+    cJSON *arr = cJSON_CreateArray();
+    cJSON_AddItemToArray(arr, cJSON_Duplicate(log0, true));
+    assert_int_equal(evm_logs_parse(&ref, arr, 10), FERRY_OK);
+    cJSON *l = cJSON_GetArrayItem(arr, 0);
+    char *buf = strdup(data);
+    for (size_t i = 2; i < len; i++) /* upper case: the same bytes */
+        if (buf[i] >= 'a' && buf[i] <= 'f')
+            buf[i] = (char)(buf[i] - 'a' + 'A');
+    cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
+    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_OK);
+    assert_int_equal(out.logs[0].data_len, ref.logs[0].data_len);
+    assert_memory_equal(out.logs[0].data, ref.logs[0].data, ref.logs[0].data_len);
+    evm_logs_free(&out);
+    static const char near[] = "/:@G`gx \\";
+    for (size_t pos = 2; pos < 2 + 16; pos++) { /* both halves of the first words */
+        for (size_t c = 0; c < sizeof near - 1; c++) {
+            strcpy(buf, data);
+            buf[pos] = near[c];
+            cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
+            assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+        }
+    }
+    for (size_t pos = len - 6; pos < len; pos++) { /* the last digits */
+        strcpy(buf, data);
+        buf[pos] = 'g';
+        cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
+        assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+    }
+    /* A topic one digit short, one digit long. */
+    const char *t1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(log0, "topics"), 1)->valuestring;
+    char topic[80];
+    snprintf(topic, sizeof topic, "%.65s", t1);
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(l, "topics"), 1, cJSON_CreateString(topic));
+    cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(data));
+    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+    snprintf(topic, sizeof topic, "%s0", t1);
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(l, "topics"), 1, cJSON_CreateString(topic));
+    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+    free(buf);
+    evm_logs_free(&ref);
+    cJSON_Delete(arr);
+    recorded_free(&r);
+}
+
 /* Random damage to a recorded reply: parse and decode never crash, and refuse with a message. */
 static void random_damage_never_crashes(void **state)
 {
@@ -654,6 +710,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(app_events_round_trip),
         cmocka_unit_test(malformed_logs_are_refused),
         cmocka_unit_test(logs_parse_strictly),
+        cmocka_unit_test(hex_digits_every_position),
         cmocka_unit_test(random_damage_never_crashes),
     };
     return TU_RUN(tests);
