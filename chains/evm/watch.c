@@ -1094,6 +1094,8 @@ enum ferry_err evm_watch_new(struct evm_watch **out, struct loop *loop, struct r
         return ferry_fail(FERRY_EINVAL, "evm watch: the gateway address is required");
     if (cfg->window > WINDOW_MAX)
         return ferry_fail(FERRY_ERANGE, "evm watch: window %u is over %d", cfg->window, WINDOW_MAX);
+    if (cfg->header_batch > WINDOW_MAX)
+        return ferry_fail(FERRY_ERANGE, "evm watch: header_batch %u is over %d", cfg->header_batch, WINDOW_MAX);
     struct evm_watch *w = calloc(1, sizeof *w);
     if (!w)
         return ferry_fail(FERRY_ENOMEM, "evm watch: no memory");

@@ -54,10 +54,10 @@ struct evm_watch_config {
     uint32_t range_max;        /* widest eth_getLogs range in blocks [1000] */
     uint32_t grow_after;       /* full ranges in a row before the range doubles [4] */
     uint32_t window;           /* remembered block hashes (heights scanned that held logs,
-                                  and every range's last block) [128] */
+                                  and every range's last block) [128], at most 1000 */
     uint64_t start_block;      /* first block scanned when the store has no cursor [0] */
     size_t max_logs;           /* a range with more logs is narrowed [10000] */
-    uint32_t header_batch;     /* block headers asked per batch in step 3 [100] */
+    uint32_t header_batch;     /* block headers asked per batch in step 3 [100], at most 1000 */
     /* Contract addresses: the Gateway is required; the vault and the router are watched when
      * set (their events go to on_events' app array). */
     uint8_t gateway[20];

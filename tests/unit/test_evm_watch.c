@@ -1121,6 +1121,9 @@ static void bad_config_and_corrupt_cursor(void **state)
     cfg.window = 5000;
     assert_int_equal(evm_watch_new(&w, loop, NULL, st, &cfg, &hooks), FERRY_ERANGE);
     cfg.window = 0;
+    cfg.header_batch = 1001;
+    assert_int_equal(evm_watch_new(&w, loop, NULL, st, &cfg, &hooks), FERRY_ERANGE);
+    cfg.header_batch = 0;
     struct evm_watch_hooks none = {0};
     assert_int_equal(evm_watch_new(&w, loop, NULL, st, &cfg, &none), FERRY_EINVAL);
     /* A cursor this version did not write: refused with a message, never guessed at. */
