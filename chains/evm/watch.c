@@ -444,10 +444,7 @@ static void step_head(struct evm_watch *w)
     static const struct rpc_call_spec calls[] = {{"eth_blockNumber", "[]"},
                                                  {"eth_getBlockByNumber", "[\"latest\",false]"}};
     w->state = W_HEAD;
-    /* logs-grade too: a head from an endpoint the scan may not use would name blocks the scan's
-     * endpoint does not have yet */
-    struct rpc_opts opts = {.logs_grade = true};
-    send_batch(w, calls, 2, &opts, on_head_reply, "the head query");
+    send_batch(w, calls, 2, NULL, on_head_reply, "the head query");
 }
 
 /* ---- step 2: the range ---- */
