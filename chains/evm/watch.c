@@ -444,6 +444,9 @@ static void step_head(struct evm_watch *w)
     static const struct rpc_call_spec calls[] = {{"eth_blockNumber", "[]"},
                                                  {"eth_getBlockByNumber", "[\"latest\",false]"}};
     w->state = W_HEAD;
+    /* Not logs-grade: an endpoint whose head the client does not know yet is not trusted for
+     * logs once another's is known, so this query (its eth_blockNumber) is how a second
+     * endpoint becomes usable for the scan when the daemon does not probe heads. */
     send_batch(w, calls, 2, NULL, on_head_reply, "the head query");
 }
 
