@@ -239,6 +239,10 @@ struct chain_ops {
 const struct chain_ops *const *chain_families(void);
 /* The family called `name`, or NULL. */
 const struct chain_ops *chain_family(const char *name);
+/* Names for logs and metrics: "packet_sent", ...; "pending", "mined", ...; "deliver", ... */
+const char *chain_event_kind_name(enum chain_event_kind k);
+const char *chain_submission_state_name(enum chain_submission_state s);
+const char *chain_call_kind_name(enum chain_call_kind k);
 /* FERRY_OK if ops fills every required field; otherwise FERRY_EINVAL naming the first missing
  * one ("chain family \"evm\": no query_pending"). The engine checks every chain it is given. */
 enum ferry_err chain_ops_check(const struct chain_ops *ops) FERRY_WUR;

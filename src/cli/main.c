@@ -26,6 +26,11 @@ static const struct cli_command commands[] = {
      "  [--scrypt-n N]            scrypt cost for new keys, a power of two from 1024 to 262144\n"
      "                            (default 262144, the geth standard)",
      cmd_keys},
+    {"config", "check a config file, list the config keys",
+     "ferry config check FILE | keys [--markdown]\n"
+     "  check FILE          check FILE; print a summary, or every problem with its path (exit 1)\n"
+     "  keys [--markdown]   list every config key with its type, default and meaning",
+     cmd_config},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
 

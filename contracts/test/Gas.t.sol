@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Gateway} from "../src/Gateway.sol";
+import {Packet} from "../src/interfaces/IGateway.sol";
+import {TestToken} from "../src/testing/TestToken.sol";
+import {Fixture} from "./utils/Fixture.sol";
+import {console} from "./utils/console.sol";
+
+/// @notice Gas of `deliver` for batches of 1, 10 and 50 token transfers (A -> B, each minting vouchers to a
+/// fresh recipient; 2-of-3 attestations). Every account the batch touches is cooled first (vm.cool), so the
+/// figures are those of a transaction of its own: execution gas measured around the call, plus 21000 and the
+/// calldata cost (4 gas per zero byte, 16 per non-zero byte). docs/gas.md carries the table.
+contract GasTest is Fixture {
+    TestToken internal token;
+    address internal voucher;
+
+    function setUp() public {
+        _setUpChains();
+        vm.chainId(CHAIN_A);
+        token = new TestToken("Gas", "GAS", 18);
+        token.mint(address(this), 1e30);
+        token.approve(address(A.vault), type(uint256).max);
+        // The voucher exists already (its one-time deployment is not what a batch pays).
+        vm.recordLogs();
+        A.vault.transfer(address(token), 1, CHAIN_B, address(1), uint64(block.timestamp + 1 days));
+        _relay(_sentPacket());
+        vm.chainId(CHAIN_B);
+        voucher = B.vault.voucherOf(CHAIN_A, address(token));
+    }
+
+    function _batch(uint256 n) internal returns (uint256 total) {
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        for (uint256 i; i < n; ++i) {
+            address to = address(uint160(0x10000 + i));
+            A.vault.transfer(address(token), 1e18 + i, CHAIN_B, to, uint64(block.timestamp + 1 days));
+        }
+        Packet[] memory ps = _sentPackets();
+        vm.chainId(CHAIN_B);
+        bytes[] memory atts = new bytes[](n);
+        for (uint256 i; i < n; ++i) {
+            atts[i] = _attest(B.gateway.deliveryDigest(keccak256(abi.encode(ps[i]))));
+        }
+        bytes memory data = abi.encodeCall(Gateway.deliver, (ps, atts));
+        uint256 calldataGas;
+        for (uint256 i; i < data.length; ++i) {
+            calldataGas += data[i] == 0 ? 4 : 16;
+        }
+        vm.cool(address(B.gateway));
+        vm.cool(address(B.vault));
+        vm.cool(voucher);
+        vm.cool(B.vault.voucherImplementation());
+        uint256 before = gasleft();
+        (bool ok,) = address(B.gateway).call(data);
+        uint256 execution = before - gasleft();
+        vm.assertTrue(ok, "batch delivered");
+        for (uint256 i; i < n; ++i) {
+            vm.assertTrue(B.gateway.received(CHAIN_A, ps[i].sequence), "every packet received");
+        }
+        total = 21_000 + calldataGas + execution;
+        console.log(
+            string.concat(
+                "gas deliver batch=",
+                vm.toString(n),
+                " total=",
+                vm.toString(total),
+                " per_packet=",
+                vm.toString(total / n),
+                " execution=",
+                vm.toString(execution),
+                " calldata=",
+                vm.toString(calldataGas),
+                " calldata_bytes=",
+                vm.toString(data.length)
+            )
+        );
+    }
+
+    function test_gas_deliverBatchOf1() public {
+        _batch(1);
+    }
+
+    function test_gas_deliverBatchOf10() public {
+        _batch(10);
+    }
+
+    /// A batch of 50 must fit well under a 30M block: asserted under 10M.
+    function test_gas_deliverBatchOf50() public {
+        vm.assertLt(_batch(50), 10_000_000, "50 packets well under a 30M block");
+    }
+}

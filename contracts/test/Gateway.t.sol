@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {Gateway} from "../src/Gateway.sol";
+import {Packet} from "../src/interfaces/IGateway.sol";
+import {Fixture} from "./utils/Fixture.sol";
+import {Vm} from "./utils/Vm.sol";
+import {MockApp} from "./mocks/MockApp.sol";
+
+contract GatewayTest is Fixture {
+    MockApp internal appA; // on chain A
+    MockApp internal appB; // on chain B
+
+    function setUp() public {
+        _setUpChains();
+        vm.chainId(CHAIN_A);
+        appA = new MockApp(A.gateway);
+        vm.chainId(CHAIN_B);
+        appB = new MockApp(B.gateway);
+        vm.chainId(CHAIN_A);
+    }
+
+    function _b32(address a) internal pure returns (bytes32) {
+        return bytes32(uint256(uint160(a)));
+    }
+
+    /// @dev appA sends `payload` to appB; returns the packet as rebuilt from the log.
+    function _sendAB(bytes memory payload, uint64 timeoutTs) internal returns (Packet memory) {
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        appA.send(CHAIN_B, _b32(address(appB)), timeoutTs, payload);
+        return _sentPacket();
+    }
+
+    function _sendAB() internal returns (Packet memory) {
+        return _sendAB(hex"c0ffee", uint64(block.timestamp + 1 hours));
+    }
+
+    function _copy(Packet memory p) internal pure returns (Packet memory) {
+        return Packet(p.srcChain, p.dstChain, p.sequence, p.sender, p.receiver, p.timeoutTimestamp, p.payload);
+    }
+
+    function _one(Packet memory p) internal pure returns (Packet[] memory ps) {
+        ps = new Packet[](1);
+        ps[0] = p;
+    }
+
+    function _oneAtt(bytes memory a) internal pure returns (bytes[] memory as_) {
+        as_ = new bytes[](1);
+        as_[0] = a;
+    }
+
+    function _deliveryAtt(Packet memory p) internal view returns (bytes memory) {
+        return _attest(B.gateway.deliveryDigest(keccak256(abi.encode(p))));
+    }
+
+    function _ackHash(Packet memory p, bool success, bytes memory result) internal view returns (bytes32) {
+        return keccak256(
+            abi.encode(A.gateway.ACKNOWLEDGEMENT_TYPEHASH(), keccak256(abi.encode(p)), success, keccak256(result))
+        );
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // Construction and attester set
+    // ---------------------------------------------------------------------------------------------------
+
+    function test_constructor_setsAttestersThresholdAndGasLimit() public view {
+        (address[] memory set, uint8 m, uint64 epoch) = A.gateway.attesters();
+        vm.assertEq(set.length, 3, "three attesters");
+        for (uint256 i; i < 3; ++i) {
+            vm.assertEq(set[i], attesterAddrs[i], "attester order kept");
+            vm.assertTrue(A.gateway.isAttester(set[i]), "isAttester");
+        }
+        vm.assertEq(m, THRESHOLD, "threshold");
+        vm.assertEq(epoch, 1, "first epoch");
+        vm.assertFalse(A.gateway.isAttester(address(this)), "stranger is no attester");
+        vm.assertEq(A.gateway.receiveGasLimit(), A.gateway.DEFAULT_RECEIVE_GAS_LIMIT(), "default gas limit");
+        vm.assertEq(A.gateway.owner(), owner, "owner");
+        vm.assertEq(A.gateway.nextSequence(), 1, "sequences start at 1");
+    }
+
+    function test_constructor_rejectsBadAttesterSets() public {
+        address[] memory empty = new address[](0);
+        vm.expectRevert(Gateway.InvalidAttesterSet.selector);
+        new Gateway(owner, empty, 1);
+
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidThreshold.selector, 0, 3));
+        new Gateway(owner, attesterAddrs, 0);
+
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidThreshold.selector, 4, 3));
+        new Gateway(owner, attesterAddrs, 4);
+
+        address[] memory unsorted = new address[](2);
+        unsorted[0] = attesterAddrs[1];
+        unsorted[1] = attesterAddrs[0];
+        vm.expectRevert(Gateway.InvalidAttesterSet.selector);
+        new Gateway(owner, unsorted, 1);
+
+        address[] memory dup = new address[](2);
+        dup[0] = attesterAddrs[0];
+        dup[1] = attesterAddrs[0];
+        vm.expectRevert(Gateway.InvalidAttesterSet.selector);
+        new Gateway(owner, dup, 1);
+
+        address[] memory zero = new address[](1);
+        vm.expectRevert(Gateway.InvalidAttesterSet.selector);
+        new Gateway(owner, zero, 1);
+
+        address[] memory many = new address[](33);
+        for (uint256 i; i < 33; ++i) {
+            many[i] = address(uint160(i + 1));
+        }
+        vm.expectRevert(Gateway.InvalidAttesterSet.selector);
+        new Gateway(owner, many, 1);
+    }
+
+    function test_setAttesters_rotatesAndOldSignaturesStopCounting() public {
+        Packet memory p = _sendAB();
+        vm.chainId(CHAIN_B);
+        bytes memory oldAtt = _deliveryAtt(p);
+
+        // A fresh set of two keys, ordered by address.
+        uint256[] memory nextKeys = new uint256[](2);
+        (nextKeys[0], nextKeys[1]) = vm.addr(0x1111) < vm.addr(0x2222) ? (0x1111, 0x2222) : (0x2222, 0x1111);
+        address[] memory next = new address[](2);
+        (next[0], next[1]) = (vm.addr(nextKeys[0]), vm.addr(nextKeys[1]));
+        vm.prank(owner);
+        vm.expectEmit(true, false, false, true, address(B.gateway));
+        emit Gateway.AttestersChanged(2, next, 2);
+        B.gateway.setAttesters(next, 2);
+        (, uint8 m, uint64 epoch) = B.gateway.attesters();
+        vm.assertEq(epoch, 2, "epoch bumped");
+        vm.assertEq(m, 2, "threshold");
+
+        // The old set's attestation no longer counts.
+        vm.expectPartialRevert(Gateway.NotAttester.selector);
+        B.gateway.deliver(_one(p), _oneAtt(oldAtt));
+
+        // The new set's does.
+        bytes32 digest = B.gateway.deliveryDigest(keccak256(abi.encode(p)));
+        bytes memory att = bytes.concat(_sign(nextKeys[0], digest), _sign(nextKeys[1], digest));
+        B.gateway.deliver(_one(p), _oneAtt(att));
+        vm.assertTrue(B.gateway.received(CHAIN_A, p.sequence), "delivered with the new set");
+    }
+
+    function test_setAttesters_onlyOwnerAndValidated() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        A.gateway.setAttesters(attesterAddrs, 1);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidThreshold.selector, 0, 3));
+        A.gateway.setAttesters(attesterAddrs, 0);
+    }
+
+    function test_setReceiveGasLimit_boundsOwnerAndEvent() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        A.gateway.setReceiveGasLimit(200_000);
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidReceiveGasLimit.selector, 49_999));
+        A.gateway.setReceiveGasLimit(49_999);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidReceiveGasLimit.selector, 10_000_001));
+        A.gateway.setReceiveGasLimit(10_000_001);
+        vm.expectEmit(false, false, false, true, address(A.gateway));
+        emit Gateway.ReceiveGasLimitChanged(200_000);
+        A.gateway.setReceiveGasLimit(200_000);
+        vm.stopPrank();
+        vm.assertEq(A.gateway.receiveGasLimit(), 200_000, "set");
+    }
+
+    function test_ownership_isTwoStep() public {
+        address next = address(0xBEEF);
+        vm.prank(owner);
+        A.gateway.transferOwnership(next);
+        vm.assertEq(A.gateway.owner(), owner, "not yet");
+        vm.prank(next);
+        A.gateway.acceptOwnership();
+        vm.assertEq(A.gateway.owner(), next, "accepted");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // send
+    // ---------------------------------------------------------------------------------------------------
+
+    function test_send_commitsAndEmitsWholePacket() public {
+        uint64 timeoutTs = uint64(block.timestamp + 600);
+        Packet memory expected =
+            Packet(CHAIN_A, CHAIN_B, 1, _b32(address(appA)), _b32(address(appB)), timeoutTs, hex"0102");
+        bytes32 id = keccak256(abi.encode(expected));
+        vm.expectEmit(true, true, true, true, address(A.gateway));
+        emit Gateway.PacketSent(id, CHAIN_B, 1, expected.sender, expected.receiver, timeoutTs, hex"0102");
+        uint64 seq = appA.send(CHAIN_B, _b32(address(appB)), timeoutTs, hex"0102");
+        vm.assertEq(seq, 1, "first sequence");
+        vm.assertEq(A.gateway.commitments(1), id, "commitment is the packetId");
+        vm.assertEq(A.gateway.packetId(expected), id, "packetId view");
+        uint64 seq2 = appA.send(CHAIN_B, _b32(address(appB)), timeoutTs, "");
+        vm.assertEq(seq2, 2, "sequences increase");
+        vm.assertEq(A.gateway.nextSequence(), 3, "next");
+    }
+
+    function test_send_rejectsBadArguments() public {
+        uint64 t = uint64(block.timestamp + 1);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidDestination.selector, CHAIN_A));
+        A.gateway.send(CHAIN_A, bytes32(uint256(1)), t, "");
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidDestination.selector, 0));
+        A.gateway.send(0, bytes32(uint256(1)), t, "");
+        vm.expectRevert(Gateway.ZeroReceiver.selector);
+        A.gateway.send(CHAIN_B, bytes32(0), t, "");
+        vm.expectRevert(
+            abi.encodeWithSelector(Gateway.TimeoutNotInFuture.selector, uint64(block.timestamp), block.timestamp)
+        );
+        A.gateway.send(CHAIN_B, bytes32(uint256(1)), uint64(block.timestamp), "");
+        bytes memory big = new bytes(16 * 1024 + 1);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PayloadTooLarge.selector, big.length, 16 * 1024));
+        A.gateway.send(CHAIN_B, bytes32(uint256(1)), t, big);
+        // The maximum itself is fine.
+        A.gateway.send(CHAIN_B, bytes32(uint256(1)), t, new bytes(16 * 1024));
+    }
+
+    function testFuzz_send_thenDeliver_carriesPayloadIntact(bytes calldata payload, uint64 timeoutOffset) public {
+        vm.assume(payload.length <= 16 * 1024);
+        timeoutOffset = uint64(bound(timeoutOffset, 1, 365 days));
+        Packet memory p = _sendAB(payload, uint64(block.timestamp) + timeoutOffset);
+        vm.assertEq(keccak256(p.payload), keccak256(payload), "log carries the payload");
+        (bool ok,) = _deliver(p);
+        vm.assertTrue(ok, "receiver succeeded");
+        vm.assertEq(appB.lastPayloadHash(), keccak256(payload), "receiver got the payload");
+        vm.assertEq(appB.lastSrcChain(), CHAIN_A, "receiver saw the source");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // deliver
+    // ---------------------------------------------------------------------------------------------------
+
+    function test_deliver_callsReceiverRecordsAckAndEmits() public {
+        Packet memory p = _sendAB();
+        vm.chainId(CHAIN_B);
+        bytes32 id = keccak256(abi.encode(p));
+        vm.expectEmit(true, true, true, true, address(B.gateway));
+        emit Gateway.PacketReceived(id, CHAIN_A, p.sequence, true, "");
+        B.gateway.deliver(_one(p), _oneAtt(_deliveryAtt(p)));
+        vm.assertEq(appB.packetsReceived(), 1, "receiver called once");
+        vm.assertTrue(B.gateway.received(CHAIN_A, p.sequence), "received");
+        vm.assertEq(B.gateway.receipt(CHAIN_A, p.sequence), _ackHash(p, true, ""), "receipt = hashStruct(ack)");
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence + 1), "others not received");
+    }
+
+    function test_deliver_skipsAlreadyReceivedWithoutReverting() public {
+        Packet memory p = _sendAB();
+        _deliver(p);
+        vm.chainId(CHAIN_B);
+        bytes32 id = keccak256(abi.encode(p));
+        vm.expectEmit(true, true, true, true, address(B.gateway));
+        emit Gateway.PacketSkipped(id, CHAIN_A, p.sequence, Gateway.SkipReason.AlreadyReceived);
+        // A racing relayer's copy, even with a full attestation, changes nothing.
+        B.gateway.deliver(_one(p), _oneAtt(_deliveryAtt(p)));
+        vm.assertEq(appB.packetsReceived(), 1, "receiver not called twice");
+    }
+
+    function test_deliver_skipsTimedOutPacket() public {
+        Packet memory p = _sendAB(hex"01", uint64(block.timestamp + 100));
+        vm.chainId(CHAIN_B);
+        bytes memory att = _deliveryAtt(p);
+        vm.warp(block.timestamp + 100); // exactly the timeout: too late
+        vm.expectEmit(true, true, true, true, address(B.gateway));
+        emit Gateway.PacketSkipped(keccak256(abi.encode(p)), CHAIN_A, p.sequence, Gateway.SkipReason.TimedOut);
+        B.gateway.deliver(_one(p), _oneAtt(att));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "not received");
+        vm.assertEq(appB.packetsReceived(), 0, "receiver not called");
+    }
+
+    function test_deliver_batchLandsAroundSkippedPackets() public {
+        Packet memory p1 = _sendAB(hex"01", uint64(block.timestamp + 1000));
+        Packet memory p2 = _sendAB(hex"02", uint64(block.timestamp + 10));
+        Packet memory p3 = _sendAB(hex"03", uint64(block.timestamp + 1000));
+        _deliver(p1);
+        vm.chainId(CHAIN_B);
+        Packet[] memory ps = new Packet[](3);
+        (ps[0], ps[1], ps[2]) = (p1, p2, p3);
+        bytes[] memory atts = new bytes[](3);
+        (atts[0], atts[1], atts[2]) = (_deliveryAtt(p1), _deliveryAtt(p2), _deliveryAtt(p3));
+        vm.warp(block.timestamp + 10);
+        B.gateway.deliver(ps, atts);
+        vm.assertTrue(B.gateway.received(CHAIN_A, p3.sequence), "p3 landed");
+        vm.assertFalse(B.gateway.received(CHAIN_A, p2.sequence), "p2 late");
+        vm.assertEq(appB.packetsReceived(), 2, "p1 once, p3 once");
+        vm.assertEq(appB.lastPayloadHash(), keccak256(hex"03"), "p3 last");
+    }
+
+    function test_deliver_rejectsMalformedBatches() public {
+        Packet memory p = _sendAB();
+        vm.chainId(CHAIN_B);
+        vm.expectRevert(Gateway.EmptyBatch.selector);
+        B.gateway.deliver(new Packet[](0), new bytes[](0));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.LengthMismatch.selector, 1, 2));
+        B.gateway.deliver(_one(p), new bytes[](2));
+        // Delivered to the wrong chain.
+        vm.chainId(CHAIN_C);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.WrongDestination.selector, 0, CHAIN_B));
+        C.gateway.deliver(_one(p), _oneAtt(""));
+    }
+
+    /// @dev A packet A -> B and its delivery digest; block.chainid is left at B.
+    function _pendingDelivery() internal returns (Packet memory p, bytes32 digest) {
+        p = _sendAB();
+        vm.chainId(CHAIN_B);
+        digest = B.gateway.deliveryDigest(keccak256(abi.encode(p)));
+    }
+
+    function test_deliver_rejectsMalformedAndShortAttestations() public {
+        (Packet memory p, bytes32 digest) = _pendingDelivery();
+        vm.expectRevert(abi.encodeWithSelector(Gateway.MalformedAttestation.selector, 64));
+        B.gateway.deliver(_one(p), _oneAtt(new bytes(64)));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.NotEnoughSignatures.selector, 1, 2));
+        B.gateway.deliver(_one(p), _oneAtt(_sign(attesterKeys[0], digest)));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.NotEnoughSignatures.selector, 0, 2));
+        B.gateway.deliver(_one(p), _oneAtt(""));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "nothing delivered");
+    }
+
+    function test_deliver_rejectsUnorderedAndDuplicateSigners() public {
+        (Packet memory p, bytes32 digest) = _pendingDelivery();
+        bytes memory s0 = _sign(attesterKeys[0], digest);
+        bytes memory s1 = _sign(attesterKeys[1], digest);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.SignersNotAscending.selector, 1));
+        B.gateway.deliver(_one(p), _oneAtt(bytes.concat(s1, s0)));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.SignersNotAscending.selector, 1));
+        B.gateway.deliver(_one(p), _oneAtt(bytes.concat(s0, s0)));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "nothing delivered");
+    }
+
+    function test_deliver_rejectsInvalidAndMalleableSignatures() public {
+        (Packet memory p, bytes32 digest) = _pendingDelivery();
+        bytes memory s0 = _sign(attesterKeys[0], digest);
+        bytes memory s1 = _sign(attesterKeys[1], digest);
+        bytes memory badV = bytes.concat(s0, s1);
+        badV[129] = bytes1(uint8(29));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidSignature.selector, 1));
+        B.gateway.deliver(_one(p), _oneAtt(badV));
+        // The malleable twin (s in the upper half order) of a valid signature.
+        vm.expectRevert(abi.encodeWithSelector(Gateway.InvalidSignature.selector, 1));
+        B.gateway.deliver(_one(p), _oneAtt(bytes.concat(s0, _malleate(s1))));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "nothing delivered");
+    }
+
+    function test_deliver_rejectsStrangers() public {
+        (Packet memory p, bytes32 digest) = _pendingDelivery();
+        bytes memory s0 = _sign(attesterKeys[0], digest);
+        uint256 strangerKey = 0xBAD;
+        address stranger = vm.addr(strangerKey);
+        bytes memory ss = _sign(strangerKey, digest);
+        bytes memory mixed = stranger < attesterAddrs[0] ? bytes.concat(ss, s0) : bytes.concat(s0, ss);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.NotAttester.selector, stranger));
+        B.gateway.deliver(_one(p), _oneAtt(mixed));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "nothing delivered");
+    }
+
+    function test_deliver_rejectsSignaturesForOtherDomainsOrPackets() public {
+        (Packet memory p, bytes32 digest) = _pendingDelivery();
+        // Signatures for another Gateway's domain (chain C's) recover to other addresses.
+        vm.chainId(CHAIN_C);
+        bytes memory forC = _attest(C.gateway.deliveryDigest(keccak256(abi.encode(p))));
+        vm.chainId(CHAIN_B);
+        vm.expectRevert();
+        B.gateway.deliver(_one(p), _oneAtt(forC));
+        // A packet altered after signing.
+        Packet memory q = _copy(p);
+        q.payload = hex"bad0";
+        bytes memory att = _attest(digest);
+        vm.expectRevert();
+        B.gateway.deliver(_one(q), _oneAtt(att));
+        vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "nothing delivered");
+        // More than the threshold is fine.
+        B.gateway.deliver(_one(p), _oneAtt(_attestWith(digest, 3)));
+        vm.assertTrue(B.gateway.received(CHAIN_A, p.sequence), "3 of 3 accepted");
+    }
+
+    function _malleate(bytes memory sig) internal pure returns (bytes memory out) {
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly {
+            r := mload(add(sig, 32))
+            s := mload(add(sig, 64))
+            v := byte(0, mload(add(sig, 96)))
+        }
+        out = bytes.concat(r, bytes32(n - uint256(s)), bytes1(v == 27 ? 28 : 27));
+    }
+
+    function test_deliver_revertingReceiverYieldsFailedAck() public {
+        vm.chainId(CHAIN_B);
+        appB.setMode(MockApp.Mode.Revert);
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.assertFalse(ok, "failed ack");
+        vm.assertEq(result, abi.encodeWithSelector(MockApp.Refused.selector, p.sequence), "revert data kept");
+        vm.assertTrue(B.gateway.received(CHAIN_A, p.sequence), "still received (once and for all)");
+        vm.assertEq(B.gateway.receipt(CHAIN_A, p.sequence), _ackHash(p, false, result), "failed ack recorded");
+    }
+
+    function test_deliver_receiverOutOfGasYieldsFailedAck() public {
+        vm.chainId(CHAIN_B);
+        appB.setMode(MockApp.Mode.InfiniteLoop);
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.assertFalse(ok, "failed ack");
+        vm.assertEq(result.length, 0, "no revert data");
+    }
+
+    function test_deliver_hugeReturnIsTruncated() public {
+        vm.chainId(CHAIN_B);
+        appB.setMode(MockApp.Mode.BigReturn);
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.assertTrue(ok, "success");
+        vm.assertEq(result.length, 256, "truncated to MAX_RESULT_BYTES");
+    }
+
+    function test_deliver_reentrantDeliveryFailsOnlyThatReceiver() public {
+        vm.chainId(CHAIN_B);
+        appB.setMode(MockApp.Mode.Reenter);
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.assertFalse(ok, "failed ack");
+        vm.assertEq(result, abi.encodeWithSelector(ReentrancyGuard.ReentrancyGuardReentrantCall.selector), "guard");
+        vm.assertEq(appB.packetsReceived(), 0, "no effect");
+    }
+
+    function test_deliver_receiverWithoutCodeYieldsFailedAck() public {
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        appA.send(CHAIN_B, _b32(address(0xE0A)), uint64(block.timestamp + 100), "");
+        Packet memory p = _sentPacket();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.assertFalse(ok, "EOA receiver fails");
+        vm.assertEq(result, abi.encodeWithSelector(Gateway.ReceiverNotAContract.selector, p.receiver), "reason");
+
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        bytes32 notAnAddress = bytes32(uint256(1) << 200);
+        appA.send(CHAIN_B, notAnAddress, uint64(block.timestamp + 100), "");
+        p = _sentPacket();
+        (ok, result) = _deliver(p);
+        vm.assertFalse(ok, "non-EVM receiver fails");
+        vm.assertEq(result, abi.encodeWithSelector(Gateway.ReceiverNotAContract.selector, notAnAddress), "reason");
+    }
+
+    function test_deliver_receiverGetsExactlyTheGasLimit() public {
+        vm.chainId(CHAIN_B);
+        vm.prank(owner);
+        B.gateway.setReceiveGasLimit(300_000);
+        appB.setMode(MockApp.Mode.Burn);
+        // The receiver's own bookkeeping (three fresh storage slots) comes on top of what it burns.
+        appB.setBurnGas(200_000);
+        Packet memory p = _sendAB();
+        (bool ok,) = _deliver(p);
+        vm.assertTrue(ok, "200k + bookkeeping fits in 300k");
+
+        appB.setBurnGas(320_000);
+        p = _sendAB();
+        (ok,) = _deliver(p);
+        vm.assertFalse(ok, "320k does not");
+    }
+
+    /// A relayer cannot starve the receiver into a failed acknowledgement: with any gas, either the batch
+    /// reverts or the receiver ran with its full allowance and succeeded.
+    function testFuzz_deliver_gasStarvationNeverFailsTheAck(uint256 gas) public {
+        vm.chainId(CHAIN_B);
+        vm.prank(owner);
+        B.gateway.setReceiveGasLimit(300_000);
+        appB.setMode(MockApp.Mode.Burn);
+        appB.setBurnGas(200_000);
+        Packet memory p = _sendAB();
+        vm.chainId(CHAIN_B);
+        bytes memory att = _deliveryAtt(p);
+        gas = bound(gas, 50_000, 700_000);
+        try B.gateway.deliver{gas: gas}(_one(p), _oneAtt(att)) {
+            vm.assertEq(appB.packetsReceived(), 1, "delivered: the receiver ran to completion");
+            vm.assertEq(B.gateway.receipt(CHAIN_A, p.sequence), _ackHash(p, true, ""), "success ack");
+        } catch {
+            vm.assertFalse(B.gateway.received(CHAIN_A, p.sequence), "reverted: nothing recorded");
+        }
+    }
+
+    function test_deliver_insufficientGasRevertsWithNamedError() public {
+        Packet memory p = _sendAB();
+        vm.chainId(CHAIN_B);
+        bytes memory att = _deliveryAtt(p);
+        vm.expectPartialRevert(Gateway.InsufficientGasForReceiver.selector);
+        B.gateway.deliver{gas: 500_000}(_one(p), _oneAtt(att));
+    }
+
+    function testFuzz_deliver_acceptedIffBeforeTimeout(uint64 timeoutOffset, uint64 elapsed) public {
+        timeoutOffset = uint64(bound(timeoutOffset, 1, 30 days));
+        elapsed = uint64(bound(elapsed, 0, 60 days));
+        Packet memory p = _sendAB(hex"aa", uint64(block.timestamp) + timeoutOffset);
+        vm.chainId(CHAIN_B);
+        bytes memory att = _deliveryAtt(p);
+        vm.warp(block.timestamp + elapsed);
+        B.gateway.deliver(_one(p), _oneAtt(att));
+        vm.assertEq(B.gateway.received(CHAIN_A, p.sequence), elapsed < timeoutOffset, "received iff before timeout");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // acknowledge
+    // ---------------------------------------------------------------------------------------------------
+
+    function test_acknowledge_clearsCommitmentAndCallsApp() public {
+        vm.chainId(CHAIN_B);
+        appB.setMode(MockApp.Mode.Revert);
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.chainId(CHAIN_A);
+        bytes32 id = keccak256(abi.encode(p));
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.PacketAcknowledged(id, p.sequence, false);
+        _ack(p, ok, result);
+        vm.assertEq(A.gateway.commitments(p.sequence), bytes32(0), "cleared");
+        vm.assertEq(appA.acks(), 1, "onAck called");
+        vm.assertFalse(appA.lastAckSuccess(), "with the failure");
+        vm.assertEq(appA.lastAckResult(), result, "and the result");
+    }
+
+    function test_acknowledge_rejectsUnknownSettledAndForeignPackets() public {
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.chainId(CHAIN_A);
+        bytes memory att = _attest(A.gateway.acknowledgementDigest(keccak256(abi.encode(p)), ok, result));
+
+        Packet memory forged = _copy(p);
+        forged.payload = hex"ff";
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PacketNotPending.selector, p.sequence));
+        A.gateway.acknowledge(forged, ok, result, att);
+
+        Packet memory unknown = _copy(p);
+        unknown.sequence = 99;
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PacketNotPending.selector, 99));
+        A.gateway.acknowledge(unknown, ok, result, att);
+
+        vm.chainId(CHAIN_C);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.WrongSource.selector, CHAIN_A));
+        C.gateway.acknowledge(p, ok, result, att);
+
+        vm.chainId(CHAIN_A);
+        A.gateway.acknowledge(p, ok, result, att);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PacketNotPending.selector, p.sequence));
+        A.gateway.acknowledge(p, ok, result, att);
+        vm.assertEq(appA.acks(), 1, "acknowledged once");
+    }
+
+    function test_acknowledge_rejectsAttestationOfAnotherOutcome() public {
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        vm.chainId(CHAIN_A);
+        bytes32 id = keccak256(abi.encode(p));
+        // Signed for success; presented as failure (which would refund a delivered transfer).
+        bytes memory att = _attest(A.gateway.acknowledgementDigest(id, ok, result));
+        vm.expectRevert();
+        A.gateway.acknowledge(p, !ok, result, att);
+        // A delivery attestation is not an acknowledgement attestation.
+        bytes memory wrongType = _attest(A.gateway.deliveryDigest(id));
+        vm.expectRevert();
+        A.gateway.acknowledge(p, ok, result, wrongType);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.NotEnoughSignatures.selector, 0, 2));
+        A.gateway.acknowledge(p, ok, result, "");
+        vm.assertEq(A.gateway.commitments(p.sequence), id, "still pending");
+    }
+
+    function test_acknowledge_revertingCallbackKeepsPacketPendingForRetry() public {
+        Packet memory p = _sendAB();
+        (bool ok, bytes memory result) = _deliver(p);
+        appA.setRefuseCallbacks(true);
+        vm.chainId(CHAIN_A);
+        bytes memory att = _attest(A.gateway.acknowledgementDigest(keccak256(abi.encode(p)), ok, result));
+        vm.expectRevert(MockApp.CallbackRefused.selector);
+        A.gateway.acknowledge(p, ok, result, att);
+        vm.assertEq(A.gateway.commitments(p.sequence), keccak256(abi.encode(p)), "still pending");
+        appA.setRefuseCallbacks(false);
+        A.gateway.acknowledge(p, ok, result, att);
+        vm.assertEq(appA.acks(), 1, "retry worked");
+    }
+
+    function test_acknowledge_senderWithoutCodeIsNotCalled() public {
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        vm.prank(address(0xE0A));
+        A.gateway.send(CHAIN_B, _b32(address(appB)), uint64(block.timestamp + 100), hex"01");
+        Packet memory p = _sentPacket();
+        vm.assertEq(p.sender, _b32(address(0xE0A)), "sender is the caller");
+        _relay(p);
+        vm.chainId(CHAIN_A);
+        vm.assertEq(A.gateway.commitments(p.sequence), bytes32(0), "settled");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
+    // timeout
+    // ---------------------------------------------------------------------------------------------------
+
+    function test_timeout_clearsCommitmentAndCallsApp() public {
+        Packet memory p = _sendAB(hex"01", uint64(block.timestamp + 50));
+        vm.warp(block.timestamp + 50);
+        vm.chainId(CHAIN_A);
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.PacketTimedOut(keccak256(abi.encode(p)), p.sequence, uint64(block.timestamp));
+        _timeout(p);
+        vm.assertEq(A.gateway.commitments(p.sequence), bytes32(0), "cleared");
+        vm.assertEq(appA.timeouts(), 1, "onTimeout called");
+        vm.assertEq(appA.lastSettledSequence(), p.sequence, "for that packet");
+    }
+
+    function test_timeout_rejectsEarlyForeignSettledAndBadAttestations() public {
+        Packet memory p = _sendAB(hex"01", uint64(block.timestamp + 50));
+        bytes32 id = keccak256(abi.encode(p));
+        vm.chainId(CHAIN_A);
+        uint64 early = p.timeoutTimestamp - 1;
+        bytes memory att = _attest(A.gateway.timeoutDigest(id, early));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.TimeoutNotReached.selector, early, p.timeoutTimestamp));
+        A.gateway.timeout(p, early, att);
+
+        uint64 late = p.timeoutTimestamp;
+        att = _attest(A.gateway.timeoutDigest(id, late));
+        // The attestation is for `late`; presenting another timestamp breaks it.
+        vm.expectRevert();
+        A.gateway.timeout(p, late + 1, att);
+
+        vm.chainId(CHAIN_C);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.WrongSource.selector, CHAIN_A));
+        C.gateway.timeout(p, late, att);
+
+        vm.chainId(CHAIN_A);
+        A.gateway.timeout(p, late, att);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PacketNotPending.selector, p.sequence));
+        A.gateway.timeout(p, late, att);
+    }
+
+    function test_timeout_impossibleAfterAcknowledgement() public {
+        Packet memory p = _sendAB(hex"01", uint64(block.timestamp + 50));
+        _relay(p);
+        vm.warp(block.timestamp + 50);
+        vm.chainId(CHAIN_A);
+        uint64 ts = uint64(block.timestamp);
+        bytes memory att = _attest(A.gateway.timeoutDigest(keccak256(abi.encode(p)), ts));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.PacketNotPending.selector, p.sequence));
+        A.gateway.timeout(p, ts, att);
+        vm.assertEq(appA.timeouts(), 0, "no timeout callback");
+        vm.assertEq(appA.acks(), 1, "acknowledged");
+    }
+
+    function test_timeout_revertingCallbackKeepsPacketPending() public {
+        Packet memory p = _sendAB(hex"01", uint64(block.timestamp + 50));
+        vm.warp(block.timestamp + 60);
+        appA.setRefuseCallbacks(true);
+        vm.chainId(CHAIN_A);
+        uint64 ts = uint64(block.timestamp);
+        bytes memory att = _attest(A.gateway.timeoutDigest(keccak256(abi.encode(p)), ts));
+        vm.expectRevert(MockApp.CallbackRefused.selector);
+        A.gateway.timeout(p, ts, att);
+        vm.assertEq(A.gateway.commitments(p.sequence), keccak256(abi.encode(p)), "still pending");
+    }
+}
