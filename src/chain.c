@@ -8,7 +8,10 @@
 /* Add one line per family, e.g. `extern const struct chain_ops evm_chain_ops;` here and
  * `&evm_chain_ops,` in the table. */
 
+extern const struct chain_ops evm_chain_ops;
+
 static const struct chain_ops *const families[] = {
+    &evm_chain_ops,
     NULL,
 };
 

@@ -42,6 +42,7 @@
 
 struct chain;
 struct loop;
+struct metrics;
 struct store;
 struct signer;
 
@@ -159,6 +160,7 @@ struct chain_env {
     struct loop *loop;
     struct store *store;   /* adapters persist cursors and transactions through it */
     struct signer *signer; /* submitter keys are looked up by name */
+    struct metrics *metrics; /* optional (NULL: none): adapters register their own families */
     void *engine;          /* passed back to every callback */
     /* New confirmed events, in order. The engine calls ops->events_done(c, token) once their
      * effects are durable; until then the adapter does not advance its cursor past them. */

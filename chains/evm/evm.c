@@ -1,0 +1,817 @@
+/* The EVM chain family: the glue between the engine's chain_ops (ferry/chain.h) and the EVM
+ * modules: the JSON-RPC client (rpc.h), the log watcher (watch.h) and the transaction manager
+ * (txmgr.h). docs/evm.md ("Adapter") describes what each op does on the chain.
+ *
+ * One struct chain per configured chain: one rpc client, one watcher, one manager for the
+ * chain's submitter key. The engine's calls become Gateway calls encoded here (abi.h) and
+ * submitted through the manager under the engine's submission id; attestation digests are the
+ * Gateway's EIP-712 digests (attest.c). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evm/evm.h"
+#include "evm/events.h"
+#include "evm/rpc.h"
+#include "evm/txmgr.h"
+#include "evm/watch.h"
+#include "ferry/abi.h"
+#include "ferry/config.h"
+#include "ferry/hex.h"
+#include "ferry/log.h"
+#include "ferry/metrics.h"
+
+#define PROBE_EVERY_MS 10000 /* the submitter's balance and nonce are asked again this often */
+
+struct chain {
+    struct chain_env env;
+    cJSON *json;                  /* our copy of the config object (cfg points into it) */
+    struct ferry_chain_config cfg;
+    struct rpc_endpoint_config *eps;
+    struct rpc_client *rpc;
+    struct evm_watch *watch;
+    struct txmgr *tx;
+    uint8_t submitter[ADDRESS_LEN];
+    uint32_t confirmations; /* the watcher's: a block with this many confirmations is final */
+    bool started, tx_started, closing;
+    struct evm_gateway_abi gw;
+    uint8_t domain[32]; /* this Gateway's EIP-712 domain separator */
+    /* The probe: head, balance and nonce of the submitter, for status() (also when not started). */
+    bool probing, probed;
+    uint64_t probe_at;  /* loop ms of the last probe sent */
+    uint64_t p_head, p_head_ts, p_nonce;
+    u256 p_balance;
+    char p_error[200];
+    /* Metrics (NULL families when the env has no registry). */
+    struct metric *m_head, *m_confirmed, *m_lag, *m_balance, *m_tx, *m_rpc, *m_rpc_err;
+    struct txmgr_stats m_last; /* counters already exported */
+};
+
+static const char *LOG_MOD = "evm";
+
+/* ---- helpers ---- */
+
+static void put_hex(char *out, const uint8_t *p, size_t n) { (void)hex_encode(out, p, n, true); }
+
+static bool quantity(const cJSON *j, uint64_t *out)
+{
+    return cJSON_IsString(j) && hex_quantity_u64(out, j->valuestring) == FERRY_OK;
+}
+
+/* The confirmed head for a head: the newest block with `confirmations` confirmations. */
+static uint64_t confirmed_of(const struct chain *c, uint64_t head)
+{
+    return head + 1 >= c->confirmations ? head + 1 - c->confirmations : 0;
+}
+
+/* ---- the probe (status when the watcher is not running, and the submitter's balance) ---- */
+
+static void probe_done(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct chain *c = ud;
+    c->probing = false;
+    if (c->closing)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].err.kind != RPC_OK) {
+            snprintf(c->p_error, sizeof c->p_error, "%s: %s", rpc_errkind_name(r[i].err.kind), r[i].err.message);
+            c->probed = true;
+            return;
+        }
+    uint64_t head = 0, ts = 0, nonce = 0;
+    u256 bal;
+    const cJSON *blk = r[1].result;
+    if (!quantity(r[0].result, &head) || !cJSON_IsObject(blk) ||
+        !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(r[2].result) ||
+        u256_from_quantity(&bal, r[2].result->valuestring) || !quantity(r[3].result, &nonce)) {
+        snprintf(c->p_error, sizeof c->p_error, "malformed reply to the status probe");
+        c->probed = true;
+        return;
+    }
+    c->p_error[0] = 0;
+    c->p_head = head;
+    c->p_head_ts = ts;
+    c->p_balance = bal;
+    c->p_nonce = nonce;
+    c->probed = true;
+    char dec[U256_DEC_MAX];
+    u256_to_dec(dec, bal);
+    metric_set(c->m_balance, (const char *[]){c->cfg.name}, strtod(dec, NULL));
+}
+
+static void probe(struct chain *c)
+{
+    if (c->probing || c->closing)
+        return;
+    char addr[ADDRESS_LEN * 2 + 3], p_bal[80], p_nonce[80];
+    put_hex(addr, c->submitter, ADDRESS_LEN);
+    snprintf(p_bal, sizeof p_bal, "[\"%s\",\"latest\"]", addr);
+    snprintf(p_nonce, sizeof p_nonce, "[\"%s\",\"pending\"]", addr);
+    const struct rpc_call_spec calls[] = {
+        {"eth_blockNumber", "[]"},
+        {"eth_getBlockByNumber", "[\"latest\",false]"},
+        {"eth_getBalance", p_bal},
+        {"eth_getTransactionCount", p_nonce},
+    };
+    if (rpc_batch(c->rpc, calls, 4, NULL, probe_done, c) == FERRY_OK) {
+        c->probing = true;
+        c->probe_at = loop_now(c->env.loop);
+    }
+}
+
+/* ---- watcher hooks ---- */
+
+static void w_events(void *ud, const struct chain_event *ev, size_t n, const struct evm_app_event *app, size_t napp,
+                     uint64_t token)
+{
+    (void)app;
+    (void)napp; /* the intent engine's input; the packet engine takes chain events only */
+    struct chain *c = ud;
+    c->env.on_events(c->env.engine, c, ev, n, token);
+}
+
+static void w_deep_reorg(void *ud, uint64_t from_block, const char *detail)
+{
+    struct chain *c = ud;
+    log_fields(LOGL_ERROR, LOG_MOD, "deep reorg: chain paused until `resume`",
+               (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_U64("from_block", from_block),
+                                    LOG_STR("detail", detail)},
+               3);
+    if (c->env.on_deep_reorg)
+        c->env.on_deep_reorg(c->env.engine, c, from_block, detail);
+}
+
+static void w_head(void *ud, const struct chain_head *h)
+{
+    struct chain *c = ud;
+    metric_set(c->m_head, (const char *[]){c->cfg.name}, (double)h->number);
+    metric_set(c->m_confirmed, (const char *[]){c->cfg.name}, (double)h->confirmed);
+    if (c->tx_started)
+        txmgr_on_head(c->tx, h->number);
+    if (loop_now(c->env.loop) - c->probe_at >= PROBE_EVERY_MS)
+        probe(c);
+    if (c->env.on_head)
+        c->env.on_head(c->env.engine, c, h);
+}
+
+static enum log_level level_of(int l)
+{
+    static const enum log_level map[] = {LOGL_DEBUG, LOGL_INFO, LOGL_WARN, LOGL_ERROR};
+    return l >= 0 && l < 4 ? map[l] : LOGL_ERROR;
+}
+
+static void w_log(void *ud, enum evm_watch_level level, const char *msg)
+{
+    struct chain *c = ud;
+    log_kv(level_of((int)level), "evm.watch", msg, "chain", c->cfg.name, NULL);
+}
+
+/* ---- transaction manager hooks ---- */
+
+/* docs/evm.md, "Transaction manager": how the manager's states map to the engine's. */
+static enum chain_submission_state map_state(const struct txmgr_status *s)
+{
+    switch (s->state) {
+    case TXMGR_PREPARING:
+    case TXMGR_PENDING:
+        return CHAIN_SUB_PENDING;
+    case TXMGR_MINED:
+        /* a reverted receipt may yet be reorged into a success; a mined cancel is not the call */
+        return s->success && !s->cancel ? CHAIN_SUB_MINED : CHAIN_SUB_PENDING;
+    case TXMGR_CONFIRMED:
+        return CHAIN_SUB_CONFIRMED;
+    case TXMGR_REVERTED:
+        return CHAIN_SUB_REVERTED;
+    case TXMGR_REFUSED:
+    case TXMGR_NONCE_TAKEN:
+    case TXMGR_CANCELLED:
+        return CHAIN_SUB_REFUSED;
+    case TXMGR_UNKNOWN:
+    default:
+        return CHAIN_SUB_UNKNOWN;
+    }
+}
+
+static void fill_submission(struct chain_submission *out, const struct txmgr_status *s)
+{
+    memset(out, 0, sizeof *out);
+    out->id = s->id;
+    out->state = map_state(s);
+    if (out->state != CHAIN_SUB_UNKNOWN && out->state != CHAIN_SUB_REFUSED)
+        memcpy(out->tx_hash, s->tx_hash, 32);
+    out->block_number = s->block_number;
+    out->error = s->error;
+    if (s->state == TXMGR_NONCE_TAKEN && !s->error)
+        out->error = "another transaction of the submitter key took the nonce";
+}
+
+static void t_status(void *ud, const struct txmgr_status *s)
+{
+    struct chain *c = ud;
+    if (c->closing)
+        return;
+    if (s->state == TXMGR_MINED || txmgr_state_final(s->state))
+        probe(c); /* the balance and the nonce moved */
+    struct chain_submission cs;
+    fill_submission(&cs, s);
+    if (c->env.on_submission)
+        c->env.on_submission(c->env.engine, c, &cs);
+}
+
+static void t_log(void *ud, enum txmgr_log_level level, const char *msg)
+{
+    struct chain *c = ud;
+    log_kv(level_of((int)level), "evm.txmgr", msg, "chain", c->cfg.name, NULL);
+}
+
+/* ---- metrics ---- */
+
+static void collect(void *ud)
+{
+    struct chain *c = ud;
+    struct txmgr_stats s;
+    txmgr_stats(c->tx, &s);
+    /* counters: export what moved since the last render */
+#define TXC(field)                                                                                       \
+    if (s.field > c->m_last.field)                                                                       \
+        metric_add(c->m_tx, (const char *[]){c->cfg.name, #field}, (double)(s.field - c->m_last.field));
+    TXC(submitted) TXC(refused) TXC(persisted) TXC(sent) TXC(send_failed) TXC(replaced) TXC(dropped_resent)
+    TXC(rebroadcast) TXC(nonce_skips) TXC(capped) TXC(mined) TXC(confirmed) TXC(reverted) TXC(reorged)
+    TXC(cancelled)
+#undef TXC
+    c->m_last = s;
+    struct evm_watch_stats ws;
+    evm_watch_stats(c->watch, &ws);
+    if (ws.safe)
+        metric_set(c->m_lag, (const char *[]){c->cfg.name},
+                   ws.safe + 1 > ws.next_block ? (double)(ws.safe + 1 - ws.next_block) : 0);
+    /* RPC calls by endpoint and method: gauges of the client's own counters (they only grow). */
+    for (size_t i = 0; i < rpc_endpoint_count(c->rpc); i++) {
+        struct rpc_endpoint_status es;
+        if (rpc_endpoint_status(c->rpc, i, &es))
+            continue;
+        struct rpc_method_stats ms[40];
+        size_t n = rpc_endpoint_methods(c->rpc, i, ms, 40);
+        for (size_t k = 0; k < n && k < 40; k++) {
+            const char *l[] = {c->cfg.name, es.name, ms[k].method};
+            metric_set(c->m_rpc, l, (double)ms[k].calls);
+            metric_set(c->m_rpc_err, l, (double)ms[k].errors);
+        }
+    }
+}
+
+static enum ferry_err metrics_setup(struct chain *c)
+{
+    struct metrics *m = c->env.metrics;
+    if (!m)
+        return FERRY_OK;
+    const char *const chain_l[] = {"chain", NULL};
+    enum ferry_err e;
+    if ((e = metrics_register(m, &c->m_head, METRIC_GAUGE, "ferry_chain_head_block", "Latest block of each chain.",
+                              chain_l)) ||
+        (e = metrics_register(m, &c->m_confirmed, METRIC_GAUGE, "ferry_chain_confirmed_block",
+                              "Latest block at the confirmation depth of each chain.", chain_l)) ||
+        (e = metrics_register(m, &c->m_lag, METRIC_GAUGE, "ferry_chain_scan_lag_blocks",
+                              "Confirmed blocks not yet scanned for events.", chain_l)) ||
+        (e = metrics_register(m, &c->m_balance, METRIC_GAUGE, "ferry_submitter_balance_wei",
+                              "Balance of the chain's submitter key (as a double: approximate above 2^53 wei).",
+                              chain_l)) ||
+        (e = metrics_register(m, &c->m_tx, METRIC_COUNTER, "ferry_evm_transactions_total",
+                              "Transaction manager events (submitted, sent, replaced, mined, ...).",
+                              (const char *[]){"chain", "event", NULL})) ||
+        (e = metrics_register(m, &c->m_rpc, METRIC_GAUGE, "ferry_rpc_calls",
+                              "JSON-RPC calls sent since start, by endpoint and method.",
+                              (const char *[]){"chain", "endpoint", "method", NULL})) ||
+        (e = metrics_register(m, &c->m_rpc_err, METRIC_GAUGE, "ferry_rpc_call_errors",
+                              "JSON-RPC calls failed since start, by endpoint and method.",
+                              (const char *[]){"chain", "endpoint", "method", NULL})))
+        return ferry_fail_ctx(e, "chain %s: metrics", c->cfg.name);
+    return metrics_add_collector(m, collect, c);
+}
+
+/* ---- open / close ---- */
+
+static void collect_problem(void *ud, const char *path, const char *msg)
+{
+    char *buf = ud;
+    if (!buf[0])
+        snprintf(buf, 512, "%s%s%s", path, *path ? ": " : "", msg);
+}
+
+static int evm_check_config(const cJSON *config, void (*problem)(void *ud, const char *path, const char *msg), void *ud)
+{
+    struct config_problems probs = {0};
+    struct ferry_chain_config cc;
+    int n = 0;
+    if (config_chain_parse(config, "", &cc, &probs) == FERRY_OK) {
+        if (cc.kind != CONFIG_CHAIN_EVM) {
+            problem(ud, "kind", "not an evm chain");
+            n++;
+        }
+        config_chain_free(&cc);
+    }
+    for (size_t i = 0; i < probs.n; i++)
+        problem(ud, probs.v[i].path, probs.v[i].msg);
+    n += (int)config_problems_count(&probs);
+    config_problems_free(&probs);
+    return n;
+}
+
+static void evm_close(struct chain *c);
+
+static enum ferry_err evm_open(struct chain **out, const cJSON *config, const struct chain_env *env)
+{
+    *out = NULL;
+    if (!env || !env->loop || !env->store || !env->signer || !env->on_events)
+        return ferry_fail(FERRY_EINVAL, "evm: open needs a loop, a store, a signer and on_events");
+    char first[512] = "";
+    if (evm_check_config(config, collect_problem, first))
+        return ferry_fail(FERRY_EINVAL, "evm: bad chain config: %s", first);
+    struct chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    c->env = *env;
+    enum ferry_err e;
+    c->json = cJSON_Duplicate(config, true);
+    if (!c->json) {
+        free(c);
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    }
+    if ((e = config_chain_parse(c->json, "", &c->cfg, NULL))) {
+        cJSON_Delete(c->json);
+        free(c);
+        return e;
+    }
+    const char *name = c->cfg.name;
+    c->confirmations = c->cfg.confirmations ? (uint32_t)c->cfg.confirmations : 1;
+    if ((e = signer_address(env->signer, c->cfg.submitter, c->submitter))) {
+        e = ferry_fail_ctx(e, "chain %s: submitter key \"%s\" is not loaded", name, c->cfg.submitter);
+        goto fail;
+    }
+    if ((e = evm_gateway_abi_init(&c->gw)))
+        goto fail;
+    evm_domain_separator(c->domain, c->cfg.chain_id, c->cfg.gateway.bytes);
+
+    c->eps = calloc(c->cfg.rpc.n, sizeof *c->eps);
+    if (!c->eps) {
+        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < c->cfg.rpc.n; i++)
+        c->eps[i].url = c->cfg.rpc.v[i]; /* names default to scheme://host:port: no secrets in status */
+    struct rpc_config rc = {
+        .endpoints = c->eps,
+        .n_endpoints = c->cfg.rpc.n,
+        .timeout_ms = (uint32_t)c->cfg.rpc_timeout_ms,
+        .deadline_ms = (uint32_t)(c->cfg.rpc_timeout_ms * 3 > 30000 ? c->cfg.rpc_timeout_ms * 3 : 30000),
+    };
+    if ((e = rpc_client_new(env->loop, &rc, &c->rpc)))
+        goto fail;
+
+    struct evm_watch_config wc = {
+        .chain_id = c->cfg.chain_id,
+        .confirmations = c->confirmations,
+        .poll_ms = (uint32_t)c->cfg.poll_interval_ms,
+        .range_max = (uint32_t)c->cfg.log_range_max_blocks,
+    };
+    memcpy(wc.gateway, c->cfg.gateway.bytes, 20);
+    if ((wc.has_vault = c->cfg.vault.set))
+        memcpy(wc.vault, c->cfg.vault.bytes, 20);
+    if ((wc.has_router = c->cfg.router.set))
+        memcpy(wc.router, c->cfg.router.bytes, 20);
+    struct evm_watch_hooks wh = {.ud = c, .on_events = w_events, .on_deep_reorg = w_deep_reorg, .on_head = w_head,
+                                 .log = w_log};
+    if ((e = evm_watch_new(&c->watch, env->loop, c->rpc, env->store, &wc, &wh))) {
+        e = ferry_fail_ctx(e, "chain %s", name);
+        goto fail;
+    }
+
+    struct txmgr_config tc = {
+        .chain_id = c->cfg.chain_id,
+        .key = c->cfg.submitter,
+        .gas_cap = c->cfg.gas_limit,
+        /* the manager counts confirmations after the including block: one less than ours */
+        .confirmations = c->confirmations - 1,
+        .replace_after_blocks = (unsigned)c->cfg.replace_after_blocks,
+        .poll_ms = (uint32_t)c->cfg.poll_interval_ms,
+        .on_status = t_status,
+        .log = t_log,
+        .ud = c,
+    };
+    tc.fees.max_fee_cap = c->cfg.max_fee_per_gas;
+    tc.fees.tip_cap = c->cfg.max_priority_fee_per_gas;
+    tc.fees.bump_pct = (unsigned)c->cfg.fee_bump_percent;
+    if ((e = fee_policy_check(&tc.fees)) ||
+        (e = txmgr_new(&c->tx, env->loop, c->rpc, env->store, env->signer, &tc))) {
+        e = ferry_fail_ctx(e, "chain %s", name);
+        goto fail;
+    }
+    if ((e = metrics_setup(c)))
+        goto fail;
+    probe(c);
+    *out = c;
+    return FERRY_OK;
+fail:
+    evm_close(c);
+    return e;
+}
+
+static enum ferry_err start_tx(struct chain *c)
+{
+    if (c->tx_started)
+        return FERRY_OK;
+    enum ferry_err e = txmgr_start(c->tx);
+    if (e)
+        return ferry_fail_ctx(e, "chain %s", c->cfg.name);
+    c->tx_started = true;
+    return FERRY_OK;
+}
+
+static enum ferry_err evm_start(struct chain *c)
+{
+    enum ferry_err e;
+    if ((e = start_tx(c)))
+        return e;
+    if (!c->started) {
+        if ((e = evm_watch_start(c->watch)))
+            return ferry_fail_ctx(e, "chain %s", c->cfg.name);
+        c->started = true;
+    }
+    return FERRY_OK;
+}
+
+static void evm_stop(struct chain *c)
+{
+    if (c->started)
+        evm_watch_stop(c->watch);
+    c->started = false;
+}
+
+static void evm_close(struct chain *c)
+{
+    if (!c)
+        return;
+    c->closing = true;
+    if (c->env.metrics && c->m_head)
+        metrics_remove_collector(c->env.metrics, collect, c);
+    if (c->watch)
+        evm_watch_free(c->watch);
+    if (c->tx)
+        txmgr_free(c->tx);
+    if (c->rpc)
+        rpc_client_free(c->rpc); /* pending queries end here, without their callbacks */
+    evm_gateway_abi_free(&c->gw);
+    free(c->eps);
+    config_chain_free(&c->cfg);
+    cJSON_Delete(c->json);
+    free(c);
+}
+
+/* ---- identity and head ---- */
+
+static uint64_t evm_chain_id(const struct chain *c) { return c->cfg.chain_id; }
+static const char *evm_chain_name(const struct chain *c) { return c->cfg.name; }
+static struct chain_head evm_head(const struct chain *c) { return evm_watch_head(c->watch); }
+
+static void evm_ops_packet_id(const struct packet *p, uint8_t out[32]) { evm_packet_id(p, out); }
+
+static enum ferry_err evm_attest(struct chain *c, enum chain_attest_kind kind, const struct packet *p,
+                                 const struct packet_ack *ack, uint64_t proof_timestamp, uint8_t out[32])
+{
+    return evm_attest_digest(out, c->domain, kind, p, ack, proof_timestamp);
+}
+
+/* ---- submissions ---- */
+
+static enum ferry_err evm_submit(struct chain *c, const char *id, const struct chain_call *call)
+{
+    if (!id || !*id || !call)
+        return ferry_fail(FERRY_EINVAL, "evm: submit needs an id and a call");
+    struct txmgr_call tc = {.flags = TXMGR_DRY_RUN};
+    struct fbuf data;
+    fbuf_init(&data, TXMGR_DATA_MAX);
+    enum ferry_err e;
+    if (call->kind == CHAIN_CALL_RAW) {
+        for (int i = 0; i < 12; i++)
+            if (call->to[i])
+                return ferry_fail(FERRY_EINVAL, "evm: raw call: `to` is not an EVM address (upper bytes set)");
+        memcpy(tc.to, call->to + 12, ADDRESS_LEN);
+        tc.value = u256_from_be32(call->value_be);
+        tc.data = call->data;
+        tc.data_len = call->data_len;
+        tc.flags = 0; /* an operator's call: the node's estimate is the check */
+    } else {
+        if ((e = evm_encode_call(&data, &c->gw, c->cfg.chain_id, call)))
+            return ferry_fail_ctx(e, "chain %s: %s", c->cfg.name, chain_call_kind_name(call->kind));
+        memcpy(tc.to, c->cfg.gateway.bytes, ADDRESS_LEN);
+        tc.data = data.data;
+        tc.data_len = data.len;
+    }
+    if (!(e = start_tx(c)))
+        e = txmgr_submit(c->tx, id, &tc);
+    fbuf_free(&data);
+    return e;
+}
+
+static enum chain_submission_state evm_submission(struct chain *c, const char *id, struct chain_submission *out)
+{
+    struct txmgr_status st;
+    txmgr_status(c->tx, id, &st);
+    fill_submission(out, &st);
+    if (st.state == TXMGR_UNKNOWN)
+        out->id = id;
+    return out->state;
+}
+
+/* ---- point queries: an eth_call at the confirmed head, with that block's time ---- */
+
+struct query {
+    struct chain *c;
+    bool pending_kind; /* query_pending (commitments) rather than query_received */
+    uint64_t src, seq;
+    uint64_t block;
+    chain_received_cb rcb;
+    chain_pending_cb pcb;
+    void *ud;
+    enum ferry_err err_code;
+    char err[240];
+};
+
+static void query_finish(struct query *q, enum ferry_err err, bool yes, uint64_t block, uint64_t ts)
+{
+    if (!q->c->closing) {
+        if (err)
+            (void)ferry_fail(err, "chain %s: %s", q->c->cfg.name, q->err);
+        if (q->pending_kind) {
+            struct chain_pending_result r = {.pending = yes, .block_number = block, .block_timestamp = ts};
+            q->pcb(q->ud, err, err ? NULL : &r);
+        } else {
+            struct chain_received_result r = {.received = yes, .block_number = block, .block_timestamp = ts};
+            q->rcb(q->ud, err, err ? NULL : &r);
+        }
+    }
+    free(q);
+}
+
+static void query_answer(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct query *q = ud;
+    if (q->c->closing || n != 2)
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    for (size_t i = 0; i < n; i++)
+        if (r[i].err.kind != RPC_OK) {
+            snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[i].err.kind), r[i].err.message);
+            return query_finish(q, FERRY_EIO, false, 0, 0);
+        }
+    uint64_t ts = 0, num = 0;
+    const cJSON *blk = r[0].result;
+    uint8_t word[32];
+    if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) || num != q->block ||
+        !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(r[1].result) ||
+        hex_decode_exact(word, 32, r[1].result->valuestring, HEX_PREFIX_REQUIRED)) {
+        snprintf(q->err, sizeof q->err, "malformed answer to %s at block %" PRIu64,
+                 q->pending_kind ? "commitments" : "received", q->block);
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    }
+    bool yes = false;
+    for (int i = 0; i < 32; i++)
+        yes |= word[i] != 0;
+    if (!q->pending_kind) { /* a bool: 0 or 1, nothing else */
+        for (int i = 0; i < 31; i++)
+            if (word[i]) {
+                snprintf(q->err, sizeof q->err, "received() returned a word that is not a bool");
+                return query_finish(q, FERRY_EIO, false, 0, 0);
+            }
+        if (word[31] > 1) {
+            snprintf(q->err, sizeof q->err, "received() returned a word that is not a bool");
+            return query_finish(q, FERRY_EIO, false, 0, 0);
+        }
+    }
+    query_finish(q, FERRY_OK, yes, num, ts);
+}
+
+static void query_at(struct query *q)
+{
+    struct chain *c = q->c;
+    uint8_t cd[4 + 64];
+    size_t cdlen = evm_query_calldata(cd, &c->gw, q->pending_kind, q->src, q->seq);
+    char cdhex[sizeof cd * 2 + 3], gw[43], num[19], p_blk[64], p_call[300];
+    put_hex(cdhex, cd, cdlen);
+    put_hex(gw, c->cfg.gateway.bytes, 20);
+    hex_u64_quantity(num, q->block);
+    snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
+    snprintf(p_call, sizeof p_call, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
+    const struct rpc_call_spec calls[] = {{"eth_getBlockByNumber", p_blk}, {"eth_call", p_call}};
+    if (rpc_batch(c->rpc, calls, 2, NULL, query_answer, q)) {
+        snprintf(q->err, sizeof q->err, "%s", ferry_errmsg());
+        query_finish(q, FERRY_EIO, false, 0, 0);
+    }
+}
+
+static void query_head(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct query *q = ud;
+    uint64_t head;
+    if (q->c->closing || n != 1)
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    if (r[0].err.kind != RPC_OK) {
+        snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[0].err.kind), r[0].err.message);
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    }
+    if (!quantity(r[0].result, &head)) {
+        snprintf(q->err, sizeof q->err, "malformed eth_blockNumber");
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    }
+    q->block = confirmed_of(q->c, head);
+    query_at(q);
+}
+
+static enum ferry_err query_start(struct query *q)
+{
+    struct chain_head h = evm_watch_head(q->c->watch);
+    if (h.confirmed) { /* the watcher's view: at most one poll old */
+        q->block = h.confirmed;
+        query_at(q); /* its failure is reported through the callback, on a later turn */
+        return FERRY_OK;
+    }
+    enum ferry_err e = rpc_call(q->c->rpc, "eth_blockNumber", "[]", NULL, query_head, q);
+    if (e)
+        free(q);
+    return e;
+}
+
+static enum ferry_err evm_query_received(struct chain *c, uint64_t src_chain, uint64_t sequence, chain_received_cb cb,
+                                         void *ud)
+{
+    if (!cb)
+        return ferry_fail(FERRY_EINVAL, "evm: query_received needs a callback");
+    struct query *q = calloc(1, sizeof *q);
+    if (!q)
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    *q = (struct query){.c = c, .src = src_chain, .seq = sequence, .rcb = cb, .ud = ud};
+    return query_start(q);
+}
+
+static enum ferry_err evm_query_pending(struct chain *c, uint64_t sequence, chain_pending_cb cb, void *ud)
+{
+    if (!cb)
+        return ferry_fail(FERRY_EINVAL, "evm: query_pending needs a callback");
+    struct query *q = calloc(1, sizeof *q);
+    if (!q)
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    *q = (struct query){.c = c, .pending_kind = true, .seq = sequence, .pcb = cb, .ud = ud};
+    return query_start(q);
+}
+
+/* ---- the watcher's side ---- */
+
+static void evm_events_done(struct chain *c, uint64_t token) { evm_watch_events_done(c->watch, token); }
+
+static enum ferry_err evm_resume(struct chain *c)
+{
+    enum ferry_err e = evm_watch_resume(c->watch);
+    return e ? ferry_fail_ctx(e, "chain %s", c->cfg.name) : FERRY_OK;
+}
+
+/* ---- status ---- */
+
+static void add_u64(cJSON *o, const char *k, uint64_t v) { cJSON_AddNumberToObject(o, k, (double)v); }
+
+static void add_addr(cJSON *o, const char *k, const struct config_address *a)
+{
+    if (!a->set) {
+        cJSON_AddNullToObject(o, k);
+        return;
+    }
+    char s[ADDRESS_STR];
+    address_to_checksum(s, a->bytes);
+    cJSON_AddStringToObject(o, k, s);
+}
+
+static cJSON *evm_status(struct chain *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "name", c->cfg.name);
+    cJSON_AddStringToObject(o, "kind", "evm");
+    add_u64(o, "chain_id", c->cfg.chain_id);
+    cJSON_AddBoolToObject(o, "watching", c->started);
+    add_u64(o, "confirmations", c->confirmations);
+
+    struct chain_head h = evm_watch_head(c->watch);
+    const char *head_from = "watcher";
+    if (!h.number && c->probed && !c->p_error[0]) {
+        h.number = c->p_head;
+        h.timestamp = c->p_head_ts;
+        h.confirmed = confirmed_of(c, c->p_head);
+        head_from = "probe";
+    } else if (!h.number) {
+        head_from = "unknown";
+    }
+    cJSON *hj = cJSON_AddObjectToObject(o, "head");
+    add_u64(hj, "number", h.number);
+    add_u64(hj, "timestamp", h.timestamp);
+    add_u64(hj, "confirmed", h.confirmed);
+    cJSON_AddStringToObject(hj, "source", head_from);
+
+    struct evm_watch_stats ws;
+    evm_watch_stats(c->watch, &ws);
+    cJSON *cu = cJSON_AddObjectToObject(o, "cursor");
+    add_u64(cu, "next_block", ws.next_block);
+    uint64_t lag = h.number && h.confirmed + 1 > ws.next_block ? h.confirmed + 1 - ws.next_block : 0;
+    add_u64(cu, "lag_blocks", lag); /* confirmed blocks not yet scanned */
+    cJSON_AddBoolToObject(cu, "paused", ws.paused);
+    if (ws.paused)
+        add_u64(cu, "reorg_from", ws.reorg_from);
+    cJSON_AddBoolToObject(cu, "awaiting_engine", ws.awaiting_engine);
+    add_u64(cu, "range", ws.range);
+    add_u64(cu, "scans", ws.scans);
+    add_u64(cu, "logs", ws.logs);
+    add_u64(cu, "rpc_errors", ws.rpc_errors);
+    add_u64(cu, "bad_replies", ws.bad_replies);
+    add_u64(cu, "deep_reorgs", ws.deep_reorgs);
+
+    cJSON *eps = cJSON_AddArrayToObject(o, "endpoints");
+    for (size_t i = 0; i < rpc_endpoint_count(c->rpc); i++) {
+        struct rpc_endpoint_status es;
+        if (rpc_endpoint_status(c->rpc, i, &es))
+            continue;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", es.name);
+        cJSON_AddBoolToObject(e, "healthy", es.healthy);
+        cJSON_AddBoolToObject(e, "trusted_for_logs", es.trusted_for_logs);
+        add_u64(e, "requests", es.requests);
+        add_u64(e, "errors", es.errors);
+        add_u64(e, "consecutive_errors", es.consecutive_errors);
+        cJSON_AddNumberToObject(e, "latency_ms", es.latency_ms);
+        if (es.head_known)
+            add_u64(e, "head", es.head);
+        else
+            cJSON_AddNullToObject(e, "head");
+        add_u64(e, "head_lag", es.head_lag);
+        cJSON_AddItemToArray(eps, e);
+    }
+
+    cJSON *sj = cJSON_AddObjectToObject(o, "submitter");
+    char addr[ADDRESS_STR];
+    address_to_checksum(addr, c->submitter);
+    cJSON_AddStringToObject(sj, "key", c->cfg.submitter);
+    cJSON_AddStringToObject(sj, "address", addr);
+    if (c->probed && !c->p_error[0]) {
+        char dec[U256_DEC_MAX];
+        u256_to_dec(dec, c->p_balance);
+        cJSON_AddStringToObject(sj, "balance_wei", dec);
+        add_u64(sj, "nonce", c->p_nonce); /* the chain's pending nonce */
+    } else {
+        cJSON_AddNullToObject(sj, "balance_wei");
+        cJSON_AddNullToObject(sj, "nonce");
+    }
+    add_u64(sj, "next_nonce", txmgr_next_nonce(c->tx)); /* the manager's line */
+    const char *why = NULL;
+    if (txmgr_halted(c->tx, &why))
+        cJSON_AddStringToObject(sj, "halted", why ? why : "halted");
+    if (c->p_error[0])
+        cJSON_AddStringToObject(o, "probe_error", c->p_error);
+    cJSON_AddBoolToObject(o, "probed", c->probed);
+
+    struct txmgr_stats ts;
+    txmgr_stats(c->tx, &ts);
+    cJSON *tj = cJSON_AddObjectToObject(o, "transactions");
+    add_u64(tj, "submitted", ts.submitted);
+    add_u64(tj, "sent", ts.sent);
+    add_u64(tj, "send_failed", ts.send_failed);
+    add_u64(tj, "replaced", ts.replaced);
+    add_u64(tj, "mined", ts.mined);
+    add_u64(tj, "confirmed", ts.confirmed);
+    add_u64(tj, "reverted", ts.reverted);
+    add_u64(tj, "refused", ts.refused);
+
+    cJSON *cj = cJSON_AddObjectToObject(o, "contracts");
+    add_addr(cj, "gateway", &c->cfg.gateway);
+    add_addr(cj, "vault", &c->cfg.vault);
+    add_addr(cj, "router", &c->cfg.router);
+    return o;
+}
+
+const struct chain_ops evm_chain_ops = {
+    .name = "evm",
+    .open = evm_open,
+    .check_config = evm_check_config,
+    .start = evm_start,
+    .stop = evm_stop,
+    .close = evm_close,
+    .chain_id = evm_chain_id,
+    .chain_name = evm_chain_name,
+    .head = evm_head,
+    .attest_digest = evm_attest,
+    .packet_id = evm_ops_packet_id,
+    .submit = evm_submit,
+    .submission = evm_submission,
+    .query_received = evm_query_received,
+    .query_pending = evm_query_pending,
+    .events_done = evm_events_done,
+    .resume = evm_resume,
+    .status = evm_status,
+};

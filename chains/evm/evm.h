@@ -1,0 +1,54 @@
+/* The EVM chain family's own pieces that are pure (no loop, no RPC): the Gateway's calls
+ * encoded for a transaction (docs/protocol.md, "Gateway") and the attestation digests the
+ * Gateway checks (docs/protocol.md, "Attestations"). evm.c composes them with the RPC client,
+ * the watcher and the transaction manager into `evm_chain_ops`. */
+#ifndef FERRY_EVM_EVM_H
+#define FERRY_EVM_EVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry/abi.h"
+#include "ferry/buf.h"
+#include "ferry/chain.h"
+#include "ferry/err.h"
+#include "ferry/packet.h"
+
+extern const struct chain_ops evm_chain_ops;
+
+/* The Gateway functions the adapter calls, parsed once. */
+struct evm_gateway_abi {
+    struct abi_sig *deliver;     /* deliver(Packet[],bytes[]) */
+    struct abi_sig *acknowledge; /* acknowledge(Packet,bool,bytes,bytes) */
+    struct abi_sig *timeout;     /* timeout(Packet,uint64,bytes) */
+    uint8_t sel_received[4];     /* received(uint64,uint64) */
+    uint8_t sel_commitments[4];  /* commitments(uint64) */
+};
+
+enum ferry_err evm_gateway_abi_init(struct evm_gateway_abi *g) FERRY_WUR;
+void evm_gateway_abi_free(struct evm_gateway_abi *g);
+
+/* EIP712Domain("Ferry Gateway", "1", chain_id, gateway). */
+void evm_domain_separator(uint8_t out[32], uint64_t chain_id, const uint8_t gateway[20]);
+
+/* The digest attesters sign for `kind` about p, checked by the Gateway whose domain separator
+ * is `domain`. ACK needs ack; TIMEOUT takes proof_timestamp (the destination's block time). */
+enum ferry_err evm_attest_digest(uint8_t out[32], const uint8_t domain[32], enum chain_attest_kind kind,
+                                 const struct packet *p, const struct packet_ack *ack,
+                                 uint64_t proof_timestamp) FERRY_WUR;
+
+/* The calldata of a DELIVER, ACK or TIMEOUT call on the Gateway of chain `chain_id`, appended
+ * to out. Signatures are turned into the Gateway's form (v = 27/28; 0/1 or 27/28 accepted,
+ * anything else refused). Refuses what the Gateway would revert on for sure: an empty batch,
+ * a packet for another destination (DELIVER) or from another source (ACK, TIMEOUT), a
+ * signature count of 0. */
+enum ferry_err evm_encode_call(struct fbuf *out, const struct evm_gateway_abi *g, uint64_t chain_id,
+                               const struct chain_call *call) FERRY_WUR;
+
+/* Calldata of received(src, seq) (pending_kind false) or commitments(seq) (true) into out;
+ * returns its length (36 or 68). */
+size_t evm_query_calldata(uint8_t out[68], const struct evm_gateway_abi *g, bool pending_kind, uint64_t src,
+                          uint64_t seq);
+
+#endif

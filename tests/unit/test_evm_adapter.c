@@ -1,0 +1,760 @@
+/* The EVM chain adapter (chains/evm/evm.c, attest.c) through the engine's interface
+ * (ferry/chain.h), against a private anvil with the real Gateway deployed (2-of-3 attesters,
+ * anvil's dev keys 1-3); the submitter is dev key 4. Skipped when anvil or
+ * build/contracts/Gateway.json is missing (scripts/contracts.sh build). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "anvil_run.h"
+#include "evm/evm.h"
+#include "ferry/abi.h"
+#include "ferry/chain.h"
+#include "ferry/hex.h"
+#include "ferry/loop.h"
+#include "ferry/metrics.h"
+#include "ferry/signer.h"
+#include "ferry/store.h"
+#include "testutil.h"
+
+static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+static const char *ATT_KEYS[3] = {
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", /* 0x7099... */
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a", /* 0x3C44... */
+    "7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6", /* 0x90F7... */
+};
+static const char *SUB_KEY = "47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+static const char *SUB_ADDR = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+#define SRC_CHAIN 31338u
+#define OUR_CHAIN 31337u
+
+/* ---- blocking JSON-RPC for the test's own set-up ---- */
+
+struct curlbuf {
+    char *p;
+    size_t n;
+};
+
+static size_t curl_sink(char *d, size_t sz, size_t nm, void *ud)
+{
+    struct curlbuf *b = ud;
+    char *q = realloc(b->p, b->n + sz * nm + 1);
+    assert_non_null(q);
+    memcpy(q + b->n, d, sz * nm);
+    b->p = q;
+    b->n += sz * nm;
+    b->p[b->n] = 0;
+    return sz * nm;
+}
+
+static cJSON *rpc_block(const char *url, const char *method, const char *params)
+{
+    CURL *e = curl_easy_init();
+    assert_non_null(e);
+    char *body = malloc(strlen(params) + strlen(method) + 64);
+    sprintf(body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method, params);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curlbuf b = {0};
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_sink);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    free(body);
+    if (rc != CURLE_OK)
+        fail_msg("%s: %s", method, curl_easy_strerror(rc));
+    cJSON *j = cJSON_Parse(b.p);
+    if (!j || !cJSON_GetObjectItemCaseSensitive(j, "result"))
+        fail_msg("%s: %s", method, b.p ? b.p : "(no reply)");
+    free(b.p);
+    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+    cJSON_Delete(j);
+    return r;
+}
+
+static char *hexstr(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 3);
+    assert_non_null(s);
+    hex_encode(s, p, n, true);
+    return s;
+}
+
+/* A transaction from anvil's unlocked account 0, waited for; the receipt. */
+static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size_t n)
+{
+    char *hex = hexstr(data, n);
+    char *params = malloc(strlen(hex) + 200);
+    if (to)
+        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
+    else
+        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
+    cJSON *txh = rpc_block(url, "eth_sendTransaction", params);
+    free(params);
+    free(hex);
+    char p2[100];
+    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
+    cJSON_Delete(txh);
+    cJSON *rc = NULL;
+    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) {
+        if (rc)
+            usleep(10000);
+        cJSON_Delete(rc);
+        rc = rpc_block(url, "eth_getTransactionReceipt", p2);
+    }
+    assert_true(cJSON_IsObject(rc));
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
+    return rc;
+}
+
+/* fn(args...) as an eth_call on `to`; the returned bytes (hex) decoded into out. */
+static void view_call(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t nargs,
+                      uint8_t *out, size_t outlen)
+{
+    struct abi_sig *fn;
+    assert_int_equal(abi_function_parse(&fn, fn_sig), FERRY_OK);
+    struct abi_value *v;
+    assert_int_equal(abi_args_parse(&v, fn->params, args, nargs), FERRY_OK);
+    struct fbuf cd;
+    fbuf_init(&cd, 1 << 16);
+    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
+    char *hex = hexstr(cd.data, cd.len);
+    char *params = malloc(strlen(hex) + 200);
+    sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
+    cJSON *r = rpc_block(url, "eth_call", params);
+    assert_true(cJSON_IsString(r));
+    assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
+    cJSON_Delete(r);
+    free(params);
+    free(hex);
+    fbuf_free(&cd);
+    abi_value_free(v);
+    abi_sig_free(fn);
+}
+
+static uint64_t account_nonce(const char *url, const char *addr)
+{
+    char p[128];
+    snprintf(p, sizeof p, "[\"%s\",\"latest\"]", addr);
+    cJSON *r = rpc_block(url, "eth_getTransactionCount", p);
+    uint64_t n = 0;
+    assert_int_equal(hex_quantity_u64(&n, r->valuestring), FERRY_OK);
+    cJSON_Delete(r);
+    return n;
+}
+
+/* ---- the fixture: one anvil, one Gateway, one chain opened through the ops ---- */
+
+struct fx {
+    struct anvil_run anvil;
+    bool up;
+    char gateway[43];
+    uint64_t deployed;
+    struct loop *loop;
+    struct loop_hook flush;
+    struct store *st;
+    struct signer *sg;
+    struct metrics *m;
+    char dir[64];
+    const struct chain_ops *ops;
+    struct chain *c;
+    /* what came back through the env */
+    struct chain_event got[64];
+    size_t ngot;
+    size_t received; /* PACKET_RECEIVED events */
+    struct chain_submission subs[64];
+    char sub_ids[64][64];
+    size_t nsubs;
+    size_t heads;
+    /* query answers */
+    int answers;
+    enum ferry_err q_err;
+    bool q_yes;
+    uint64_t q_block, q_ts;
+};
+
+static struct fx F;
+
+static void on_flush(struct loop_hook *hk, void *ud)
+{
+    (void)hk;
+    struct fx *f = ud;
+    if (store_pending(f->st))
+        (void)store_flush(f->st);
+}
+
+static void env_events(void *engine, struct chain *c, const struct chain_event *ev, size_t n, uint64_t token)
+{
+    struct fx *f = engine;
+    for (size_t i = 0; i < n; i++) {
+        if (f->ngot < 64) {
+            f->got[f->ngot] = ev[i];
+            f->got[f->ngot].packet.payload = NULL; /* borrowed: not kept */
+            f->got[f->ngot].ack.result = NULL;
+            f->ngot++;
+        }
+        if (ev[i].kind == CHAIN_EV_PACKET_RECEIVED)
+            f->received++;
+    }
+    f->ops->events_done(c, token);
+}
+
+static void env_reorg(void *engine, struct chain *c, uint64_t from, const char *detail)
+{
+    (void)engine;
+    (void)c;
+    fail_msg("unexpected deep reorg from %llu: %s", (unsigned long long)from, detail);
+}
+
+static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
+{
+    (void)c;
+    struct fx *f = engine;
+    if (f->nsubs < 64) {
+        f->subs[f->nsubs] = *s;
+        snprintf(f->sub_ids[f->nsubs], sizeof f->sub_ids[0], "%s", s->id);
+        f->subs[f->nsubs].id = f->sub_ids[f->nsubs];
+        f->subs[f->nsubs].error = NULL;
+        f->nsubs++;
+    }
+}
+
+static void env_head(void *engine, struct chain *c, const struct chain_head *h)
+{
+    (void)c;
+    (void)h;
+    ((struct fx *)engine)->heads++;
+}
+
+static void run_until(bool (*done)(void), int ms, const char *what)
+{
+    uint64_t end = loop_clock_ms() + (uint64_t)ms;
+    while (!done()) {
+        if (loop_clock_ms() > end)
+            fail_msg("timed out waiting for %s", what);
+        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+    }
+}
+
+static cJSON *chain_config(const char *gateway, const char *url)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\":\"alpha\",\"kind\":\"evm\",\"chain_id\":%u,\"rpc\":[\"%s\"],\"gateway\":\"%s\","
+             "\"confirmations\":1,\"poll_interval\":\"100ms\",\"max_fee_per_gas\":\"100 gwei\","
+             "\"submitter\":\"sub\"}",
+             OUR_CHAIN, url, gateway);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void deploy(void)
+{
+    size_t len;
+    char *art = tu_read_file("build/contracts/Gateway.json", &len);
+    cJSON *aj = cJSON_Parse(art);
+    free(art);
+    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
+    assert_true(cJSON_IsString(bc));
+    struct fbuf code;
+    fbuf_init(&code, 1 << 20);
+    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
+    cJSON_Delete(aj);
+    struct abi_type *ct;
+    assert_int_equal(abi_type_parse(&ct, "(address,address[],uint8)"), FERRY_OK);
+    /* the attester set, ascending: dev keys 2, 1, 3 */
+    const char *cargs[] = {DEV0,
+                           "[0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x70997970C51812dc3A010C7d01b50e0d17dc79C8,"
+                           "0x90F79bf6EB2c4f870365E785982E1f101E93b906]",
+                           "2"};
+    struct abi_value *cv;
+    assert_int_equal(abi_args_parse(&cv, ct, cargs, 3), FERRY_OK);
+    assert_int_equal(abi_encode(&code, cv), FERRY_OK);
+    abi_value_free(cv);
+    abi_type_free(ct);
+    cJSON *rc = dev0_tx(F.anvil.url, NULL, code.data, code.len);
+    fbuf_free(&code);
+    snprintf(F.gateway, sizeof F.gateway, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
+    assert_int_equal(hex_quantity_u64(&F.deployed, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
+                     FERRY_OK);
+    cJSON_Delete(rc);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&F, 0, sizeof F);
+    const char *why;
+    if (access("build/contracts/Gateway.json", R_OK) != 0) {
+        fprintf(stderr, "# skipped: build/contracts/Gateway.json not built (scripts/contracts.sh build)\n");
+        return 0;
+    }
+    if (!anvil_start(&F.anvil, &why, (const char *[]){"--chain-id", "31337", NULL})) {
+        fprintf(stderr, "# skipped: %s\n", why);
+        return 0;
+    }
+    F.up = true;
+    deploy();
+    assert_int_equal(loop_new(&F.loop), FERRY_OK);
+    snprintf(F.dir, sizeof F.dir, "/tmp/ferry-adapter-XXXXXX");
+    assert_non_null(mkdtemp(F.dir));
+    assert_int_equal(store_open(&F.st, "leveldb", F.dir), FERRY_OK);
+    loop_hook_init(F.loop, &F.flush, on_flush, &F);
+    loop_hook_start(&F.flush);
+    assert_int_equal(signer_new(&F.sg), FERRY_OK);
+    uint8_t key[32];
+    assert_int_equal(hex_decode_exact(key, 32, SUB_KEY, HEX_PREFIX_FORBIDDEN), FERRY_OK);
+    assert_int_equal(signer_add_secret(F.sg, "sub", key), FERRY_OK);
+    for (int i = 0; i < 3; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "att%d", i + 1);
+        assert_int_equal(hex_decode_exact(key, 32, ATT_KEYS[i], HEX_PREFIX_FORBIDDEN), FERRY_OK);
+        assert_int_equal(signer_add_secret(F.sg, name, key), FERRY_OK);
+    }
+    assert_int_equal(metrics_new(&F.m), FERRY_OK);
+    F.ops = chain_family("evm");
+    assert_non_null(F.ops);
+    struct chain_env env = {.loop = F.loop,
+                            .store = F.st,
+                            .signer = F.sg,
+                            .metrics = F.m,
+                            .engine = &F,
+                            .on_events = env_events,
+                            .on_deep_reorg = env_reorg,
+                            .on_submission = env_submission,
+                            .on_head = env_head};
+    cJSON *cfg = chain_config(F.gateway, F.anvil.url);
+    assert_int_equal(F.ops->open(&F.c, cfg, &env), FERRY_OK);
+    cJSON_Delete(cfg); /* borrowed for open only: the adapter keeps its own copy */
+    assert_int_equal(F.ops->start(F.c), FERRY_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (F.c)
+        F.ops->close(F.c);
+    if (F.st)
+        assert_int_equal(store_close(F.st), FERRY_OK);
+    if (F.loop) {
+        loop_hook_stop(&F.flush);
+        loop_free(F.loop);
+    }
+    signer_free(F.sg);
+    metrics_free(F.m);
+    if (F.dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "# could not remove %s\n", F.dir);
+    }
+    if (F.up)
+        anvil_stop(&F.anvil);
+    return 0;
+}
+
+#define NEED_ANVIL()                                                                                     \
+    do {                                                                                                 \
+        if (!F.up)                                                                                       \
+            skip();                                                                                      \
+    } while (0)
+
+/* A packet from chain SRC_CHAIN to us. */
+static void make_packet(struct packet *p, uint64_t seq, const char *payload)
+{
+    memset(p, 0, sizeof *p);
+    p->src_chain = SRC_CHAIN;
+    p->dst_chain = OUR_CHAIN;
+    p->sequence = seq;
+    memset(p->sender + 12, 0xab, 20);
+    memset(p->receiver + 12, 0xcd, 20); /* not a contract: a failed ack, still a delivery */
+    p->timeout_ts = 4000000000u;
+    p->payload = (uint8_t *)payload;
+    p->payload_len = strlen(payload);
+}
+
+static void packet_text(char *out, size_t n, const struct packet *p)
+{
+    char snd[67], rcv[67], pl[256];
+    hex_encode(snd, p->sender, 32, true);
+    hex_encode(rcv, p->receiver, 32, true);
+    hex_encode(pl, p->payload, p->payload_len, true);
+    snprintf(out, n, "(%llu,%llu,%llu,%s,%s,%llu,%s)", (unsigned long long)p->src_chain,
+             (unsigned long long)p->dst_chain, (unsigned long long)p->sequence, snd, rcv,
+             (unsigned long long)p->timeout_ts, pl);
+}
+
+/* ---- tests ---- */
+
+static void family_registered(void **state)
+{
+    (void)state;
+    const struct chain_ops *ops = chain_family("evm");
+    assert_non_null(ops);
+    assert_ptr_equal(ops, &evm_chain_ops);
+    assert_int_equal(chain_ops_check(ops), FERRY_OK);
+}
+
+static int nproblems;
+static char first_problem[256];
+static void problem(void *ud, const char *path, const char *msg)
+{
+    (void)ud;
+    if (!nproblems++)
+        snprintf(first_problem, sizeof first_problem, "%s: %s", path, msg);
+}
+
+static void check_config_reports(void **state)
+{
+    (void)state;
+    cJSON *good = chain_config("0x5FbDB2315678afecb367f032d93F642f64180aa3", "http://127.0.0.1:1/");
+    nproblems = 0;
+    int n = evm_chain_ops.check_config(good, problem, NULL);
+    if (n)
+        fail_msg("%d problems in a good config: %s", n, first_problem);
+    cJSON_DeleteItemFromObjectCaseSensitive(good, "gateway");
+    cJSON_ReplaceItemInObjectCaseSensitive(good, "rpc", cJSON_CreateString("ftp://x"));
+    nproblems = 0;
+    n = evm_chain_ops.check_config(good, problem, NULL);
+    assert_int_equal(n, nproblems);
+    assert_true(nproblems >= 2); /* every problem, not the first only */
+    assert_true(first_problem[0]);
+    /* open refuses it too, naming the problem, and nothing is left behind */
+    struct chain *c = (struct chain *)1;
+    struct chain_env env = {.loop = (struct loop *)1, .store = (struct store *)1, .signer = (struct signer *)1,
+                            .on_events = env_events};
+    assert_int_equal(evm_chain_ops.open(&c, good, &env), FERRY_EINVAL);
+    assert_null(c);
+    assert_non_null(strstr(ferry_errmsg(), "bad chain config"));
+    cJSON_Delete(good);
+}
+
+static void digests_match_gateway(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    struct packet p;
+    make_packet(&p, 7, "digest check");
+    char pt[1024];
+    packet_text(pt, sizeof pt, &p);
+    uint8_t id[32], onchain[32], ours[32];
+    F.ops->packet_id(&p, id);
+    view_call(F.anvil.url, F.gateway, "packetId((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes))",
+              (const char *[]){pt}, 1, onchain, 32);
+    assert_memory_equal(id, onchain, 32);
+    char idhex[67];
+    hex_encode(idhex, id, 32, true);
+
+    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, ours), FERRY_OK);
+    view_call(F.anvil.url, F.gateway, "deliveryDigest(bytes32)", (const char *[]){idhex}, 1, onchain, 32);
+    assert_memory_equal(ours, onchain, 32);
+
+    for (int ok = 0; ok < 2; ok++) {
+        uint8_t res[3] = {1, 2, 3};
+        struct packet_ack ack = {.success = ok, .result = res, .result_len = ok ? 3 : 0};
+        assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, &ack, 0, ours), FERRY_OK);
+        view_call(F.anvil.url, F.gateway, "acknowledgementDigest(bytes32,bool,bytes)",
+                  (const char *[]){idhex, ok ? "true" : "false", ok ? "0x010203" : "0x"}, 3, onchain, 32);
+        assert_memory_equal(ours, onchain, 32);
+    }
+    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_TIMEOUT, &p, NULL, 1700000123, ours), FERRY_OK);
+    view_call(F.anvil.url, F.gateway, "timeoutDigest(bytes32,uint64)", (const char *[]){idhex, "1700000123"}, 2,
+              onchain, 32);
+    assert_memory_equal(ours, onchain, 32);
+    /* an ack digest needs the ack */
+    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, NULL, 0, ours), FERRY_EINVAL);
+}
+
+/* Signatures of attesters `a` then `b` (already in ascending address order) over d. */
+static void sign2(uint8_t sigs[2][CHAIN_SIG_LEN], const char *a, const char *b, const uint8_t d[32])
+{
+    assert_int_equal(signer_sign_digest(F.sg, a, d, sigs[0]), FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.sg, b, d, sigs[1]), FERRY_OK);
+}
+
+
+static const struct chain_submission *last_sub(const char *id)
+{
+    for (size_t i = F.nsubs; i-- > 0;)
+        if (!strcmp(F.subs[i].id, id))
+            return &F.subs[i];
+    return NULL;
+}
+
+static bool deliver_confirmed(void)
+{
+    const struct chain_submission *s = last_sub("deliver-1");
+    return s && s->state == CHAIN_SUB_CONFIRMED && F.received >= 1;
+}
+
+static void on_received(void *ud, enum ferry_err err, const struct chain_received_result *r)
+{
+    (void)ud;
+    F.answers++;
+    F.q_err = err;
+    if (!err) {
+        F.q_yes = r->received;
+        F.q_block = r->block_number;
+        F.q_ts = r->block_timestamp;
+    }
+}
+
+static void on_pending(void *ud, enum ferry_err err, const struct chain_pending_result *r)
+{
+    (void)ud;
+    F.answers++;
+    F.q_err = err;
+    if (!err) {
+        F.q_yes = r->pending;
+        F.q_block = r->block_number;
+        F.q_ts = r->block_timestamp;
+    }
+}
+
+static int want_answers;
+static bool answered(void) { return F.answers >= want_answers; }
+
+static void ask_received(uint64_t src, uint64_t seq)
+{
+    want_answers = F.answers + 1;
+    assert_int_equal(F.ops->query_received(F.c, src, seq, on_received, NULL), FERRY_OK);
+    assert_int_equal(F.answers, want_answers - 1); /* never from inside the call */
+    run_until(answered, 10000, "query_received");
+    assert_int_equal(F.q_err, FERRY_OK);
+}
+
+static void deliver_2_of_3(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    struct packet p;
+    make_packet(&p, 1, "hello from 31338");
+    uint8_t d[32], sigs[2][CHAIN_SIG_LEN];
+    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
+    sign2(sigs, "att2", "att1", d); /* 0x3C44... < 0x7099... */
+    struct chain_attestation att = {.count = 2, .sigs = sigs};
+    struct chain_call call = {.kind = CHAIN_CALL_DELIVER, .n = 1, .packets = &p, .attestations = &att};
+
+    ask_received(SRC_CHAIN, 1);
+    assert_false(F.q_yes);
+
+    uint64_t nonce0 = account_nonce(F.anvil.url, SUB_ADDR);
+    assert_int_equal(F.ops->submit(F.c, "deliver-1", &call), FERRY_OK);
+    run_until(deliver_confirmed, 20000, "the delivery confirmed and PACKET_RECEIVED");
+    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0 + 1);
+
+    /* the event: our packet, delivered here, with the failed ack of a receiver that is no contract */
+    const struct chain_event *ev = NULL;
+    for (size_t i = 0; i < F.ngot; i++)
+        if (F.got[i].kind == CHAIN_EV_PACKET_RECEIVED)
+            ev = &F.got[i];
+    assert_non_null(ev);
+    assert_int_equal(ev->packet.src_chain, SRC_CHAIN);
+    assert_int_equal(ev->packet.dst_chain, OUR_CHAIN);
+    assert_int_equal(ev->packet.sequence, 1);
+    assert_false(ev->ack.success);
+    uint8_t id[32];
+    F.ops->packet_id(&p, id);
+    assert_memory_equal(ev->packet_id, id, 32);
+    const struct chain_submission *s = last_sub("deliver-1");
+    assert_memory_equal(ev->at.tx_hash, s->tx_hash, 32);
+    assert_int_equal(ev->at.block_number, s->block_number);
+
+    /* received now, at a block at or after the delivery, with that block's time */
+    ask_received(SRC_CHAIN, 1);
+    assert_true(F.q_yes);
+    assert_true(F.q_block >= s->block_number);
+    assert_true(F.q_ts > 0);
+    ask_received(SRC_CHAIN, 2);
+    assert_false(F.q_yes);
+
+    /* idempotent per id: the same id again reports the record, sends nothing */
+    size_t before = F.nsubs;
+    assert_int_equal(F.ops->submit(F.c, "deliver-1", &call), FERRY_OK);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+    assert_true(F.nsubs > before);
+    assert_int_equal(F.subs[F.nsubs - 1].state, CHAIN_SUB_CONFIRMED);
+    assert_memory_equal(F.subs[F.nsubs - 1].tx_hash, s->tx_hash, 32);
+    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0 + 1);
+    struct chain_submission q;
+    assert_int_equal(F.ops->submission(F.c, "deliver-1", &q), CHAIN_SUB_CONFIRMED);
+    assert_memory_equal(q.tx_hash, s->tx_hash, 32);
+    assert_int_equal(F.ops->submission(F.c, "never-submitted", &q), CHAIN_SUB_UNKNOWN);
+    assert_string_equal(q.id, "never-submitted");
+}
+
+static bool got_refused(void)
+{
+    const struct chain_submission *s = last_sub("deliver-bad");
+    return s && s->state == CHAIN_SUB_REFUSED;
+}
+
+static void bad_delivery_refused(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    struct packet p;
+    make_packet(&p, 3, "one signature short");
+    uint8_t d[32], sigs[2][CHAIN_SIG_LEN];
+    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
+    sign2(sigs, "att2", "att1", d);
+    /* one signature below the threshold: the dry run reverts, nothing is sent */
+    struct chain_attestation att = {.count = 1, .sigs = sigs};
+    struct chain_call call = {.kind = CHAIN_CALL_DELIVER, .n = 1, .packets = &p, .attestations = &att};
+    uint64_t nonce0 = account_nonce(F.anvil.url, SUB_ADDR);
+    assert_int_equal(F.ops->submit(F.c, "deliver-bad", &call), FERRY_OK);
+    run_until(got_refused, 10000, "the refusal");
+    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0);
+
+    /* refused at once: a packet for another chain, a bad v, a raw `to` that is no address */
+    p.dst_chain = 5;
+    att.count = 2;
+    assert_int_equal(F.ops->submit(F.c, "deliver-wrong-dst", &call), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "not this chain"));
+    p.dst_chain = OUR_CHAIN;
+    sigs[1][64] = 5;
+    assert_int_equal(F.ops->submit(F.c, "deliver-bad-v", &call), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "v is 5"));
+    struct chain_call empty = {.kind = CHAIN_CALL_DELIVER};
+    assert_int_equal(F.ops->submit(F.c, "deliver-empty", &empty), FERRY_EINVAL);
+    struct chain_call raw = {.kind = CHAIN_CALL_RAW};
+    raw.to[0] = 1;
+    assert_int_equal(F.ops->submit(F.c, "raw-bad", &raw), FERRY_EINVAL);
+    struct chain_call ack = {.kind = CHAIN_CALL_ACK, .n = 1, .packets = &p, .attestations = &att};
+    assert_int_equal(F.ops->submit(F.c, "ack-wrong-src", &ack), FERRY_EINVAL);
+    assert_int_equal(F.ops->submission(F.c, "deliver-wrong-dst", &(struct chain_submission){0}),
+                     CHAIN_SUB_UNKNOWN);
+}
+
+static void pending_after_send(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    want_answers = F.answers + 1;
+    assert_int_equal(F.ops->query_pending(F.c, 1, on_pending, NULL), FERRY_OK);
+    run_until(answered, 10000, "query_pending");
+    assert_int_equal(F.q_err, FERRY_OK);
+    assert_false(F.q_yes);
+    /* gateway.send from dev account 0: sequence 1 is now pending here */
+    struct abi_sig *fn;
+    assert_int_equal(abi_function_parse(&fn, "send(uint64,bytes32,uint64,bytes)"), FERRY_OK);
+    const char *args[] = {"31338", "0x00000000000000000000000000000000000000000000000000000000000bbbbb",
+                          "4000000000", "0x6869"};
+    struct abi_value *v;
+    assert_int_equal(abi_args_parse(&v, fn->params, args, 4), FERRY_OK);
+    struct fbuf cd;
+    fbuf_init(&cd, 4096);
+    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
+    cJSON *rc = dev0_tx(F.anvil.url, F.gateway, cd.data, cd.len);
+    uint64_t sent_block;
+    assert_int_equal(hex_quantity_u64(&sent_block, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
+                     FERRY_OK);
+    cJSON_Delete(rc);
+    fbuf_free(&cd);
+    abi_value_free(v);
+    abi_sig_free(fn);
+    /* the watcher's confirmed head must reach the block first (queries run at the confirmed head) */
+    uint64_t end = loop_clock_ms() + 10000;
+    while (F.ops->head(F.c).confirmed < sent_block) {
+        assert_true(loop_clock_ms() < end);
+        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+    }
+    want_answers = F.answers + 1;
+    assert_int_equal(F.ops->query_pending(F.c, 1, on_pending, NULL), FERRY_OK);
+    run_until(answered, 10000, "query_pending");
+    assert_int_equal(F.q_err, FERRY_OK);
+    assert_true(F.q_yes);
+    assert_true(F.q_block >= sent_block);
+    /* and the PacketSent came through on_events */
+    bool seen = false;
+    for (size_t i = 0; i < F.ngot; i++)
+        seen |= F.got[i].kind == CHAIN_EV_PACKET_SENT && F.got[i].packet.sequence == 1 &&
+                F.got[i].packet.dst_chain == SRC_CHAIN;
+    uint64_t end2 = loop_clock_ms() + 10000;
+    while (!seen && loop_clock_ms() < end2) {
+        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+        for (size_t i = 0; i < F.ngot; i++)
+            seen |= F.got[i].kind == CHAIN_EV_PACKET_SENT && F.got[i].packet.sequence == 1;
+    }
+    assert_true(seen);
+}
+
+static bool probed_after_tx(void)
+{
+    cJSON *s = F.ops->status(F.c);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "submitter"), "nonce");
+    bool ok = cJSON_IsNumber(n) && n->valuedouble >= 1;
+    cJSON_Delete(s);
+    return ok;
+}
+
+static void status_fields(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    run_until(probed_after_tx, 10000, "the balance and nonce asked again after a transaction");
+    cJSON *s = F.ops->status(F.c);
+    assert_non_null(s);
+    char *text = cJSON_PrintUnformatted(s);
+    if (getenv("FERRY_TEST_VERBOSE"))
+        fprintf(stderr, "# %s\n", text);
+    free(text);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(s, "name")->valuestring, "alpha");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(s, "chain_id")->valuedouble, OUR_CHAIN);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(s, "head");
+    assert_true(cJSON_GetObjectItemCaseSensitive(h, "number")->valuedouble > (double)F.deployed);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(h, "source")->valuestring, "watcher");
+    const cJSON *cu = cJSON_GetObjectItemCaseSensitive(s, "cursor");
+    assert_true(cJSON_GetObjectItemCaseSensitive(cu, "next_block")->valuedouble > 0);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cu, "lag_blocks")));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(cu, "paused")));
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(s, "endpoints");
+    assert_int_equal(cJSON_GetArraySize(eps), 1);
+    const cJSON *ep = cJSON_GetArrayItem(eps, 0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ep, "healthy")));
+    assert_true(cJSON_GetObjectItemCaseSensitive(ep, "requests")->valuedouble > 0);
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(s, "submitter");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(sj, "address")->valuestring, SUB_ADDR);
+    const cJSON *bal = cJSON_GetObjectItemCaseSensitive(sj, "balance_wei");
+    assert_true(cJSON_IsString(bal));
+    assert_true(strlen(bal->valuestring) > 18); /* anvil's 10000 ether, less some gas */
+    assert_true(cJSON_GetObjectItemCaseSensitive(sj, "nonce")->valuedouble >= 1);
+    assert_true(cJSON_GetObjectItemCaseSensitive(sj, "next_nonce")->valuedouble >= 1);
+    cJSON_Delete(s);
+
+    /* metrics: the shared head gauge and the manager's counters */
+    struct fbuf out;
+    fbuf_init(&out, 1 << 20);
+    assert_int_equal(metrics_render(F.m, &out), FERRY_OK);
+    assert_int_equal(fbuf_addbyte(&out, 0), FERRY_OK);
+    assert_non_null(strstr((char *)out.data, "ferry_chain_head_block{chain=\"alpha\"}"));
+    assert_non_null(strstr((char *)out.data, "ferry_evm_transactions_total{chain=\"alpha\",event=\"confirmed\"} 1"));
+    assert_non_null(strstr((char *)out.data, "ferry_rpc_calls{chain=\"alpha\""));
+    fbuf_free(&out);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(family_registered),     cmocka_unit_test(check_config_reports),
+        cmocka_unit_test(digests_match_gateway), cmocka_unit_test(deliver_2_of_3),
+        cmocka_unit_test(bad_delivery_refused),  cmocka_unit_test(pending_after_send),
+        cmocka_unit_test(status_fields),
+    };
+    return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
+}
