@@ -31,6 +31,25 @@ static const struct cli_command commands[] = {
      "  check FILE          check FILE; print a summary, or every problem with its path (exit 1)\n"
      "  keys [--markdown]   list every config key with its type, default and meaning",
      cmd_config},
+    {"chain", "show a chain's head, scan cursor, endpoints and submitter",
+     "ferry chain status NAME --config FILE [--json]\n"
+     "  status NAME          head, scan cursor and lag, endpoints and their health, submitter address,\n"
+     "                       nonce and balance of chain NAME (asks the chain; no daemon needed)\n"
+     "  --config FILE        the daemon's config (keystore password: keystore.password_file or $FERRY_PASSWORD)\n"
+     "  --json               the adapter's status object as JSON",
+     cmd_chain},
+    {"tx", "send an operator transaction with a chain's submitter key",
+     "ferry tx send --config FILE --chain NAME --to ADDR [--data HEX] [--value WEI] [--id ID] [--timeout SECONDS]\n"
+     "  --to ADDR            the recipient (an EVM address)\n"
+     "  --data HEX           calldata, 0x-prefixed (default: none)\n"
+     "  --value WEI          wei to send, in decimal (default: 0)\n"
+     "  --id ID              submission id: sending again with the same id sends nothing twice\n"
+     "                       (default: a new id per run)\n"
+     "  --timeout SECONDS    wait this long for the receipt (default 120)\n"
+     "  Goes through the chain's transaction manager (write-ahead, fees, replacement) and waits for\n"
+     "  the receipt; prints the transaction hash and its status. The daemon must not be running\n"
+     "  (the store is not shared yet).",
+     cmd_tx},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
 
