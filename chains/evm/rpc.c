@@ -1001,6 +1001,12 @@ void rpc_client_free(struct rpc_client *c)
 
 size_t rpc_endpoint_count(const struct rpc_client *c) { return c->n_eps; }
 
+void rpc_endpoint_fault(struct rpc_client *c, int i)
+{
+    if (i >= 0 && (size_t)i < c->n_eps)
+        demote(&c->eps[i]);
+}
+
 bool rpc_endpoint_trusted_for_logs(const struct rpc_client *c, size_t i)
 {
     return i < c->n_eps && trusted_for_logs(c, &c->eps[i]);

@@ -183,6 +183,11 @@ struct rpc_endpoint_status {
 };
 
 size_t rpc_endpoint_count(const struct rpc_client *c);
+/* The caller found endpoint i's answer wrong in substance (a log outside the range it asked
+ * for, a block hash that contradicts the same endpoint's logs): counts an error and ranks the
+ * endpoint down as a failed attempt would, so the next call goes elsewhere when it can.
+ * i < 0 or out of range (rpc_error.endpoint when no endpoint answered): nothing. */
+void rpc_endpoint_fault(struct rpc_client *c, int i);
 enum ferry_err rpc_endpoint_status(const struct rpc_client *c, size_t i, struct rpc_endpoint_status *out) FERRY_WUR;
 bool rpc_endpoint_trusted_for_logs(const struct rpc_client *c, size_t i);
 
