@@ -94,8 +94,10 @@ deps:
 contracts: deps
 	@scripts/contracts.sh build
 
+# The contracts are built first: unit tests against a private anvil deploy build/contracts/*.json.
 test: deps
 	@$(MAKE) --no-print-directory all unit-tests
+	@scripts/contracts.sh build >$(BUILD)/contracts-build.log 2>&1 || { cat $(BUILD)/contracts-build.log; exit 1; }
 	@scripts/run-tests.sh
 
 run: deps

@@ -1158,10 +1158,10 @@ static void prep_run(struct txmgr *m, struct rec *r)
     }
 }
 
-static void on_dry_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
+/* The dry run and the estimate fail alike: a revert refuses for good (with its reason), a
+ * transport error refuses retryably. Returns true when the reply was an error (and handled). */
+static bool refused_by_reply(struct txmgr *m, struct rec *r, const struct rpc_reply *rep, const char *what)
 {
-    if (r->state != TXMGR_PREPARING)
-        return;
     char buf[512];
     if (rep->err.kind == RPC_E_EXECUTION_REVERTED) {
         char reason[256];
@@ -1169,37 +1169,29 @@ static void on_dry_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
             txmgr_revert_reason(reason, sizeof reason, rep->err.revert_data);
         else
             snprintf(reason, sizeof reason, "%s", rep->err.message);
-        refuse(m, r, false, "dry run reverted: %s", reason);
-        return;
+        refuse(m, r, false, "%s reverted: %s", what, reason);
+        return true;
     }
     if (rep->err.kind != RPC_OK) {
-        refuse(m, r, rpc_errkind_retryable(rep->err.kind), "dry run failed: %s",
+        refuse(m, r, rpc_errkind_retryable(rep->err.kind), "%s failed: %s", what,
                err_text(&rep->err, buf, sizeof buf));
-        return;
+        return true;
     }
+    return false;
+}
+
+static void on_dry_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
+{
+    if (r->state != TXMGR_PREPARING || refused_by_reply(m, r, rep, "dry run"))
+        return;
     r->step = STEP_ESTIMATE;
     prep_run(m, r);
 }
 
 static void on_estimate(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
 {
-    if (r->state != TXMGR_PREPARING)
+    if (r->state != TXMGR_PREPARING || refused_by_reply(m, r, rep, "gas estimation"))
         return;
-    char buf[512];
-    if (rep->err.kind == RPC_E_EXECUTION_REVERTED) {
-        char reason[256];
-        if (rep->err.revert_data)
-            txmgr_revert_reason(reason, sizeof reason, rep->err.revert_data);
-        else
-            snprintf(reason, sizeof reason, "%s", rep->err.message);
-        refuse(m, r, false, "gas estimation reverted: %s", reason);
-        return;
-    }
-    if (rep->err.kind != RPC_OK) {
-        refuse(m, r, rpc_errkind_retryable(rep->err.kind), "gas estimation failed: %s",
-               err_text(&rep->err, buf, sizeof buf));
-        return;
-    }
     uint64_t est;
     if (!cJSON_IsString(rep->result) || hex_quantity_u64(&est, rep->result->valuestring)) {
         refuse(m, r, true, "gas estimation: the node's answer is not a quantity");

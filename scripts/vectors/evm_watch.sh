@@ -11,13 +11,16 @@
 # fictitious chain 999 (to the vault: a voucher is minted; to an account: a failed acknowledgement), one
 # delivered twice (skipped) and one past its timeout (skipped); acknowledgements (a success, and a failure
 # that refunds a transfer), timeouts (a packet and a transfer), an attester rotation.
-# Needs the compiled contracts (ARTIFACTS, default build/contracts: `make contracts`). Run through
-# scripts/gen-vectors.sh. anvil listens on a port the kernel picks.
+# Needs the compiled contracts (ARTIFACTS, default build/contracts, built by scripts/contracts.sh when
+# missing). Run through scripts/gen-vectors.sh. anvil listens on a port the kernel picks.
 set -euo pipefail
 cast=${CAST:?}
 anvil=$(dirname "$cast")/anvil
 artifacts=${ARTIFACTS:-build/contracts}
 outdir=tests/vectors/evm_watch
+if [ -z "${ARTIFACTS:-}" ] && [ ! -f "$artifacts/Gateway.json" ]; then
+  scripts/contracts.sh build >&2
+fi
 for c in Gateway TokenVault TestToken; do
   [ -f "$artifacts/$c.json" ] || { echo "evm_watch.sh: no $artifacts/$c.json (run make contracts)" >&2; exit 1; }
 done
