@@ -591,7 +591,8 @@ static void query_answer(void *ud, struct rpc_reply *r, size_t n)
     query_finish(q, FERRY_OK, yes, num, ts);
 }
 
-static void query_at(struct query *q)
+/* Sends the batch; an error means nothing was sent and no callback will run. */
+static enum ferry_err query_at(struct query *q)
 {
     struct chain *c = q->c;
     uint8_t cd[4 + 64];
@@ -603,10 +604,7 @@ static void query_at(struct query *q)
     snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
     snprintf(p_call, sizeof p_call, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
     const struct rpc_call_spec calls[] = {{"eth_getBlockByNumber", p_blk}, {"eth_call", p_call}};
-    if (rpc_batch(c->rpc, calls, 2, NULL, query_answer, q)) {
-        snprintf(q->err, sizeof q->err, "%s", ferry_errmsg());
-        query_finish(q, FERRY_EIO, false, 0, 0);
-    }
+    return rpc_batch(c->rpc, calls, 2, NULL, query_answer, q);
 }
 
 static void query_head(void *ud, struct rpc_reply *r, size_t n)
@@ -624,18 +622,22 @@ static void query_head(void *ud, struct rpc_reply *r, size_t n)
         return query_finish(q, FERRY_EIO, false, 0, 0);
     }
     q->block = confirmed_of(q->c, head);
-    query_at(q);
+    if (query_at(q)) {
+        snprintf(q->err, sizeof q->err, "%s", ferry_errmsg());
+        query_finish(q, FERRY_EIO, false, 0, 0);
+    }
 }
 
 static enum ferry_err query_start(struct query *q)
 {
     struct chain_head h = evm_watch_head(q->c->watch);
+    enum ferry_err e;
     if (h.confirmed) { /* the watcher's view: at most one poll old */
         q->block = h.confirmed;
-        query_at(q); /* its failure is reported through the callback, on a later turn */
-        return FERRY_OK;
+        e = query_at(q);
+    } else {
+        e = rpc_call(q->c->rpc, "eth_blockNumber", "[]", NULL, query_head, q);
     }
-    enum ferry_err e = rpc_call(q->c->rpc, "eth_blockNumber", "[]", NULL, query_head, q);
     if (e)
         free(q);
     return e;
