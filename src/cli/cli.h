@@ -24,5 +24,6 @@ void cli_usage(FILE *out, const char *name);
 int cmd_version(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_start(int argc, char **argv);
 
 #endif

@@ -31,6 +31,11 @@ static const struct cli_command commands[] = {
      "  check FILE          check FILE; print a summary, or every problem with its path (exit 1)\n"
      "  keys [--markdown]   list every config key with its type, default and meaning",
      cmd_config},
+    {"start", "run the daemon in the foreground",
+     "ferry start --config FILE\n"
+     "  --config FILE   the daemon's config (see `ferry config check`); logs are JSON lines on stderr;\n"
+     "                  SIGTERM or SIGINT stops it after flushing the store (exit 0)",
+     cmd_start},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
 
