@@ -594,8 +594,8 @@ enum ferry_err api_start(struct api **out, const struct api_config *cfg)
             goto fail;
     }
     /* No thread: the loop polls MHD's sockets (MHD_get_fdset2) and runs it (MHD_run_from_select). */
-    a->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
+    a->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
+                              MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
                               (unsigned)30, MHD_OPTION_END);
     if (!a->mhd) {
