@@ -25,5 +25,6 @@ int cmd_version(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_start(int argc, char **argv);
+int cmd_packets(int argc, char **argv);
 
 #endif
