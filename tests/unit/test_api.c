@@ -1,8 +1,13 @@
 /* The HTTP API on a real loop with real sockets: libcurl requests (on the same loop) against an
  * in-memory store and an engine fed by a stub chain family. Auth for writes, body caps, routes,
  * the packets listing and its paging, retries through the engine, /metrics and /healthz. */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,6 +25,8 @@
 #include "testutil.h"
 
 #define TOKEN "s3cret-token-for-tests"
+
+extern char **environ;
 
 /* ---- a stub chain: just enough for the engine to hold packets ---- */
 
@@ -162,12 +169,13 @@ static void send_event(struct fx *f, struct chain *src, uint64_t dst, uint64_t s
     assert_int_equal(store_flush(f->store), FERRY_OK);
 }
 
-static void fx_setup(struct fx *f, const char *token, size_t max_body)
+/* data_dir NULL: an in-memory store. */
+static void fx_setup_at(struct fx *f, const char *token, size_t max_body, const char *data_dir)
 {
     memset(f, 0, sizeof *f);
     f->healthy = true;
     assert_int_equal(loop_new(&f->loop), FERRY_OK);
-    assert_int_equal(store_open(&f->store, "mem", NULL), FERRY_OK);
+    assert_int_equal(store_open(&f->store, data_dir ? "leveldb" : "mem", data_dir), FERRY_OK);
     assert_int_equal(metrics_new(&f->metrics), FERRY_OK);
     assert_int_equal(signer_new(&f->signer), FERRY_OK);
     uint8_t sk[32];
@@ -214,6 +222,11 @@ static void fx_setup(struct fx *f, const char *token, size_t max_body)
     assert_int_equal(api_start(&f->api, &ac), FERRY_OK);
     assert_true(api_port(f->api) > 0);
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", (unsigned)api_port(f->api));
+}
+
+static void fx_setup(struct fx *f, const char *token, size_t max_body)
+{
+    fx_setup_at(f, token, max_body, NULL);
 }
 
 static void fx_teardown(struct fx *f)
@@ -582,6 +595,142 @@ static void body_cap(void **state)
     fx_teardown(&f);
 }
 
+/* ---- ferry packets, against this API and then against the store it leaves ---- */
+
+static char ferry_bin[512];
+
+/* Runs `ferry packets ARGS... --config cfg` with stdout to out_path, serving the API (when f is given)
+ * until it exits; returns its exit status. */
+static int run_packets(struct fx *f, const char *cfg, const char *out_path, const char *const *args)
+{
+    const char *argv[16] = {ferry_bin, "packets", "--config", cfg};
+    int n = 4;
+    for (; *args && n < 15; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int status = 0;
+    uint64_t end = loop_clock_ms() + 20000;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        assert_true(w >= 0);
+        if (w == pid)
+            break;
+        assert_true(loop_clock_ms() < end);
+        if (f)
+            assert_int_equal(loop_run_once(f->loop, 20), FERRY_OK);
+        else
+            usleep(20000);
+    }
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static cJSON *read_json(const char *path)
+{
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    assert_non_null(text);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void assert_listing(const char *path, const char *source, const char *keys)
+{
+    cJSON *j = read_json(path);
+    assert_string_equal(cJSON_GetObjectItem(j, "source")->valuestring, source);
+    char got[256] = "";
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "packets"))
+    {
+        size_t l = strlen(got);
+        snprintf(got + l, sizeof got - l, "%s%d/%d", l ? " " : "", cJSON_GetObjectItem(r, "src")->valueint,
+                 cJSON_GetObjectItem(r, "seq")->valueint);
+    }
+    assert_string_equal(got, keys);
+    cJSON_Delete(j);
+}
+
+static void cli_packets(void **state)
+{
+    const char *b = getenv("FERRY_TEST_BUILD");
+    snprintf(ferry_bin, sizeof ferry_bin, "%s/ferry", b ? b : "build");
+    if (access(ferry_bin, X_OK) != 0)
+        snprintf(ferry_bin, sizeof ferry_bin, "build/ferry");
+    if (access(ferry_bin, X_OK) != 0) {
+        print_message("no ferry binary (make all): skipped\n");
+        skip();
+    }
+    char dir[] = "/tmp/ferry-test-api-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char data[600], cfgp[600], out[600], cmd[700];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(cfgp, sizeof cfgp, "%s/ferry.json", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    struct fx f;
+    fx_setup_at(&f, TOKEN, 0, data);
+    send_event(&f, &f.a, 2002, 2);
+    send_event(&f, &f.a, 2002, 1);
+    send_event(&f, &f.b, 1001, 1);
+
+    /* A config naming this API and store: the devnet template with chains alpha=1001, beta=2002. */
+    size_t len;
+    char *text = tu_read_file("config/devnet.template.json", &len);
+    assert_non_null(text);
+    cJSON *cfg = cJSON_ParseWithLength(text, len);
+    free(text);
+    assert_non_null(cfg);
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)api_port(f.api));
+    cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(data));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "api"), "listen", cJSON_CreateString(listen));
+    cJSON *chains = cJSON_GetObjectItem(cfg, "chains");
+    cJSON_DeleteItemFromArray(chains, 2);
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(chains, 0), "chain_id", cJSON_CreateNumber(1001));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(chains, 1), "chain_id", cJSON_CreateNumber(2002));
+    char *s = cJSON_Print(cfg);
+    FILE *fp = fopen(cfgp, "w");
+    assert_non_null(fp);
+    fputs(s, fp);
+    fclose(fp);
+    free(s);
+    cJSON_Delete(cfg);
+
+    /* Through the API. */
+    assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--json", NULL}), 0);
+    assert_listing(out, "api", "1001/1 1001/2 2002/1");
+    assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--json", "--chain", "beta", "--pending", NULL}), 0);
+    assert_listing(out, "api", "1001/1 1001/2 2002/1");
+    assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--json", "--state", "acked", NULL}), 0);
+    assert_listing(out, "api", "");
+    assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){NULL}), 0);
+    text = tu_read_file(out, &len);
+    assert_non_null(text);
+    if (!strstr(text, "SRC") || !strstr(text, "TIMEOUT IN") || !strstr(text, "alpha") || !strstr(text, "SENT") ||
+        (!strstr(text, "1h00m") && !strstr(text, "59m")))
+        fail_msg("unexpected table:\n%s", text);
+    free(text);
+    assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--chain", "nope", NULL}), 2);
+
+    /* The daemon is gone: the same listing from the store. */
+    fx_teardown(&f);
+    assert_int_equal(run_packets(NULL, cfgp, out, (const char *const[]){"--json", NULL}), 0);
+    assert_listing(out, "store", "1001/1 1001/2 2002/1");
+    assert_int_equal(run_packets(NULL, cfgp, out, (const char *const[]){"--json", "--chain", "alpha", NULL}), 0);
+    assert_listing(out, "store", "1001/1 1001/2 2002/1");
+    assert_int_equal(run_packets(NULL, cfgp, out, (const char *const[]){"--json", "--state", "SENT", NULL}), 0);
+    assert_listing(out, "store", "1001/1 1001/2 2002/1");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -593,6 +742,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(healthz),                cmocka_unit_test(metrics_text),
         cmocka_unit_test(packets_listing),        cmocka_unit_test(retry_needs_the_token),
         cmocka_unit_test(no_token_refuses_writes), cmocka_unit_test(body_cap),
+        cmocka_unit_test(cli_packets),
     };
     int rc = TU_RUN(tests);
     curl_global_cleanup();
