@@ -416,7 +416,7 @@ static enum ferry_err start(struct daemon *d, const char *path)
 {
     enum ferry_err e;
     if ((e = load_config(d, path))) {
-        fail_print(d, "config");
+        fail_print(d, "not started");
         return e;
     }
     log_set_level(level_of(d->cfg.log_level));

@@ -1,7 +1,11 @@
 /* The HTTP API on a real loop with real sockets: libcurl requests (on the same loop) against an
  * in-memory store and an engine fed by a stub chain family. Auth for writes, body caps, routes,
  * the packets listing and its paging, retries through the engine, /metrics and /healthz. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -16,6 +20,8 @@
 
 #include "../../src/engine_internal.h"
 #include "ferry/api.h"
+#include "ferry/daemon.h"
+#include "ferry/keystore.h"
 #include "ferry/engine.h"
 #include "ferry/keccak.h"
 #include "ferry/loop.h"
@@ -34,16 +40,31 @@ struct chain {
     uint64_t id;
     struct chain_env env;
     size_t submits;
+    bool heap; /* made by st_open (the daemon test), freed by st_close */
 };
 
 static enum ferry_err st_open(struct chain **out, const cJSON *config, const struct chain_env *env)
 {
-    return ferry_fail(FERRY_EUNSUPPORTED, "stub chains are made by the test");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(config, "chain_id");
+    if (!cJSON_IsNumber(id))
+        return ferry_fail(FERRY_EINVAL, "stub: no chain_id");
+    struct chain *c = calloc(1, sizeof *c);
+    if (!c)
+        return ferry_fail(FERRY_ENOMEM, "stub: out of memory");
+    c->id = (uint64_t)id->valuedouble;
+    c->env = *env;
+    c->heap = true;
+    *out = c;
+    return FERRY_OK;
 }
 static int st_check(const cJSON *c, void (*problem)(void *, const char *, const char *), void *ud) { return 0; }
 static enum ferry_err st_start(struct chain *c) { return FERRY_OK; }
 static void st_stop(struct chain *c) {}
-static void st_close(struct chain *c) {}
+static void st_close(struct chain *c)
+{
+    if (c->heap)
+        free(c);
+}
 static uint64_t st_id(const struct chain *c) { return c->id; }
 static const char *st_name(const struct chain *c) { return c->id == 1001 ? "alpha" : "beta"; }
 static struct chain_head st_head(const struct chain *c)
@@ -731,6 +752,213 @@ static void cli_packets(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- ferry start: the daemon's life, with the stub family standing in for evm ---- */
+
+static const struct chain_ops *stub_family(const char *kind) { return !strcmp(kind, "evm") ? &stub_ops : NULL; }
+static const struct chain_ops *no_family(const char *kind) { return NULL; }
+
+static int ready_fd = -1;
+static void on_ready(void *ud, unsigned port)
+{
+    ssize_t w = write(ready_fd, &port, sizeof port);
+    (void)w;
+}
+
+/* A port nobody listens on right now (bound and released: a small race, fine for a test). */
+static unsigned free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t l = sizeof sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &l), 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+/* A devnet-shaped config in dir: 2 stub chains, keys made here under a password file. */
+static void write_daemon_config(const char *dir, const char *password)
+{
+    char path[700], keys[600];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    assert_int_equal(keystore_dir_create(keys), FERRY_OK);
+    struct signer *sg;
+    assert_int_equal(signer_new(&sg), FERRY_OK);
+    static const char *const key_names[] = {"dev-attester-7", "dev-attester-8", "dev-attester-9", "dev-submitter"};
+    cJSON *addrs = cJSON_CreateArray();
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(signer_generate(sg, key_names[i]), FERRY_OK);
+        struct keystore ks;
+        struct keystore_params kp = {.kdf = KEYSTORE_SCRYPT, .n = 1024, .r = 8, .p = 1};
+        assert_int_equal(signer_export_keystore(sg, key_names[i], password, strlen(password), &kp, &ks), FERRY_OK);
+        assert_int_equal(keystore_write_file(keys, key_names[i], &ks), FERRY_OK);
+        uint8_t a[ADDRESS_LEN];
+        char hex[ADDRESS_STR];
+        assert_int_equal(signer_address(sg, key_names[i], a), FERRY_OK);
+        address_to_checksum(hex, a);
+        if (i < 3)
+            cJSON_AddItemToArray(addrs, cJSON_CreateString(hex));
+    }
+    signer_free(sg);
+    snprintf(path, sizeof path, "%s/password", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s\n", password);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/token", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "%s\n", TOKEN);
+    fclose(fp);
+
+    size_t len;
+    char *text = tu_read_file("config/devnet.template.json", &len);
+    assert_non_null(text);
+    cJSON *cfg = cJSON_ParseWithLength(text, len);
+    free(text);
+    char v[700];
+    snprintf(v, sizeof v, "%s/data", dir);
+    cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(v));
+    cJSON_ReplaceItemInObject(cfg, "log_level", cJSON_CreateString("warn"));
+    cJSON *ks = cJSON_GetObjectItem(cfg, "keystore");
+    cJSON_ReplaceItemInObject(ks, "dir", cJSON_CreateString(keys));
+    snprintf(v, sizeof v, "%s/password", dir);
+    cJSON_ReplaceItemInObject(ks, "password_file", cJSON_CreateString(v));
+    cJSON *api = cJSON_GetObjectItem(cfg, "api");
+    snprintf(v, sizeof v, "127.0.0.1:%u", free_port());
+    cJSON_ReplaceItemInObject(api, "listen", cJSON_CreateString(v));
+    snprintf(v, sizeof v, "%s/token", dir);
+    cJSON_ReplaceItemInObject(api, "token_file", cJSON_CreateString(v));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "attesters"), "addresses", addrs);
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItem(cfg, "chains"), 2);
+    char *s = cJSON_Print(cfg);
+    snprintf(path, sizeof path, "%s/ferry.json", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(s, fp);
+    fclose(fp);
+    free(s);
+    cJSON_Delete(cfg);
+}
+
+/* A blocking GET/POST from the parent (the daemon runs in a child). */
+static long http(const char *method, const char *url, const char *auth, char *body, size_t cap)
+{
+    struct reply *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    struct curl_slist *h = NULL;
+    char ah[256];
+    if (auth) {
+        snprintf(ah, sizeof ah, "Authorization: %s", auth);
+        h = curl_slist_append(h, ah);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    }
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    size_t k = r->len < cap - 1 ? r->len : cap - 1;
+    memcpy(body, r->body, k);
+    body[k] = 0;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(r);
+    return status;
+}
+
+static void daemon_lifecycle(void **state)
+{
+    char dir[] = "/tmp/ferry-test-daemon-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_daemon_config(dir, "pw for the daemon test");
+    char cfgp[700], body[4096], url[128], cmd[700];
+    snprintf(cfgp, sizeof cfgp, "%s/ferry.json", dir);
+
+    /* Without the family: every chain is reported, nothing is opened, no store is created. */
+    FILE *err = tmpfile();
+    assert_non_null(err);
+    struct daemon_options o = {.config_path = cfgp, .err = err, .family = no_family};
+    assert_int_equal(daemon_run(&o), FERRY_EINVAL);
+    rewind(err);
+    size_t n = fread(body, 1, sizeof body - 1, err);
+    body[n] = 0;
+    fclose(err);
+    if (!strstr(body, "chains[0]: chain family evm not available") ||
+        !strstr(body, "chains[1]: chain family evm not available"))
+        fail_msg("unexpected report:\n%s", body);
+    snprintf(cmd, sizeof cmd, "%s/data", dir);
+    assert_int_equal(access(cmd, F_OK), -1);
+
+    /* The daemon in a child: serves, then stops cleanly on SIGTERM with exit 0. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        ready_fd = p[1];
+        struct daemon_options co = {.config_path = cfgp, .family = stub_family, .ready = on_ready};
+        _exit(daemon_run(&co) == FERRY_OK ? 0 : 1);
+    }
+    close(p[1]);
+    unsigned port = 0;
+    ssize_t got = read(p[0], &port, sizeof port);
+    close(p[0]);
+    if (got != (ssize_t)sizeof port) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        fail_msg("the daemon did not come up");
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/healthz", port);
+    assert_int_equal(http("GET", url, NULL, body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"status\":\"ok\""));
+    assert_non_null(strstr(body, "\"name\":\"alpha\""));
+    assert_non_null(strstr(body, "\"head\":100"));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/packets?src=alpha", port);
+    assert_int_equal(http("GET", url, NULL, body, sizeof body), 200);
+    assert_non_null(strstr(body, "\"packets\":[]"));
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/v1/packets/alpha/1/retry", port);
+    assert_int_equal(http("POST", url, "Bearer nope", body, sizeof body), 401);
+    assert_int_equal(http("POST", url, "Bearer " TOKEN, body, sizeof body), 404); /* token from token_file */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", port);
+    assert_int_equal(http("GET", url, NULL, body, sizeof body), 200);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* The store it left opens again (no lock held, schema in place). */
+    struct store *st;
+    snprintf(cmd, sizeof cmd, "%s/data", dir);
+    assert_int_equal(store_open(&st, "leveldb", cmd), FERRY_OK);
+    assert_int_equal(store_close(st), FERRY_OK);
+
+    /* A wrong keystore password stops it at the keys, with the key named. */
+    snprintf(cmd, sizeof cmd, "%s/password", dir);
+    FILE *fp = fopen(cmd, "w");
+    fputs("not the password\n", fp);
+    fclose(fp);
+    err = tmpfile();
+    struct daemon_options w = {.config_path = cfgp, .err = err, .family = stub_family};
+    assert_int_equal(daemon_run(&w), FERRY_EAUTH);
+    rewind(err);
+    n = fread(body, 1, sizeof body - 1, err);
+    body[n] = 0;
+    fclose(err);
+    if (!strstr(body, "loading keys") || !strstr(body, "dev-attester-7"))
+        fail_msg("unexpected report:\n%s", body);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -742,7 +970,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(healthz),                cmocka_unit_test(metrics_text),
         cmocka_unit_test(packets_listing),        cmocka_unit_test(retry_needs_the_token),
         cmocka_unit_test(no_token_refuses_writes), cmocka_unit_test(body_cap),
-        cmocka_unit_test(cli_packets),
+        cmocka_unit_test(cli_packets),            cmocka_unit_test(daemon_lifecycle),
     };
     int rc = TU_RUN(tests);
     curl_global_cleanup();
