@@ -282,8 +282,9 @@ cmd_run() {
   trap stop_all EXIT
   if "$ferry" help start >/dev/null 2>&1; then
     echo
-    echo "Starting the daemon: $ferry start --config ${dir#$root/}/ferry.json (Ctrl-C stops it and the chains)"
-    "$ferry" start --config "$dir/ferry.json" &
+    echo "Starting the daemon: ${ferry#$root/} start --config ${dir#$root/}/ferry.json (Ctrl-C stops it and the chains)"
+    # Its log lines go to the terminal and to ferry.log.
+    "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" >&2) &
     daemon=$!
     echo "$daemon" >"$dir/ferry.pid"
     local rc=0
@@ -291,10 +292,18 @@ cmd_run() {
     daemon=""
     rm -f "$dir/ferry.pid"
     echo "devnet: the daemon exited with status $rc"
+    if [ "$rc" -ne 0 ] && grep -q "chain family .* not available" "$dir/ferry.log" 2>/dev/null; then
+      echo "devnet: this build has no EVM chain adapter yet; the chains keep running until Ctrl-C (or scripts/devnet.sh down)."
+      keep_chains
+    fi
     return "$rc"
   fi
   echo
   echo "This ferry has no 'start' command yet: the chains keep running until Ctrl-C (or scripts/devnet.sh down)."
+  keep_chains
+}
+
+keep_chains() {
   while live_pid "$dir/anvil-alpha.pid" >/dev/null; do sleep 1; done
   echo "devnet: alpha stopped; stopping the rest"
 }
