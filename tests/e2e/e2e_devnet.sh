@@ -15,6 +15,7 @@ n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "# $2"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
+quiet() { "$@" >/dev/null 2>&1; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Four consecutive free ports from a random base (three chains and the API).
@@ -44,8 +45,8 @@ check "deployments.json names alpha, beta, gamma with their chain ids" \
 check "deployments.json: each chain has its RPC URL on the ports asked for" \
   test "$(jq -r '[.chains[].rpc] | join(" ")' "$d")" = "http://127.0.0.1:$base http://127.0.0.1:$((base + 1)) http://127.0.0.1:$((base + 2))"
 check "deployments.json: gateway, vault, router, tokens FTA/FTB and the FTA/FTB pool are addresses" \
-  jq -e '[.chains[] | .gateway, .vault, .router, .tokens.FTA, .tokens.FTB, .pools["FTA/FTB"]] |
-    length == 18 and all(test("^0x[0-9a-fA-F]{40}$"))' "$d" >/dev/null
+  quiet jq -e '[.chains[] | .gateway, .vault, .router, .tokens.FTA, .tokens.FTB, .pools["FTA/FTB"]] |
+    length == 18 and all(test("^0x[0-9a-fA-F]{40}$"))' "$d"
 
 codeless=""
 for i in 0 1 2; do
