@@ -87,7 +87,8 @@ token=$(jq -r '.chains[0].tokens.FTA' "$d")
 user=$(jq -r .accounts.user "$d") recipient=$(jq -r .accounts.recipient "$d")
 user_key=$(sed -n 's/^(4) \(0x[0-9a-fA-F]\{64\}\)$/\1/p' "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1)
 amount=1000000000000000000
-bal() { "$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" | cut -d' ' -f1; }
+# (the voucher address is known before its first mint deploys it: no code until then)
+bal() { "$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" 2>/dev/null | cut -d' ' -f1; }
 voucher=$("$cast" call --rpc-url "$rpc_b" "$vault_b" "voucherOf(uint64,address)(address)" 31337 "$token")
 user_before=$(bal "$rpc_a" "$token" "$user")
 vault_before=$(bal "$rpc_a" "$token" "$vault_a")
