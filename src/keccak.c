@@ -28,6 +28,9 @@ void keccak256_init(struct keccak_ctx *c)
 
 void keccak256_update(struct keccak_ctx *c, const void *data, size_t n)
 {
+    /* Empty input may come as (NULL, 0), e.g. an empty ack result: memcpy from NULL is UB even for 0 bytes. */
+    if (n == 0)
+        return;
     const uint8_t *p = data;
     if (c->fill) {
         size_t take = KECCAK256_RATE - c->fill;

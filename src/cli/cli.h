@@ -57,5 +57,7 @@ int cli_chain_open(struct cli_chain *cc, const char *config_path, const char *na
 /* Runs the loop until done(ud) or timeout_ms: CLI_OK, or CLI_FAIL on a timeout. */
 int cli_chain_run(struct cli_chain *cc, bool (*done)(void *ud), void *ud, uint64_t timeout_ms);
 void cli_chain_close(struct cli_chain *cc);
+int cmd_start(int argc, char **argv);
+int cmd_packets(int argc, char **argv);
 
 #endif

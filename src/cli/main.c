@@ -50,6 +50,20 @@ static const struct cli_command commands[] = {
      "  the receipt; prints the transaction hash and its status. The daemon must not be running\n"
      "  (the store is not shared yet).",
      cmd_tx},
+    {"start", "run the daemon in the foreground",
+     "ferry start --config FILE\n"
+     "  --config FILE   the daemon's config (see `ferry config check`); logs are JSON lines on stderr;\n"
+     "                  SIGTERM or SIGINT stops it after flushing the store (exit 0)",
+     cmd_start},
+    {"packets", "list the relayer's packets (from the daemon, or its store when it is down)",
+     "ferry packets [--pending | --state STATE] [--chain NAME] [--json] [--config FILE]\n"
+     "  --pending        only packets not yet settled (not ACKED or TIMED_OUT)\n"
+     "  --state STATE    only packets in STATE (SENT, DELIVERING, ..., ACKED, TIMED_OUT)\n"
+     "  --chain NAME     only packets leaving or arriving on chain NAME (a name from the config)\n"
+     "  --json           {\"source\": \"api\"|\"store\", \"packets\": [records]} for scripts\n"
+     "  --config FILE    the daemon's config (default: $FERRY_CONFIG, else build/devnet/ferry.json);\n"
+     "                   asks GET /v1/packets on its api.listen; if nothing answers, reads data_dir",
+     cmd_packets},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
 

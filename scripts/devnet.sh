@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# The local devnet: three anvil chains with Ferry's contracts deployed and linked, the dev keys in a
+# keystore, and a daemon config pointing at all of it.
+#
+#   scripts/devnet.sh run    up, then `ferry start` in the foreground; Ctrl-C (or SIGTERM) stops the
+#                            daemon and the chains (what `make run` does)
+#   scripts/devnet.sh up     start the chains, deploy, link, write the files below, and return
+#   scripts/devnet.sh down   stop the chains (and a daemon `run` started) of this devnet directory
+#   scripts/devnet.sh status what is running
+#
+# Chains: alpha (chain id 31337), beta (31338), gamma (31339), 1-second blocks. Every `up` starts them
+# fresh: the directory is wiped (the daemon's store too, since its cursors would point at old chains).
+# Files, in $FERRY_DEVNET_DIR (default build/devnet):
+#   deployments.json     per chain: name, chain id, RPC URL, gateway, vault, router, test tokens and pools
+#   ferry.json           the daemon config (config/devnet.template.json with the deployed addresses)
+#   keys/                keystore: dev-submitter (anvil account 1), dev-attester-7/8/9 (accounts 7, 8, 9)
+#   keystore-password    random, mode 0600
+#   api-token            random, mode 0600
+#   anvil-NAME.log/.pid  each chain's output and process id; data/ the daemon's store
+# Anvil's well-known dev keys are used, for this devnet only: account 0 deploys and owns the contracts,
+# accounts 4 and 5 hold 1,000,000 of each test token on every chain (a user to play with).
+#
+# Environment (so tests can run beside a user's devnet):
+#   FERRY_DEVNET_DIR     the directory above
+#   FERRY_DEVNET_PORTS   the three RPC ports, "8545 8546 8547" by default
+#   FERRY_DEVNET_API     the API's listen address, 127.0.0.1:7710 by default
+#   FERRY_BUILD          where build/ferry is (default build)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools=$root/scripts/toolchain/node_modules/.bin
+ANVIL=${ANVIL:-$tools/anvil}
+CAST=${CAST:-$tools/cast}
+dir=${FERRY_DEVNET_DIR:-$root/build/devnet}
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+read -r -a ports <<<"${FERRY_DEVNET_PORTS:-8545 8546 8547}"
+api_listen=${FERRY_DEVNET_API:-127.0.0.1:7710}
+build=${FERRY_BUILD:-build}
+case $build in /*) ferry=$build/ferry ;; *) ferry=$root/$build/ferry ;; esac
+template=$root/config/devnet.template.json
+
+names=(alpha beta gamma)
+chain_ids=(31337 31338 31339)
+
+die() {
+  echo "devnet.sh: $*" >&2
+  exit 1
+}
+
+need_tools() {
+  [ -x "$ANVIL" ] && [ -x "$CAST" ] || die "anvil/cast not found in scripts/toolchain (run scripts/bootstrap.sh)"
+  command -v jq >/dev/null || die "jq is needed (run scripts/bootstrap.sh)"
+  [ -x "$ferry" ] || die "$ferry is not built (run make)"
+  [ ${#ports[@]} -eq 3 ] || die "FERRY_DEVNET_PORTS: expected three ports, got '${ports[*]}'"
+  local p
+  for p in "${ports[@]}"; do
+    [[ $p =~ ^[0-9]+$ ]] && [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "FERRY_DEVNET_PORTS: not a port: $p"
+  done
+}
+
+# True when something accepts connections on 127.0.0.1:PORT.
+port_taken() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The pid in FILE if that process is still alive.
+live_pid() {
+  local pid
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# stop_pid FILE: TERM, then KILL after 5 s; removes FILE.
+stop_pid() {
+  local pid i
+  if pid=$(live_pid "$1"); then
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "devnet.sh: $(basename "$1" .pid) (pid $pid) ignored SIGTERM for 5 s; killing it" >&2
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$1"
+}
+
+cmd_down() {
+  local n stopped=0 f
+  [ -d "$dir" ] || { echo "devnet: nothing in $dir"; return 0; }
+  for f in "$dir/ferry.pid"; do
+    if live_pid "$f" >/dev/null; then stopped=$((stopped + 1)); fi
+    stop_pid "$f"
+  done
+  for n in "${names[@]}"; do
+    if live_pid "$dir/anvil-$n.pid" >/dev/null; then stopped=$((stopped + 1)); fi
+    stop_pid "$dir/anvil-$n.pid"
+  done
+  echo "devnet: stopped $stopped process(es) of $dir"
+}
+
+cmd_status() {
+  local i n pid
+  for i in 0 1 2; do
+    n=${names[$i]}
+    if pid=$(live_pid "$dir/anvil-$n.pid"); then
+      echo "$n: running (pid $pid, $(jq -r ".chains[$i].rpc" "$dir/deployments.json" 2>/dev/null))"
+    else
+      echo "$n: stopped"
+    fi
+  done
+  if pid=$(live_pid "$dir/ferry.pid"); then echo "ferry: running (pid $pid)"; else echo "ferry: stopped"; fi
+}
+
+# start_anvil I: starts chain I in the background, detached from this shell's job control, and waits
+# until it answers with the right chain id.
+start_anvil() {
+  local i=$1 n=${names[$1]} port=${ports[$1]} log pid t
+  log=$dir/anvil-$n.log
+  # setsid: the chains outlive `up` and do not get the terminal's Ctrl-C meant for something else.
+  setsid "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id "${chain_ids[$i]}" --block-time 1 \
+    </dev/null >"$log" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/anvil-$n.pid"
+  for t in $(seq 1 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      die "anvil for $n (port $port) exited: $(tail -3 "$log")"
+    fi
+    if [ "$("$CAST" chain-id --rpc-url "http://127.0.0.1:$port" 2>/dev/null)" = "${chain_ids[$i]}" ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  die "anvil for $n did not answer on port $port within 10 s (see $log)"
+}
+
+# dev_key I: anvil's dev private key I, as it printed it.
+dev_key() {
+  local k
+  k=$(sed -n "s/^($1) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$dir/anvil-alpha.log" | head -1)
+  [ -n "$k" ] || die "no dev key $1 in anvil's output ($dir/anvil-alpha.log)"
+  echo "$k"
+}
+
+random_secret() {
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
+cmd_up() {
+  need_tools
+  local i n p
+  for n in "${names[@]}"; do
+    ! live_pid "$dir/anvil-$n.pid" >/dev/null ||
+      die "a devnet is already running in $dir (scripts/devnet.sh down first)"
+  done
+  for i in 0 1 2; do
+    p=${ports[$i]}
+    ! port_taken "$p" || die "port $p (chain ${names[$i]}) is taken by another process: stop it, or choose other ports with FERRY_DEVNET_PORTS=\"P1 P2 P3\""
+  done
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  # If anything below fails, nothing is left running.
+  trap 'echo "devnet.sh: setting up failed; stopping the chains" >&2; cmd_down >/dev/null' EXIT
+  for i in 0 1 2; do start_anvil "$i"; done
+  echo "devnet: chains up: alpha :${ports[0]}, beta :${ports[1]}, gamma :${ports[2]}"
+
+  local owner_key submitter_key user_key recipient_key att_keys=() att_addrs=() user recipient
+  owner_key=$(dev_key 0) submitter_key=$(dev_key 1) user_key=$(dev_key 4) recipient_key=$(dev_key 5)
+  for i in 7 8 9; do
+    att_keys+=("$(dev_key $i)")
+    att_addrs+=("$("$CAST" wallet address --private-key "$(dev_key $i)")")
+  done
+  user=$("$CAST" wallet address --private-key "$user_key")
+  recipient=$("$CAST" wallet address --private-key "$recipient_key")
+  # The template names these attesters; a different anvil mnemonic would make its keys disagree.
+  [ "$(jq -r '.attesters.addresses | join(",")' "$template")" = "$(IFS=,; echo "${att_addrs[*]}")" ] ||
+    die "anvil's accounts 7, 8, 9 are not the attesters config/devnet.template.json names"
+
+  # Deploy with instant mining (a transaction per second would make this take a minute), then back to
+  # 1-second blocks.
+  local rpc pids=()
+  for i in 0 1 2; do
+    rpc=http://127.0.0.1:${ports[$i]}
+    "$CAST" rpc --rpc-url "$rpc" evm_setAutomine true >/dev/null
+    "$root/scripts/contracts.sh" deploy --rpc "$rpc" --key "$owner_key" --chain-id "${chain_ids[$i]}" \
+      --out "$dir/deploy-${names[$i]}.json" --attesters "$(IFS=,; echo "${att_addrs[*]}")" --threshold 2 \
+      --with-test-assets --fund "$user,$recipient" >"$dir/deploy-${names[$i]}.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in 0 1 2; do
+    wait "${pids[$i]}" || die "deploying to ${names[$i]} failed: $(tail -3 "$dir/deploy-${names[$i]}.log")"
+  done
+  "$root/scripts/contracts.sh" link --key "$owner_key" "$dir"/deploy-{alpha,beta,gamma}.json >"$dir/link.log" 2>&1 ||
+    die "linking failed: $(tail -3 "$dir/link.log")"
+  for i in 0 1 2; do
+    "$CAST" rpc --rpc-url "http://127.0.0.1:${ports[$i]}" evm_setIntervalMining 1 >/dev/null
+  done
+  echo "devnet: contracts deployed and linked"
+
+  jq -n --argjson names "$(printf '%s\n' "${names[@]}" | jq -R . | jq -s .)" \
+    --slurpfile a "$dir/deploy-alpha.json" --slurpfile b "$dir/deploy-beta.json" --slurpfile c "$dir/deploy-gamma.json" \
+    --arg user "$user" --arg recipient "$recipient" '
+    [$a[0], $b[0], $c[0]] as $d |
+    { generatedBy: "scripts/devnet.sh up (rewritten on every up)",
+      accounts: { owner: $d[0].owner, user: $user, recipient: $recipient,
+                  note: "anvil dev accounts: 0 owns the contracts, 4 (user) and 5 (recipient) hold test tokens" },
+      attesters: $d[0].attesters, threshold: $d[0].threshold,
+      chains: [ range(0; 3) as $i | $d[$i] | {
+        name: $names[$i], chainId: .chainId, rpc: .rpc, deployBlock: .deployBlock,
+        gateway: .gateway, vault: .vault, router: .router, executor: .executor,
+        tokens: { FTA: .testAssets.tokenA, FTB: .testAssets.tokenB },
+        pools: { "FTA/FTB": .testAssets.pool } } ] }' >"$dir/deployments.json"
+
+  # Keys: cast writes standard keystores, ferry imports them (checking the password opens each).
+  (umask 077 && random_secret >"$dir/keystore-password" && random_secret >"$dir/api-token")
+  local pw castdir=$dir/cast-keys
+  pw=$(cat "$dir/keystore-password")
+  mkdir -p "$castdir"
+  import_key() { # import_key NAME KEY
+    "$CAST" wallet import "$1" --private-key "$2" --keystore-dir "$castdir" --unsafe-password "$pw" >/dev/null ||
+      die "cast wallet import $1 failed"
+    env -u FERRY_PASSWORD "$ferry" keys import "$castdir/$1" "$1" --keystore-dir "$dir/keys" \
+      --password-file "$dir/keystore-password" >/dev/null || die "ferry keys import $1 failed"
+  }
+  import_key dev-submitter "$submitter_key"
+  for i in 0 1 2; do import_key "dev-attester-$((i + 7))" "${att_keys[$i]}"; done
+  rm -rf "$castdir"
+
+  jq --arg dir "$dir" --arg listen "$api_listen" --slurpfile d "$dir/deployments.json" '
+    .data_dir = ($dir + "/data") |
+    .keystore = { dir: ($dir + "/keys"), password_file: ($dir + "/keystore-password") } |
+    .api.listen = $listen | .api.token_file = ($dir + "/api-token") |
+    .chains |= [ to_entries[] | .key as $i | .value |
+      .rpc = [$d[0].chains[$i].rpc] | .chain_id = $d[0].chains[$i].chainId |
+      .gateway = $d[0].chains[$i].gateway | .vault = $d[0].chains[$i].vault | .router = $d[0].chains[$i].router ]
+    ' "$template" >"$dir/ferry.json"
+  "$ferry" config check "$dir/ferry.json" >"$dir/config-check.log" 2>&1 ||
+    die "the generated config does not check: $(cat "$dir/config-check.log")"
+  trap - EXIT
+  summary "$user_key" "$recipient"
+}
+
+summary() {
+  local user_key=$1 recipient=$2 rel=${dir#$root/}
+  echo
+  echo "Ferry devnet ($rel):"
+  jq -r '.chains[] | "  \(.name) (chain \(.chainId)) \(.rpc)\n    gateway \(.gateway)  vault \(.vault)  router \(.router)\n    tokens FTA \(.tokens.FTA)  FTB \(.tokens.FTB)  pool FTA/FTB \(.pools["FTA/FTB"])"' \
+    "$dir/deployments.json"
+  local a_rpc a_vault a_token b_id
+  a_rpc=$(jq -r '.chains[0].rpc' "$dir/deployments.json")
+  a_vault=$(jq -r '.chains[0].vault' "$dir/deployments.json")
+  a_token=$(jq -r '.chains[0].tokens.FTA' "$dir/deployments.json")
+  b_id=$(jq -r '.chains[1].chainId' "$dir/deployments.json")
+  cat <<EOF
+  config $rel/ferry.json (checked), keys in $rel/keys, API token in $rel/api-token
+
+Send 1 FTA from alpha to beta as the dev user (anvil account 4; its key is public, devnet only):
+  cast=scripts/toolchain/node_modules/.bin/cast
+  \$cast send --rpc-url $a_rpc --private-key $user_key $a_token 'approve(address,uint256)' $a_vault 1000000000000000000
+  \$cast send --rpc-url $a_rpc --private-key $user_key $a_vault 'transfer(address,uint256,uint64,address,uint64)' \\
+    $a_token 1000000000000000000 $b_id $recipient \$((\$(date +%s) + 3600))
+EOF
+}
+
+cmd_run() {
+  cmd_up
+  # Whatever way this ends, the daemon and the chains stop.
+  local daemon=""
+  stop_all() {
+    trap - INT TERM EXIT
+    if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
+      kill -TERM "$daemon" 2>/dev/null || true
+      wait "$daemon" 2>/dev/null || true
+    fi
+    cmd_down
+  }
+  trap 'stop_all; exit 0' INT TERM
+  trap stop_all EXIT
+  if "$ferry" help start >/dev/null 2>&1; then
+    echo
+    echo "Starting the daemon: ${ferry#$root/} start --config ${dir#$root/}/ferry.json (Ctrl-C stops it and the chains)"
+    # Its log lines go to the terminal and to ferry.log.
+    "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" >&2) &
+    daemon=$!
+    echo "$daemon" >"$dir/ferry.pid"
+    local rc=0
+    wait "$daemon" || rc=$?
+    daemon=""
+    rm -f "$dir/ferry.pid"
+    echo "devnet: the daemon exited with status $rc"
+    if [ "$rc" -ne 0 ] && grep -q "chain family .* not available" "$dir/ferry.log" 2>/dev/null; then
+      echo "devnet: this build has no EVM chain adapter yet; the chains keep running until Ctrl-C (or scripts/devnet.sh down)."
+      keep_chains
+    fi
+    return "$rc"
+  fi
+  echo
+  echo "This ferry has no 'start' command yet: the chains keep running until Ctrl-C (or scripts/devnet.sh down)."
+  keep_chains
+}
+
+keep_chains() {
+  while live_pid "$dir/anvil-alpha.pid" >/dev/null; do sleep 1; done
+  echo "devnet: alpha stopped; stopping the rest"
+}
+
+case ${1:-} in
+  run) cmd_run ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
+esac

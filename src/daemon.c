@@ -1,0 +1,567 @@
+/* `ferry start`: one process, one loop. Start-up goes from the cheapest checks to the most expensive
+ * and stateful steps (config and chain families, then the store lock, then key decryption, then
+ * the chains), so a mistake is reported before anything is opened or decrypted. docs/daemon.md. */
+#include "ferry/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ferry/api.h"
+#include "ferry/chain.h"
+#include "ferry/config.h"
+#include "ferry/engine.h"
+#include "ferry/keystore.h"
+#include "ferry/log.h"
+#include "ferry/loop.h"
+#include "ferry/metrics.h"
+#include "ferry/signer.h"
+#include "ferry/store.h"
+#include "ferry/version.h"
+
+struct dchain {
+    const struct ferry_chain_config *cfg;
+    const struct chain_ops *ops;
+    struct chain *c;
+    bool started;
+};
+
+struct daemon {
+    struct ferry_config cfg;
+    FILE *err;
+    const struct daemon_options *opts;
+    struct store *store;
+    struct signer *signer;
+    struct metrics *metrics;
+    struct loop *loop;
+    struct engine *engine;
+    struct api *api;
+    struct dchain *chains;
+    size_t n_chains;
+    struct api_chain_name *names;
+    struct engine_attester *attesters;
+    size_t n_attesters;
+    struct loop_timer tick;
+    struct loop_hook flush;
+    bool tick_on, flush_on;
+    enum ferry_err failure; /* what stopped the loop, if not a signal */
+    char failure_msg[512];
+};
+
+static const char *kind_name(enum config_chain_kind k)
+{
+    switch (k) {
+    case CONFIG_CHAIN_EVM:
+        return "evm";
+    }
+    return "?";
+}
+
+static enum log_level level_of(enum config_log_level l)
+{
+    switch (l) {
+    case CONFIG_LOG_ERROR:
+        return LOGL_ERROR;
+    case CONFIG_LOG_WARN:
+        return LOGL_WARN;
+    case CONFIG_LOG_INFO:
+        return LOGL_INFO;
+    case CONFIG_LOG_DEBUG:
+        return LOGL_DEBUG;
+    }
+    return LOGL_INFO;
+}
+
+/* Reads the first line of a file into guarded memory (*out, sodium_free'd by the caller). The
+ * line must be non-empty; "\r\n" and "\n" are not part of it. */
+static enum ferry_err read_secret_line(const char *path, const char *what, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ferry_fail(FERRY_EIO, "cannot open the %s file %s: %s", what, path, strerror(errno));
+    size_t cap = KEYSTORE_PASSWORD_MAX + 2, n = 0;
+    char *buf = sodium_malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        return ferry_fail(FERRY_ENOMEM, "out of guarded memory for the %s", what);
+    }
+    enum ferry_err e = FERRY_OK;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            e = ferry_fail(FERRY_EIO, "cannot read the %s file %s: %s", what, path, strerror(errno));
+            break;
+        }
+        if (r == 0 || memchr(buf + n, '\n', (size_t)r)) {
+            n += (size_t)r;
+            break;
+        }
+        n += (size_t)r;
+    }
+    close(fd);
+    char *nl = e ? NULL : memchr(buf, '\n', n);
+    size_t l = nl ? (size_t)(nl - buf) : n;
+    if (!e && !nl && n == cap)
+        e = ferry_fail(FERRY_ERANGE, "the %s in %s is longer than %u bytes", what, path, KEYSTORE_PASSWORD_MAX);
+    if (l && buf[l - 1] == '\r')
+        l--;
+    if (!e && l == 0)
+        e = ferry_fail(FERRY_EINVAL, "the %s file %s is empty", what, path);
+    if (e) {
+        sodium_free(buf);
+        return e;
+    }
+    sodium_memzero(buf + l, cap + 1 - l);
+    *out = buf;
+    *len = l;
+    return FERRY_OK;
+}
+
+static enum ferry_err copy_secret(const char *s, char **out, size_t *len)
+{
+    size_t l = strlen(s);
+    *out = sodium_malloc(l + 1);
+    if (!*out)
+        return ferry_fail(FERRY_ENOMEM, "out of guarded memory");
+    memcpy(*out, s, l + 1);
+    *len = l;
+    return FERRY_OK;
+}
+
+static void fail_print(struct daemon *d, const char *step)
+{
+    const char *detail = ferry_errmsg();
+    fprintf(d->err, "ferry start: %s%s%s\n", step, detail[0] ? ": " : "", detail);
+    log_kv(LOGL_ERROR, "daemon", "start-up failed", "step", step, "detail", detail, NULL);
+}
+
+/* ---- step 1: config and chain families ---- */
+
+struct problem_ctx {
+    struct config_problems *p;
+    char prefix[64];
+};
+
+static void family_problem(void *ud, const char *path, const char *msg)
+{
+    struct problem_ctx *c = ud;
+    char full[160];
+    snprintf(full, sizeof full, "%s%s%s", c->prefix, path && *path ? "." : "", path ? path : "");
+    config_problem_add(c->p, full, "%s", msg);
+}
+
+static enum ferry_err load_config(struct daemon *d, const char *path)
+{
+    struct config_problems problems = {0};
+    enum ferry_err e = config_load(path, &d->cfg, &problems);
+    if (!e) {
+        d->n_chains = d->cfg.n_chains;
+        d->chains = calloc(d->n_chains ? d->n_chains : 1, sizeof *d->chains);
+        if (!d->chains)
+            e = ferry_fail(FERRY_ENOMEM, "out of memory");
+        for (size_t i = 0; !e && i < d->n_chains; i++) {
+            const struct ferry_chain_config *cc = &d->cfg.chains[i];
+            char where[32];
+            snprintf(where, sizeof where, "chains[%zu]", i);
+            d->chains[i].cfg = cc;
+            d->chains[i].ops = d->opts->family ? d->opts->family(kind_name(cc->kind)) : chain_family(kind_name(cc->kind));
+            if (!d->chains[i].ops) {
+                config_problem_add(&problems, where,
+                                   "chain family %s not available in this build (chain \"%s\"): no adapter "
+                                   "registered in src/chain.c",
+                                   kind_name(cc->kind), cc->name);
+                continue;
+            }
+            struct problem_ctx pc = {&problems, ""};
+            snprintf(pc.prefix, sizeof pc.prefix, "%s", where);
+            d->chains[i].ops->check_config(cc->json, family_problem, &pc);
+        }
+        if (!e && config_problems_count(&problems))
+            e = ferry_fail(FERRY_EINVAL, "%zu problem(s) in %s", config_problems_count(&problems), path);
+    }
+    if (config_problems_count(&problems)) {
+        char prefix[4200];
+        snprintf(prefix, sizeof prefix, "ferry start: %s", path);
+        config_problems_print(d->err, prefix, &problems);
+    }
+    config_problems_free(&problems);
+    return e;
+}
+
+/* ---- step 3: keys ---- */
+
+static enum ferry_err keystore_password(const struct daemon *d, char **pw, size_t *len)
+{
+    if (d->cfg.keystore.password_file)
+        return read_secret_line(d->cfg.keystore.password_file, "keystore password", pw, len);
+    const char *env = getenv("FERRY_PASSWORD");
+    if (env && *env)
+        return copy_secret(env, pw, len);
+    return ferry_fail(FERRY_EINVAL, "no keystore password: set keystore.password_file in the config, or "
+                                    "FERRY_PASSWORD in the environment");
+}
+
+static bool key_loaded(const struct signer *s, const char *name)
+{
+    uint8_t addr[ADDRESS_LEN];
+    return signer_address(s, name, addr) == FERRY_OK;
+}
+
+static enum ferry_err load_key(struct daemon *d, const char *dir, const char *name, const char *pw, size_t pwlen)
+{
+    if (key_loaded(d->signer, name))
+        return FERRY_OK;
+    char path[4096];
+    enum ferry_err e = keystore_path(path, sizeof path, dir, name);
+    if (!e)
+        e = signer_load_keystore(d->signer, name, path, pw, pwlen);
+    if (e)
+        return ferry_fail_ctx(e, "key \"%s\" (%s/%s)", name, dir, name);
+    uint8_t addr[ADDRESS_LEN];
+    char hex[ADDRESS_STR];
+    if (!signer_address(d->signer, name, addr)) {
+        address_to_checksum(hex, addr);
+        log_kv(LOGL_INFO, "daemon", "key loaded", "name", name, "address", hex, NULL);
+    }
+    return FERRY_OK;
+}
+
+static enum ferry_err load_keys(struct daemon *d)
+{
+    char dirbuf[4096];
+    const char *dir = d->cfg.keystore.dir;
+    if (!dir)
+        dir = getenv("FERRY_KEYSTORE_DIR");
+    if (!dir || !*dir) {
+        const char *home = getenv("HOME");
+        if (!home || !*home)
+            return ferry_fail(FERRY_EINVAL, "no keystore directory: set keystore.dir in the config");
+        snprintf(dirbuf, sizeof dirbuf, "%s/.ferry/keys", home);
+        dir = dirbuf;
+    }
+    char *pw = NULL;
+    size_t pwlen = 0;
+    enum ferry_err e = signer_new(&d->signer);
+    if (!e)
+        e = keystore_password(d, &pw, &pwlen);
+    for (size_t i = 0; !e && i < d->cfg.attesters.keys.n; i++)
+        e = load_key(d, dir, d->cfg.attesters.keys.v[i], pw, pwlen);
+    for (size_t i = 0; !e && i < d->cfg.n_chains; i++)
+        if (d->cfg.chains[i].submitter)
+            e = load_key(d, dir, d->cfg.chains[i].submitter, pw, pwlen);
+    if (pw)
+        sodium_free(pw);
+    if (e)
+        return e;
+    d->n_attesters = d->cfg.attesters.keys.n;
+    d->attesters = calloc(d->n_attesters ? d->n_attesters : 1, sizeof *d->attesters);
+    if (!d->attesters)
+        return ferry_fail(FERRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->n_attesters; i++) {
+        d->attesters[i].key_name = d->cfg.attesters.keys.v[i];
+        if ((e = signer_address(d->signer, d->attesters[i].key_name, d->attesters[i].address)))
+            return e;
+    }
+    return FERRY_OK;
+}
+
+static enum ferry_err sign_digest(void *ud, const char *key_name, const uint8_t digest[32],
+                                  uint8_t sig[CHAIN_SIG_LEN])
+{
+    return signer_sign_digest(ud, key_name, digest, sig);
+}
+
+/* ---- the running daemon ---- */
+
+static void stop_with(struct daemon *d, enum ferry_err e, const char *what)
+{
+    if (!d->failure) {
+        d->failure = e;
+        snprintf(d->failure_msg, sizeof d->failure_msg, "%s: %s", what, ferry_errmsg());
+        log_kv(LOGL_ERROR, "daemon", "stopping on a failure", "what", what, "detail", ferry_errmsg(), NULL);
+    }
+    loop_stop(d->loop);
+}
+
+static void on_tick(struct loop_timer *t, void *ud)
+{
+    struct daemon *d = ud;
+    enum ferry_err e = engine_tick(d->engine, (uint64_t)time(NULL));
+    if (e)
+        stop_with(d, e, "engine");
+}
+
+static void on_turn_end(struct loop_hook *h, void *ud)
+{
+    struct daemon *d = ud;
+    enum ferry_err e = store_flush(d->store);
+    if (e)
+        stop_with(d, e, "store flush");
+    else if ((e = engine_failed(d->engine)))
+        stop_with(d, e, "engine");
+}
+
+static cJSON *health(void *ud, bool *healthy)
+{
+    struct daemon *d = ud;
+    cJSON *arr = cJSON_CreateArray();
+    uint64_t now = (uint64_t)time(NULL);
+    *healthy = true;
+    for (size_t i = 0; arr && i < d->n_chains; i++) {
+        struct dchain *dc = &d->chains[i];
+        struct chain_head h = dc->c ? dc->ops->head(dc->c) : (struct chain_head){0};
+        uint64_t lag = h.timestamp && now > h.timestamp ? now - h.timestamp : 0;
+        /* A head older than ten blocks (and at least a minute) means the chain or its RPC is stuck. */
+        uint64_t max_lag = dc->cfg->block_time_ms / 100;
+        if (max_lag < 60)
+            max_lag = 60;
+        bool ok = h.number > 0 && lag <= max_lag;
+        if (!ok)
+            *healthy = false;
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(arr, o) || !cJSON_AddStringToObject(o, "name", dc->cfg->name) ||
+            !cJSON_AddNumberToObject(o, "chain_id", (double)dc->cfg->chain_id) ||
+            !cJSON_AddNumberToObject(o, "head", (double)h.number) ||
+            !cJSON_AddNumberToObject(o, "confirmed", (double)h.confirmed) ||
+            !cJSON_AddNumberToObject(o, "lag_s", (double)lag) ||
+            !cJSON_AddStringToObject(o, "status", h.number == 0 ? "no head yet" : ok ? "ok" : "lagging")) {
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+static enum ferry_err open_chains(struct daemon *d)
+{
+    for (size_t i = 0; i < d->n_chains; i++) {
+        struct dchain *dc = &d->chains[i];
+        struct chain_env env;
+        memset(&env, 0, sizeof env);
+        engine_chain_env(d->engine, &env);
+        env.loop = d->loop;
+        env.store = d->store;
+        env.signer = d->signer;
+        enum ferry_err e = dc->ops->open(&dc->c, dc->cfg->json, &env);
+        if (e)
+            return ferry_fail_ctx(e, "opening chain %s", dc->cfg->name);
+        struct engine_chain_config cc = {0};
+        if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
+            return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
+    }
+    return FERRY_OK;
+}
+
+static enum ferry_err start_api(struct daemon *d)
+{
+    char *token = NULL;
+    size_t tlen = 0;
+    enum ferry_err e = FERRY_OK;
+    if (d->cfg.api.token_file) {
+        e = read_secret_line(d->cfg.api.token_file, "API token", &token, &tlen);
+    } else if (d->cfg.api.token_env) {
+        const char *v = getenv(d->cfg.api.token_env);
+        if (!v || !*v)
+            e = ferry_fail(FERRY_EINVAL, "api.token_env names $%s, which is not set", d->cfg.api.token_env);
+        else
+            e = copy_secret(v, &token, &tlen);
+    }
+    if (e)
+        return e;
+    d->names = calloc(d->n_chains ? d->n_chains : 1, sizeof *d->names);
+    if (!d->names) {
+        if (token)
+            sodium_free(token);
+        return ferry_fail(FERRY_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < d->n_chains; i++)
+        d->names[i] = (struct api_chain_name){d->cfg.chains[i].name, d->cfg.chains[i].chain_id};
+    struct api_config ac = {
+        .loop = d->loop,
+        .store = d->store,
+        .engine = d->engine,
+        .metrics = d->metrics,
+        .host = d->cfg.api.listen.host,
+        .port = d->cfg.api.listen.port,
+        .token = token,
+        .max_body = (size_t)d->cfg.api.max_body_bytes,
+        .chains = d->names,
+        .n_chains = d->n_chains,
+        .health = health,
+        .health_ud = d,
+    };
+    e = api_start(&d->api, &ac);
+    if (token)
+        sodium_free(token);
+    if (!e && !tlen)
+        log_msg(LOGL_WARN, "daemon", "no API token configured: every API write is refused");
+    return e;
+}
+
+static enum ferry_err start(struct daemon *d, const char *path)
+{
+    enum ferry_err e;
+    if ((e = load_config(d, path))) {
+        fail_print(d, "not started");
+        return e;
+    }
+    log_set_level(level_of(d->cfg.log_level));
+    log_kv(LOGL_INFO, "daemon", "starting", "version", FERRY_VERSION, "config", path, NULL);
+    if ((e = store_open(&d->store, "leveldb", d->cfg.data_dir))) {
+        fail_print(d, "opening the store");
+        return e;
+    }
+    if ((e = load_keys(d))) {
+        fail_print(d, "loading keys");
+        return e;
+    }
+    if ((e = metrics_new(&d->metrics)) || (e = loop_new(&d->loop)) || (e = loop_stop_on_signals(d->loop))) {
+        fail_print(d, "setting up");
+        return e;
+    }
+    struct engine_config ec;
+    engine_config_default(&ec);
+    ec.store = d->store;
+    ec.metrics = d->metrics;
+    ec.attesters = d->attesters;
+    ec.n_attesters = d->n_attesters;
+    ec.threshold = (unsigned)d->cfg.attesters.threshold;
+    ec.sign = sign_digest;
+    ec.sign_ud = d->signer;
+    ec.retry_limit = (uint32_t)d->cfg.relayer.retry_limit;
+    /* The engine counts backoff in whole seconds. */
+    ec.backoff_base_s = (uint32_t)((d->cfg.relayer.backoff_base_ms + 999) / 1000);
+    ec.backoff_max_s = (uint32_t)((d->cfg.relayer.backoff_max_ms + 999) / 1000);
+    if (ec.backoff_max_s < ec.backoff_base_s)
+        ec.backoff_max_s = ec.backoff_base_s;
+    if ((e = engine_new(&d->engine, &ec))) {
+        fail_print(d, "starting the engine");
+        return e;
+    }
+    if ((e = open_chains(d))) {
+        fail_print(d, "opening chains");
+        return e;
+    }
+    if ((e = engine_start(d->engine, (uint64_t)time(NULL)))) {
+        fail_print(d, "reconciling the engine with the chains");
+        return e;
+    }
+    /* The records engine_start rewrote are durable before any chain starts acting on them. */
+    if ((e = store_flush(d->store))) {
+        fail_print(d, "flushing the store");
+        return e;
+    }
+    for (size_t i = 0; i < d->n_chains; i++) {
+        if ((e = d->chains[i].ops->start(d->chains[i].c))) {
+            ferry_fail_ctx(e, "chain %s", d->chains[i].cfg->name);
+            fail_print(d, "starting chains");
+            return e;
+        }
+        d->chains[i].started = true;
+    }
+    if ((e = start_api(d))) {
+        fail_print(d, "starting the API");
+        return e;
+    }
+    loop_timer_init(d->loop, &d->tick, on_tick, d);
+    loop_timer_start(&d->tick, 0, 1000);
+    d->tick_on = true;
+    loop_hook_init(d->loop, &d->flush, on_turn_end, d);
+    loop_hook_start(&d->flush);
+    d->flush_on = true;
+    char listen[96];
+    snprintf(listen, sizeof listen, "%s:%u", d->cfg.api.listen.host, (unsigned)api_port(d->api));
+    log_fields(LOGL_INFO, "daemon", "started",
+               (struct log_field[]){LOG_STR("api", listen), LOG_U64("chains", d->n_chains),
+                                    LOG_U64("attesters", d->n_attesters), LOG_STR("data_dir", d->cfg.data_dir)},
+               4);
+    return FERRY_OK;
+}
+
+/* Undoes start() in reverse, whatever step it reached. */
+static enum ferry_err shutdown_all(struct daemon *d)
+{
+    enum ferry_err e = FERRY_OK;
+    if (d->tick_on)
+        loop_timer_stop(&d->tick);
+    if (d->flush_on)
+        loop_hook_stop(&d->flush);
+    api_stop(d->api);
+    d->api = NULL;
+    for (size_t i = 0; d->chains && i < d->n_chains; i++)
+        if (d->chains[i].started)
+            d->chains[i].ops->stop(d->chains[i].c);
+    if (d->store) {
+        enum ferry_err fe = store_flush(d->store);
+        if (fe) {
+            e = fe;
+            log_kv(LOGL_ERROR, "daemon", "final store flush failed", "detail", ferry_errmsg(), NULL);
+        }
+    }
+    for (size_t i = 0; d->chains && i < d->n_chains; i++)
+        if (d->chains[i].c)
+            d->chains[i].ops->close(d->chains[i].c);
+    engine_free(d->engine);
+    if (d->store) {
+        enum ferry_err ce = store_close(d->store);
+        if (ce && !e)
+            e = ce;
+    }
+    signer_free(d->signer);
+    metrics_free(d->metrics);
+    if (d->loop)
+        loop_free(d->loop);
+    free(d->chains);
+    free(d->names);
+    free(d->attesters);
+    config_free(&d->cfg);
+    return e;
+}
+
+enum ferry_err daemon_run(const struct daemon_options *opts)
+{
+    struct daemon d;
+    memset(&d, 0, sizeof d);
+    d.err = opts->err ? opts->err : stderr;
+    d.opts = opts;
+    if (!opts->config_path)
+        return ferry_fail(FERRY_EINVAL, "ferry start: no config file");
+    enum ferry_err e = start(&d, opts->config_path);
+    if (!e) {
+        if (opts->ready)
+            opts->ready(opts->ready_ud, api_port(d.api));
+        e = loop_run(d.loop);
+        if (e)
+            log_kv(LOGL_ERROR, "daemon", "event loop failed", "detail", ferry_errmsg(), NULL);
+        int sig = loop_stop_signal(d.loop);
+        log_fields(LOGL_INFO, "daemon", "stopping",
+                   (struct log_field[]){LOG_STR("reason", sig == SIGTERM ? "SIGTERM"
+                                                          : sig == SIGINT ? "SIGINT"
+                                                                          : "failure")},
+                   1);
+        if (!e)
+            e = d.failure;
+        if (d.failure)
+            fprintf(d.err, "ferry start: stopped: %s\n", d.failure_msg);
+    }
+    enum ferry_err se = shutdown_all(&d);
+    if (!e)
+        e = se;
+    if (!e)
+        log_msg(LOGL_INFO, "daemon", "stopped cleanly");
+    return e;
+}
