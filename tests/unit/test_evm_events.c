@@ -981,6 +981,10 @@ static void parsers_agree_on_edges(void **state)
     /* embedded NUL bytes (cJSON reads the string up to them) */
     const char nul[] = "[{\"a\":\"x\0y\"}]";
     (void)differ(nul, sizeof nul - 1, 10);
+    /* a NUL in a superseded data member: cJSON's shorter string is odd (found by fuzz_evm_logs) */
+    const char dup[] = "[{\"data\":\"0x000\0aa\",\"data\":\"0x00\"}]";
+    assert_int_equal(differ(dup, sizeof dup - 1, 10), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "odd"));
     /* nesting: cJSON stops at 1000 levels */
     for (int depth = 997; depth <= 1001; depth++) {
         struct gbuf g = {0};
