@@ -558,9 +558,10 @@ static const char *scan_value(const char *p, const char *end)
         }
         return NULL;
     }
+    const char *start = p;
     while (p < end && (unsigned char)*p > 32 && *p != ',' && *p != ']' && *p != '}')
         p++;
-    return p;
+    return p > start ? p : NULL;
 }
 
 static const char *scan_ws(const char *p, const char *end)

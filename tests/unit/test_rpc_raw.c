@@ -124,6 +124,7 @@ static void hand_made(void **state)
         {"{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":[]}", false, 1, RPC_E_ID_MISMATCH, false},
         {"{\"jsonrpc\":\"1.0\",\"id\":5,\"result\":[]}", false, 1, RPC_E_BAD_ENVELOPE, false},
         {"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":[]} x", false, 1, RPC_E_MALFORMED, false},
+        {"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":}", false, 1, RPC_E_MALFORMED, false}, /* fuzz_rpc_raw */
         {"{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32005,\"message\":\"limit exceeded\"}}", false, 1, RPC_OK,
          false},
         {"{\"jsonrpc\":\"2.0\",\"id\":5.0,\"result\":[]}", false, 1, RPC_OK, false},
