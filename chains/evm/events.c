@@ -372,6 +372,744 @@ out:
     return e;
 }
 
+/* ---- eth_getLogs replies straight from the text ----
+ *
+ * The same checks as above, without the cJSON tree (three quarters of the ingest time went into
+ * building and freeing it). To refuse exactly what the tree path refuses, the grammar is
+ * cJSON 1.7's, quirks included: whitespace is any byte <= 32, numbers are what strtod takes
+ * from a run of [0-9+-eE.] (at most 63 bytes), \u escapes with bad digits read as 0, strings
+ * end at their first NUL once decoded, nesting stops at 1000 levels, later duplicate members
+ * win. Errors keep the tree path's precedence: JSON that does not parse, then a result that is
+ * not an array, then too many logs, then the first bad log (so after a bad log the rest is still
+ * read, for syntax only). */
+
+#define JSON_DEPTH_MAX 1000 /* cJSON's CJSON_NESTING_LIMIT */
+
+typedef const unsigned char *cur;
+
+struct lp {
+    cur end;
+    size_t depth;
+    bool stop;          /* a log was refused (err) or there are too many: syntax only from here */
+    enum ferry_err err; /* the first refusal */
+    char *scratch;      /* decoded escaped strings */
+    size_t scratch_cap;
+    char *dscratch; /* the current log's data when it had escapes */
+    size_t dscratch_cap;
+};
+
+static cur ws(const struct lp *P, cur p)
+{
+    while (p < P->end && *p <= 32)
+        p++;
+    return p;
+}
+
+static unsigned hex4(cur s)
+{
+    unsigned h = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t v = hexval[s[i]];
+        if (v > 15)
+            return 0; /* cJSON's parse_hex4: a bad digit makes the whole escape 0 */
+        h = h << 4 | v;
+    }
+    return h;
+}
+
+/* Decodes the escaped string [a, b) as cJSON does into out (room for b - a bytes; NULL: only
+ * checks); *n the bytes written. False where cJSON fails. */
+static bool unescape(cur a, cur b, unsigned char *out, size_t *n)
+{
+    size_t o = 0;
+    while (a < b) {
+        if (*a != '\\') {
+            if (out)
+                out[o] = *a;
+            o++;
+            a++;
+            continue;
+        }
+        unsigned char c;
+        size_t seq = 2;
+        switch (a[1]) {
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case '"':
+        case '\\':
+        case '/': c = a[1]; break;
+        case 'u': {
+            if (b - a < 6)
+                return false;
+            unsigned long cp = hex4(a + 2);
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                return false;
+            seq = 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                cur s2 = a + 6;
+                if (b - s2 < 6 || s2[0] != '\\' || s2[1] != 'u')
+                    return false;
+                unsigned lo = hex4(s2 + 2);
+                if (lo < 0xDC00 || lo > 0xDFFF)
+                    return false;
+                cp = 0x10000 + (((cp & 0x3FF) << 10) | (lo & 0x3FF));
+                seq = 12;
+            }
+            unsigned char u[4];
+            size_t ul;
+            if (cp < 0x80) {
+                u[0] = (unsigned char)cp;
+                ul = 1;
+            } else if (cp < 0x800) {
+                u[0] = (unsigned char)(0xC0 | cp >> 6);
+                u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+                ul = 2;
+            } else if (cp < 0x10000) {
+                u[0] = (unsigned char)(0xE0 | cp >> 12);
+                u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+                ul = 3;
+            } else {
+                u[0] = (unsigned char)(0xF0 | cp >> 18);
+                u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+                u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+                u[3] = (unsigned char)(0x80 | (cp & 0x3F));
+                ul = 4;
+            }
+            if (out)
+                memcpy(out + o, u, ul);
+            o += ul;
+            a += seq;
+            continue;
+        }
+        default: return false;
+        }
+        if (out)
+            out[o] = c;
+        o++;
+        a += seq;
+    }
+    *n = o;
+    return true;
+}
+
+/* A string token at p (its '"'): *a, *b its raw content, *esc whether it has escapes; the
+ * position after it, or NULL when it does not parse (escapes are checked here). */
+static cur str_token(const struct lp *P, cur p, cur *a, cur *b, bool *esc)
+{
+    cur s = p + 1;
+    if (s > P->end)
+        return NULL;
+    cur q = memchr(s, '"', (size_t)(P->end - s));
+    if (!q)
+        return NULL;
+    if (!memchr(s, '\\', (size_t)(q - s))) {
+        *a = s;
+        *b = q;
+        *esc = false;
+        return q + 1;
+    }
+    /* cJSON's scan: a backslash hides the next byte, whatever it is */
+    cur e = s;
+    while (e < P->end && *e != '"') {
+        if (*e == '\\') {
+            if (e + 1 >= P->end)
+                return NULL;
+            e++;
+        }
+        e++;
+    }
+    if (e >= P->end)
+        return NULL;
+    size_t n;
+    if (!unescape(s, e, NULL, &n))
+        return NULL;
+    *a = s;
+    *b = e;
+    *esc = true;
+    return e + 1;
+}
+
+/* The bytes of a string as cJSON's valuestring holds them up to its NUL: [a, b) itself or,
+ * with escapes, decoded into *buf. NULL when out of memory. */
+static const char *str_value(cur a, cur b, bool esc, char **buf, size_t *cap, size_t *len)
+{
+    const char *s = (const char *)a;
+    size_t n = (size_t)(b - a);
+    if (esc) {
+        if (*cap < n + 1) {
+            char *nb = realloc(*buf, n + 1);
+            if (!nb)
+                return NULL;
+            *buf = nb;
+            *cap = n + 1;
+        }
+        if (!unescape(a, b, (unsigned char *)*buf, &n))
+            return NULL; /* checked by str_token already */
+        s = *buf;
+    }
+    const char *z = memchr(s, 0, n);
+    *len = z ? (size_t)(z - s) : n;
+    return s;
+}
+
+static cur number_token(const struct lp *P, cur p)
+{
+    char nb[64];
+    size_t i;
+    for (i = 0; i < sizeof nb - 1 && p + i < P->end; i++) {
+        unsigned char c = p[i];
+        if (!((c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.'))
+            break;
+        nb[i] = (char)c;
+    }
+    nb[i] = 0;
+    char *after;
+    (void)strtod(nb, &after);
+    return after == nb ? NULL : p + (after - nb);
+}
+
+static bool lit(const struct lp *P, cur p, const char *w, size_t n)
+{
+    return (size_t)(P->end - p) >= n && memcmp(p, w, n) == 0;
+}
+
+static cur skip_value(struct lp *P, cur p);
+
+/* p at '[' or '{': the position after the container, or NULL. */
+static cur skip_container(struct lp *P, cur p)
+{
+    bool obj = *p == '{';
+    if (P->depth >= JSON_DEPTH_MAX)
+        return NULL;
+    P->depth++;
+    p = ws(P, p + 1);
+    if (p < P->end && *p == (obj ? '}' : ']')) {
+        P->depth--;
+        return p + 1;
+    }
+    for (;;) {
+        p = ws(P, p);
+        if (p >= P->end)
+            return NULL;
+        if (obj) {
+            cur a, b;
+            bool esc;
+            if (*p != '"' || !(p = str_token(P, p, &a, &b, &esc)))
+                return NULL;
+            p = ws(P, p);
+            if (p >= P->end || *p != ':')
+                return NULL;
+            p = ws(P, p + 1);
+        }
+        if (!(p = skip_value(P, p)))
+            return NULL;
+        p = ws(P, p);
+        if (p < P->end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p >= P->end || *p != (obj ? '}' : ']'))
+            return NULL;
+        P->depth--;
+        return p + 1;
+    }
+}
+
+static cur skip_value(struct lp *P, cur p)
+{
+    if (lit(P, p, "null", 4) || lit(P, p, "true", 4))
+        return p + 4;
+    if (lit(P, p, "false", 5))
+        return p + 5;
+    if (p >= P->end)
+        return NULL;
+    if (*p == '"') {
+        cur a, b;
+        bool esc;
+        return str_token(P, p, &a, &b, &esc);
+    }
+    if (*p == '-' || (*p >= '0' && *p <= '9'))
+        return number_token(P, p);
+    if (*p == '[' || *p == '{')
+        return skip_container(P, p);
+    return NULL;
+}
+
+/* A refusal of a log: the first one is kept (its message is the last one set, so nothing after
+ * it may call ferry_fail), and the rest is read for syntax only. */
+#define REFUSE(P_, expr_)                                                                                      \
+    do {                                                                                                       \
+        if (!(P_)->stop) {                                                                                     \
+            (P_)->err = (expr_);                                                                               \
+            (P_)->stop = true;                                                                                 \
+        }                                                                                                      \
+    } while (0)
+
+/* "0x" and exactly 2n digits, reading s[0..len) as cJSON's valuestring (up to a NUL). */
+static bool fixed_view(uint8_t *out, size_t n, const char *s, size_t len)
+{
+    return len == 2 + 2 * n && s[0] == '0' && s[1] == 'x' && hex_digits(out, s + 2, n);
+}
+
+static enum member member_of_n(const char *k, size_t n)
+{
+#define IS(lit_) (n == sizeof lit_ - 1 && memcmp(k, lit_, n) == 0)
+    switch (n ? k[0] : 0) {
+    case 'a': return IS("address") ? M_ADDRESS : M_OTHER;
+    case 'd': return IS("data") ? M_DATA : M_OTHER;
+    case 'l': return IS("logIndex") ? M_LOGINDEX : M_OTHER;
+    case 'r': return IS("removed") ? M_REMOVED : M_OTHER;
+    case 't':
+        return IS("topics")             ? M_TOPICS
+               : IS("transactionHash")  ? M_TXHASH
+               : IS("transactionIndex") ? M_TXINDEX
+                                        : M_OTHER;
+    case 'b':
+        return IS("blockNumber") ? M_BLOCK : IS("blockHash") ? M_BHASH : IS("blockTimestamp") ? M_BTIME : M_OTHER;
+    default: return M_OTHER;
+    }
+#undef IS
+}
+
+/* One string-valued member at p: its value as cJSON holds it in *s / *len, or, when it is not
+ * a string, *s = NULL (the value skipped). The position after it, NULL on a syntax error. */
+static cur string_member(struct lp *P, cur p, const char **s, size_t *len, bool *oom)
+{
+    *s = NULL;
+    if (p < P->end && *p == '"') {
+        cur a, b;
+        bool esc;
+        if (!(p = str_token(P, p, &a, &b, &esc)))
+            return NULL;
+        if (!P->stop) {
+            if (!esc) {
+                *s = (const char *)a;
+                *len = (size_t)(b - a);
+            } else if (!(*s = str_value(a, b, esc, &P->scratch, &P->scratch_cap, len))) {
+                *oom = true;
+            }
+        }
+        return p;
+    }
+    return skip_value(P, p);
+}
+
+static size_t cstrlen(const char *s, size_t n)
+{
+    const char *z = memchr(s, 0, n);
+    return z ? (size_t)(z - s) : n;
+}
+
+static bool fixed_member(uint8_t *out, size_t n, const char *s, size_t len)
+{
+    if (fixed_view(out, n, s, len))
+        return true;
+    size_t c = cstrlen(s, len); /* a NUL ends it, as in cJSON's valuestring */
+    return c != len && fixed_view(out, n, s, c);
+}
+
+static enum ferry_err quantity_view(uint64_t *out, const char *s, size_t len, size_t i, const char *member,
+                                    uint64_t max)
+{
+    if (!s)
+        return bad(i, member, "expected a hex quantity string");
+    char q[80];
+    len = cstrlen(s, len);
+    if (len > sizeof q - 1)
+        len = sizeof q - 1; /* still refused: more digits than any u64 */
+    memcpy(q, s, len);
+    q[len] = 0;
+    if (hex_quantity_u64(out, q))
+        return ferry_fail_ctx(FERRY_EINVAL, "eth_getLogs: log %zu: %s", i, member);
+    if (*out > max)
+        return bad(i, member, "out of range");
+    return FERRY_OK;
+}
+
+struct lp_out {
+    struct evm_log *logs;
+    size_t n, cap, max;
+    uint8_t *arena;
+    size_t at;
+};
+
+/* Log i, an object at p (its '{'). Syntax errors return NULL; refusals go to P. */
+static cur parse_log_text(struct lp *P, struct lp_out *O, cur p, size_t i)
+{
+    if (P->depth >= JSON_DEPTH_MAX)
+        return NULL;
+    P->depth++;
+    struct evm_log *l = NULL;
+    if (!P->stop) {
+        if (O->n == O->cap) {
+            size_t cap = O->cap ? 2 * O->cap : 64;
+            if (cap > O->max)
+                cap = O->max;
+            struct evm_log *nl = realloc(O->logs, cap * sizeof *nl);
+            if (!nl) {
+                REFUSE(P, ferry_fail(FERRY_ENOMEM, "eth_getLogs: no memory for %zu logs", cap));
+                goto syntax;
+            }
+            O->logs = nl;
+            O->cap = cap;
+        }
+        l = &O->logs[O->n];
+        memset(l, 0, sizeof *l);
+    }
+syntax:;
+    enum { F_ADDRESS = 1, F_TOPICS = 2, F_DATA = 4, F_BLOCK = 8, F_BHASH = 16, F_TXHASH = 32, F_TXINDEX = 64,
+           F_LOGINDEX = 128 };
+    unsigned seen = 0;
+    const char *data = NULL;
+    size_t data_len = 0;
+    bool oom = false;
+    p = ws(P, p + 1);
+    if (p < P->end && *p == '}') {
+        p++;
+        goto done;
+    }
+    for (;;) {
+        p = ws(P, p);
+        if (p >= P->end || *p != '"')
+            return NULL;
+        cur ka, kb;
+        bool kesc;
+        if (!(p = str_token(P, p, &ka, &kb, &kesc)))
+            return NULL;
+        p = ws(P, p);
+        if (p >= P->end || *p != ':')
+            return NULL;
+        p = ws(P, p + 1);
+        if (p >= P->end)
+            return NULL;
+        enum member m = M_OTHER;
+        const char *k = NULL;
+        if (!P->stop) {
+            size_t kn;
+            if (!kesc) {
+                k = (const char *)ka;
+                kn = cstrlen(k, (size_t)(kb - ka));
+            } else if (!(k = str_value(ka, kb, true, &P->scratch, &P->scratch_cap, &kn))) {
+                REFUSE(P, ferry_fail(FERRY_ENOMEM, "eth_getLogs: no memory"));
+            }
+            if (k) {
+                m = member_of_n(k, kn);
+                static const char *const mnames[] = {
+                    [M_ADDRESS] = "address",   [M_TOPICS] = "topics",
+                    [M_DATA] = "data",         [M_BLOCK] = "blockNumber",
+                    [M_BHASH] = "blockHash",   [M_TXHASH] = "transactionHash",
+                    [M_TXINDEX] = "transactionIndex", [M_LOGINDEX] = "logIndex",
+                    [M_REMOVED] = "removed",   [M_BTIME] = "blockTimestamp",
+                };
+                if (m != M_OTHER)
+                    k = mnames[m]; /* the key may live in scratch, which the value reuses */
+            }
+        }
+        const char *s;
+        size_t len = 0;
+        uint64_t q;
+        enum ferry_err e;
+        switch (m) {
+        case M_OTHER:
+            if (!(p = skip_value(P, p)))
+                return NULL;
+            break;
+        case M_ADDRESS:
+        case M_BHASH:
+        case M_TXHASH: {
+            if (!(p = string_member(P, p, &s, &len, &oom)))
+                return NULL;
+            if (P->stop)
+                break;
+            uint8_t *dst = m == M_ADDRESS ? l->address : m == M_BHASH ? l->block_hash : l->tx_hash;
+            if (!s || !fixed_member(dst, m == M_ADDRESS ? 20 : 32, s, len))
+                REFUSE(P, bad(i, k, m == M_ADDRESS ? "expected 0x and 40 hex digits" : "expected 0x and 64 hex digits"));
+            seen |= m == M_ADDRESS ? F_ADDRESS : m == M_BHASH ? F_BHASH : F_TXHASH;
+            break;
+        }
+        case M_TOPICS: {
+            if (*p != '[') {
+                if (!(p = skip_value(P, p)))
+                    return NULL;
+                REFUSE(P, bad(i, k, "expected an array"));
+                break;
+            }
+            if (P->depth >= JSON_DEPTH_MAX)
+                return NULL;
+            P->depth++;
+            size_t n = 0;
+            p = ws(P, p + 1);
+            if (p < P->end && *p == ']') {
+                p++;
+            } else {
+                for (;; n++) {
+                    p = ws(P, p);
+                    if (p >= P->end)
+                        return NULL;
+                    if (n == 4)
+                        REFUSE(P, bad(i, k, "more than 4 topics"));
+                    if (!(p = string_member(P, p, &s, &len, &oom)))
+                        return NULL;
+                    if (!P->stop && (!s || !fixed_member(l->topics[n], 32, s, len)))
+                        REFUSE(P, bad(i, k, "expected 0x and 64 hex digits"));
+                    p = ws(P, p);
+                    if (p < P->end && *p == ',') {
+                        p++;
+                        continue;
+                    }
+                    if (p >= P->end || *p != ']')
+                        return NULL;
+                    p++;
+                    n++;
+                    break;
+                }
+            }
+            P->depth--;
+            if (!P->stop) {
+                l->n_topics = n;
+                seen |= F_TOPICS;
+            }
+            break;
+        }
+        case M_DATA:
+            if (!P->stop && (seen & F_DATA)) {
+                /* superseded: its digits are never read, but a NUL in them shortens it for
+                 * cJSON, and the shorter string must still pass */
+                size_t c = cstrlen(data - 2, data_len + 2);
+                if (c % 2) {
+                    REFUSE(P, bad(i, k, "odd number of hex digits"));
+                    seen &= ~(unsigned)F_DATA;
+                }
+            }
+            if (*p == '"') {
+                cur a, b;
+                bool esc;
+                if (!(p = str_token(P, p, &a, &b, &esc)))
+                    return NULL;
+                if (P->stop)
+                    break;
+                if (esc) {
+                    if (!(s = str_value(a, b, true, &P->dscratch, &P->dscratch_cap, &len))) {
+                        oom = true;
+                        break;
+                    }
+                } else {
+                    s = (const char *)a;
+                    len = (size_t)(b - a);
+                }
+                if (len < 2 || s[0] != '0' || s[1] != 'x' || len % 2)
+                    len = cstrlen(s, len); /* a NUL ends it, as in cJSON's valuestring */
+                if (len < 2 || s[0] != '0' || s[1] != 'x') {
+                    REFUSE(P, bad(i, k, "expected 0x and hex digits"));
+                    break;
+                }
+                if (len % 2) {
+                    REFUSE(P, bad(i, k, "odd number of hex digits"));
+                    break;
+                }
+                data = s + 2;
+                data_len = len - 2;
+                seen |= F_DATA;
+            } else {
+                if (!(p = skip_value(P, p)))
+                    return NULL;
+                REFUSE(P, bad(i, k, "expected 0x and hex digits"));
+            }
+            break;
+        case M_BLOCK:
+            if (!P->stop && lit(P, p, "null", 4))
+                REFUSE(P, bad(i, k, "null: a pending log"));
+            /* fall through */
+        case M_TXINDEX:
+        case M_LOGINDEX:
+        case M_BTIME:
+            if (!(p = string_member(P, p, &s, &len, &oom)))
+                return NULL;
+            if (P->stop || oom)
+                break;
+            if ((e = quantity_view(&q, s, len, i, k, m == M_TXINDEX || m == M_LOGINDEX ? UINT32_MAX : UINT64_MAX))) {
+                REFUSE(P, e);
+                break;
+            }
+            switch (m) {
+            case M_BLOCK: l->block_number = q; seen |= F_BLOCK; break;
+            case M_TXINDEX: l->tx_index = (uint32_t)q; seen |= F_TXINDEX; break;
+            case M_LOGINDEX: l->log_index = (uint32_t)q; seen |= F_LOGINDEX; break;
+            default: l->block_timestamp = q; l->has_block_timestamp = true; break;
+            }
+            break;
+        case M_REMOVED:
+            if (lit(P, p, "true", 4) || lit(P, p, "false", 5)) {
+                if (!P->stop)
+                    l->removed = *p == 't';
+                p += *p == 't' ? 4 : 5;
+            } else {
+                if (!(p = skip_value(P, p)))
+                    return NULL;
+                REFUSE(P, bad(i, k, "expected true or false"));
+            }
+            break;
+        }
+        if (oom) {
+            REFUSE(P, ferry_fail(FERRY_ENOMEM, "eth_getLogs: no memory"));
+            oom = false;
+        }
+        p = ws(P, p);
+        if (p < P->end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p >= P->end || *p != '}')
+            return NULL;
+        p++;
+        break;
+    }
+done:
+    P->depth--;
+    if (P->stop)
+        return p;
+    static const char *const names[] = {"address", "topics", "data", "blockNumber", "blockHash", "transactionHash",
+                                        "transactionIndex", "logIndex"};
+    for (unsigned bit = 0; bit < 8; bit++)
+        if (!(seen & (1u << bit))) {
+            REFUSE(P, bad(i, names[bit], "missing"));
+            return p;
+        }
+    /* the last "data" wins, as with the tree, so its digits are read only now */
+    size_t dl = data_len / 2;
+    if (!hex_digits(O->arena + O->at, data, dl)) {
+        /* a NUL among the digits ends the string for cJSON: what is before it may be fine */
+        size_t c = cstrlen(data - 2, data_len + 2);
+        if (c == data_len + 2) {
+            REFUSE(P, bad(i, "data", "not hex"));
+            return p;
+        }
+        if (c < 2) {
+            REFUSE(P, bad(i, "data", "expected 0x and hex digits"));
+            return p;
+        }
+        if (c % 2) {
+            REFUSE(P, bad(i, "data", "odd number of hex digits"));
+            return p;
+        }
+        dl = (c - 2) / 2;
+        if (!hex_digits(O->arena + O->at, data, dl)) {
+            REFUSE(P, bad(i, "data", "not hex"));
+            return p;
+        }
+    }
+    l->data = O->arena + O->at;
+    l->data_len = dl;
+    O->at += dl;
+    O->n++;
+    return p;
+}
+
+enum ferry_err evm_logs_parse_text_at(struct evm_logs *out, const char *text, size_t len, size_t depth,
+                                      size_t max_logs)
+{
+    memset(out, 0, sizeof *out);
+    hexval_init();
+    struct lp P = {.end = (cur)text + len, .depth = depth};
+    struct lp_out O = {.max = max_logs};
+    cur p = (cur)text;
+    enum ferry_err e = FERRY_OK;
+    size_t n = 0;
+    if (depth == 0 && len >= 5 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3; /* cJSON skips a UTF-8 byte order mark at the start of a document */
+    p = ws(&P, p);
+    if (p >= P.end || *p != '[') {
+        if (p < P.end && (p = skip_value(&P, p)) != NULL)
+            goto not_array;
+        goto syntax;
+    }
+    /* Every log's data fits in half the text, so the arena is never reallocated (and the
+     * events can point into it as it fills). Untouched pages of it cost nothing. */
+    O.arena = malloc(len / 2 + 1);
+    if (!O.arena) {
+        e = ferry_fail(FERRY_ENOMEM, "eth_getLogs: no memory for a %zu-byte reply", len);
+        goto out;
+    }
+    if (P.depth >= JSON_DEPTH_MAX)
+        goto syntax;
+    P.depth++;
+    p = ws(&P, p + 1);
+    if (p < P.end && *p == ']') {
+        p++;
+    } else {
+        for (;; n++) {
+            p = ws(&P, p);
+            if (p >= P.end)
+                goto syntax;
+            if (n == max_logs && !P.stop) {
+                P.stop = true; /* too many: the rest only for syntax, and ERANGE unless it fails */
+                P.err = FERRY_OK;
+            }
+            if (*p == '{') {
+                if (!(p = parse_log_text(&P, &O, p, n)))
+                    goto syntax;
+            } else {
+                if (!(p = skip_value(&P, p)))
+                    goto syntax;
+                REFUSE(&P, ferry_fail(FERRY_EINVAL, "eth_getLogs: log %zu is not an object", n));
+            }
+            p = ws(&P, p);
+            if (p < P.end && *p == ',') {
+                p++;
+                continue;
+            }
+            if (p >= P.end || *p != ']')
+                goto syntax;
+            p++;
+            n++;
+            break;
+        }
+    }
+    for (; p < P.end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+            goto syntax;
+    if (n > max_logs) {
+        e = ferry_fail(FERRY_ERANGE, "eth_getLogs: more than %zu logs", max_logs);
+        goto out;
+    }
+    if (P.stop) {
+        e = P.err; /* its message is still the last one set */
+        goto out;
+    }
+    if (O.n) {
+        out->logs = O.logs;
+        out->n = O.n;
+        out->arena = O.arena;
+        O.logs = NULL;
+        O.arena = NULL;
+    }
+    goto out;
+not_array:
+    for (; p < P.end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+            goto syntax;
+    e = ferry_fail(FERRY_EINVAL, "eth_getLogs: the result is not an array");
+    goto out;
+syntax:
+    e = ferry_fail(FERRY_EINVAL, "eth_getLogs: the result is not JSON (at byte %zu)",
+                   p ? (size_t)(p - (cur)text) : len);
+out:
+    free(O.logs);
+    free(O.arena);
+    free(P.scratch);
+    free(P.dscratch);
+    return e;
+}
+
+enum ferry_err evm_logs_parse_text(struct evm_logs *out, const char *text, size_t len, size_t max_logs)
+{
+    return evm_logs_parse_text_at(out, text, len, 0, max_logs);
+}
+
 void evm_logs_free(struct evm_logs *l)
 {
     free(l->logs);

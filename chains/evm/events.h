@@ -113,6 +113,16 @@ struct evm_logs {
  * names the log and the member ("log 3: blockHash: ..."). */
 enum ferry_err evm_logs_parse(struct evm_logs *out, const cJSON *result, size_t max_logs) FERRY_WUR;
 void evm_logs_free(struct evm_logs *l);
+/* The same from the result's text (len bytes, no NUL needed), without building a cJSON tree:
+ * accepts and refuses exactly what cJSON_ParseWithLength followed by evm_logs_parse does
+ * (bytes after the array other than JSON whitespace are refused). Malformed JSON is
+ * FERRY_EINVAL. The logs own their data (an arena): text may go once this returns. */
+enum ferry_err evm_logs_parse_text(struct evm_logs *out, const char *text, size_t len, size_t max_logs) FERRY_WUR;
+/* The same for a result nested `depth` containers deep in a larger document (a JSON-RPC reply:
+ * 1, in a batch: 2), so that cJSON's nesting limit applies as it would to the whole document. */
+enum ferry_err evm_logs_parse_text_at(struct evm_logs *out, const char *text, size_t len, size_t depth,
+                                      size_t max_logs) FERRY_WUR;
+
 
 /* ---- decoding ---- */
 

@@ -87,6 +87,8 @@ struct req {
     uint64_t *ids;
     char **methods;
     struct rpc_reply *replies; /* n, allocated up front so that delivery cannot fail */
+    bool *raw;                 /* n, or NULL: calls whose result goes over as text */
+    struct fbuf reply_body;    /* the body those texts point into, kept until delivery */
     rpc_cb cb;
     void *ud;
     uint32_t timeout_ms, max_attempts;
@@ -285,6 +287,8 @@ static void req_free(struct req *r)
             free(r->methods[i]);
     free(r->methods);
     free(r->replies);
+    free(r->raw);
+    fbuf_free(&r->reply_body);
     free(r->ids);
     free(r->body);
     free(r);
@@ -658,8 +662,8 @@ static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
         set_last(r, kind, status, epi, "%s: HTTP 429 Too Many Requests", ep->name);
         r->last_retry_after = retry_after(k, ep, now);
     } else {
-        kind = rpc_parse_reply((const char *)k->body.data, k->body.len, r->batch, r->ids,
-                               (const char *const *)r->methods, r->n, &tree, replies, why, sizeof why);
+        kind = rpc_parse_reply_raw((const char *)k->body.data, k->body.len, r->batch, r->ids,
+                                   (const char *const *)r->methods, r->raw, r->n, &tree, replies, why, sizeof why);
         bool node_errors_only = false;
         if (kind == RPC_OK) {
             node_errors_only = true;
@@ -709,6 +713,13 @@ static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
                 observe_latency(ep, elapsed);
             demote(ep);
         }
+    }
+    if (kind == RPC_OK && r->raw) {
+        /* the raw results point into the body: it goes with the request, the connection
+         * starts a fresh one */
+        fbuf_free(&r->reply_body);
+        r->reply_body = k->body;
+        fbuf_init(&k->body, c->cfg.max_body);
     }
     conn_release(k);
     kick(ep);
@@ -782,9 +793,14 @@ static enum ferry_err submit(struct rpc_client *c, const struct rpc_call_spec *c
     r->ids = calloc(n, sizeof *r->ids);
     r->methods = calloc(n, sizeof *r->methods);
     r->replies = calloc(n, sizeof *r->replies);
+    if (opts && opts->raw_results) {
+        r->raw = calloc(n, sizeof *r->raw);
+        for (size_t i = 0; r->raw && i < n && i < 64; i++)
+            r->raw[i] = (opts->raw_results >> i) & 1;
+    }
     struct fbuf b;
     fbuf_init(&b, (size_t)1 << 30);
-    e = (r->ids && r->methods && r->replies) ? FERRY_OK : FERRY_ENOMEM;
+    e = (r->ids && r->methods && r->replies && (r->raw || !(opts && opts->raw_results))) ? FERRY_OK : FERRY_ENOMEM;
     if (!e && batch)
         e = fbuf_addbyte(&b, '[');
     for (size_t i = 0; i < n && !e; i++) {

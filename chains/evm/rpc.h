@@ -90,6 +90,15 @@ struct rpc_reply {
     cJSON *result;
     struct rpc_error err;
     cJSON *parent_; /* private: for rpc_reply_take */
+    /* Calls named in rpc_opts.raw_results: the result's JSON text as the node sent it, unparsed (result
+     * is then a JSON null standing in for it). It is NOT checked: the caller parses it as
+     * strictly as cJSON would (a malformed one is the endpoint's fault). raw_depth: the
+     * containers around it in the reply (1, or 2 in a batch), for cJSON's nesting limit.
+     * Points into the reply body, valid during the callback. NULL otherwise: the result came
+     * as a tree (the client reads the reply that way when it is not plainly shaped). */
+    const char *raw;
+    size_t raw_len;
+    size_t raw_depth;
 };
 
 /* The result belongs to the client and is freed when the callback returns; this detaches
@@ -137,6 +146,9 @@ struct rpc_opts {
     bool logs_grade;   /* only endpoints whose head is trusted for logs */
     bool pinned;       /* only endpoint `endpoint` (no failover) */
     unsigned endpoint;
+    /* Bit i (calls 0..63): hand call i's result over as text (rpc_reply.raw), without a
+     * cJSON tree; a big eth_getLogs reply costs more to build as a tree than to read. */
+    uint64_t raw_results;
 };
 
 struct rpc_client;
@@ -211,6 +223,14 @@ size_t rpc_endpoint_methods(const struct rpc_client *c, size_t i, struct rpc_met
 enum rpc_errkind rpc_parse_reply(const char *body, size_t len, bool batch, const uint64_t *ids,
                                  const char *const *methods, size_t n, cJSON **tree, struct rpc_reply *out, char *why,
                                  size_t why_len);
+
+/* The same, for calls of which those with raw[i] want their result as text: when the reply is
+ * plainly shaped (keys without escapes, integer ids), those results are left out of the tree
+ * and out[i].raw points at them in body; the envelope is checked exactly as above. raw may be
+ * NULL (none). */
+enum rpc_errkind rpc_parse_reply_raw(const char *body, size_t len, bool batch, const uint64_t *ids,
+                                     const char *const *methods, const bool *raw, size_t n, cJSON **tree,
+                                     struct rpc_reply *out, char *why, size_t why_len);
 
 /* The kind of a node's JSON-RPC error (by code, then by the message variants of geth,
  * erigon, nethermind, besu, reth, anvil, openethereum and the common providers). method

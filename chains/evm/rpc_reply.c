@@ -507,6 +507,199 @@ static size_t find_id(const uint64_t *ids, size_t n, uint64_t id)
     return lo < n && ids[lo] == id ? lo : n;
 }
 
+/* ---- results handed over as text ---- */
+
+struct raw_span {
+    uint64_t id;
+    const char *p;
+    size_t len;
+};
+
+/* The end of the string token at p (its '"'), as cJSON scans it; NULL if unterminated. */
+static const char *scan_string(const char *p, const char *end)
+{
+    const char *s = p + 1;
+    if (s >= end)
+        return NULL;
+    const char *q = memchr(s, '"', (size_t)(end - s));
+    if (!q)
+        return NULL;
+    if (!memchr(s, '\\', (size_t)(q - s)))
+        return q + 1;
+    for (; s < end && *s != '"'; s++)
+        if (*s == '\\' && ++s >= end)
+            return NULL;
+    return s < end ? s + 1 : NULL;
+}
+
+/* Past the value at p. Loose (brackets of either kind pair up, literals run to a delimiter):
+ * exact on JSON that parses, and whatever it makes of the rest, cJSON's parse of what is left
+ * or the caller's parse of the span refuses it. */
+static const char *scan_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return scan_string(p, end);
+    if (*p == '[' || *p == '{') {
+        size_t depth = 0;
+        while (p < end) {
+            char c = *p;
+            if (c == '"') {
+                if (!(p = scan_string(p, end)))
+                    return NULL;
+                continue;
+            }
+            if (c == '[' || c == '{')
+                depth++;
+            else if ((c == ']' || c == '}') && --depth == 0)
+                return p + 1;
+            p++;
+        }
+        return NULL;
+    }
+    const char *start = p;
+    while (p < end && (unsigned char)*p > 32 && *p != ',' && *p != ']' && *p != '}')
+        p++;
+    return p > start ? p : NULL;
+}
+
+static const char *scan_ws(const char *p, const char *end)
+{
+    while (p < end && (unsigned char)*p <= 32)
+        p++;
+    return p;
+}
+
+/* The "result" of each envelope with a plain integer id, in order. False when the reply is not
+ * plainly shaped: then it is read as a tree, as ever. */
+static bool scan_results(const char *body, size_t len, struct raw_span *spans, size_t max, size_t *n)
+{
+    const char *p = body, *end = body + len;
+    *n = 0;
+    p = scan_ws(p, end);
+    bool batch = p < end && *p == '[';
+    if (batch)
+        p = scan_ws(p + 1, end);
+    for (;;) {
+        if (p >= end || *p != '{')
+            return false;
+        const char *res = NULL, *res_end = NULL;
+        bool has_id = false;
+        uint64_t id = 0;
+        p = scan_ws(p + 1, end);
+        while (p < end && *p != '}') {
+            const char *k = p, *ke;
+            if (*p != '"' || !(ke = scan_string(p, end)) || memchr(k, '\\', (size_t)(ke - k)))
+                return false;
+            p = scan_ws(ke, end);
+            if (p >= end || *p != ':')
+                return false;
+            p = scan_ws(p + 1, end);
+            const char *v = p;
+            if (!(p = scan_value(p, end)))
+                return false;
+            size_t kl = (size_t)(ke - k);
+            if (kl == 8 && memcmp(k, "\"result\"", 8) == 0) {
+                if (res)
+                    return false;
+                res = v;
+                res_end = p;
+            } else if (kl == 4 && memcmp(k, "\"id\"", 4) == 0) {
+                if (has_id || v == p || p - v > 15)
+                    return false;
+                for (const char *d = v; d < p; d++) {
+                    if (*d < '0' || *d > '9')
+                        return false;
+                    id = id * 10 + (uint64_t)(*d - '0');
+                }
+                has_id = true;
+            }
+            p = scan_ws(p, end);
+            if (p < end && *p == ',')
+                p = scan_ws(p + 1, end);
+        }
+        if (p >= end)
+            return false;
+        p++;
+        if (res && has_id) {
+            if (*n == max)
+                return false;
+            spans[(*n)++] = (struct raw_span){id, res, (size_t)(res_end - res)};
+        }
+        if (!batch)
+            return true;
+        p = scan_ws(p, end);
+        if (p < end && *p == ',') {
+            p = scan_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == ']';
+    }
+}
+
+enum rpc_errkind rpc_parse_reply_raw(const char *body, size_t len, bool batch, const uint64_t *ids,
+                                     const char *const *methods, const bool *raw, size_t n, cJSON **tree,
+                                     struct rpc_reply *out, char *why, size_t why_len)
+{
+    size_t want = 0;
+    for (size_t i = 0; raw && i < n; i++)
+        want += raw[i];
+    struct raw_span *spans = want ? malloc(n * sizeof *spans) : NULL;
+    size_t ns = 0;
+    if (!spans || !scan_results(body, len, spans, n, &ns))
+        ns = 0;
+    /* The reply with the wanted results replaced by null: cJSON checks the envelope as ever
+     * without building their trees. */
+    char *sub = NULL;
+    size_t sublen = 0, nsub = 0;
+    for (size_t s = 0; s < ns; s++) {
+        size_t i = find_id(ids, n, spans[s].id);
+        if (i < n && raw[i])
+            spans[nsub++] = spans[s];
+    }
+    if (nsub) {
+        size_t cap = len, at = 0;
+        for (size_t s = 0; s < nsub; s++)
+            cap = cap - spans[s].len + 4;
+        sub = malloc(cap + 1);
+        if (sub) {
+            const char *from = body;
+            for (size_t s = 0; s < nsub; s++) {
+                memcpy(sub + at, from, (size_t)(spans[s].p - from));
+                at += (size_t)(spans[s].p - from);
+                memcpy(sub + at, "null", 4);
+                at += 4;
+                from = spans[s].p + spans[s].len;
+            }
+            memcpy(sub + at, from, (size_t)(body + len - from));
+            at += (size_t)(body + len - from);
+            sub[at] = 0;
+            sublen = at;
+        } else {
+            nsub = 0;
+        }
+    }
+    enum rpc_errkind k = rpc_parse_reply(sub ? sub : body, sub ? sublen : len, batch, ids, methods, n, tree, out,
+                                         why, why_len);
+    free(sub);
+    for (size_t i = 0; k == RPC_OK && i < n; i++) {
+        out[i].raw = NULL;
+        out[i].raw_len = out[i].raw_depth = 0;
+        if (!raw || !raw[i] || out[i].err.kind != RPC_OK)
+            continue;
+        for (size_t s = 0; s < nsub; s++)
+            if (spans[s].id == ids[i]) {
+                out[i].raw = spans[s].p;
+                out[i].raw_len = spans[s].len;
+                out[i].raw_depth = cJSON_IsArray(*tree) ? 2 : 1;
+                break;
+            }
+    }
+    free(spans);
+    return k;
+}
+
 enum rpc_errkind rpc_parse_reply(const char *body, size_t len, bool batch, const uint64_t *ids,
                                  const char *const *methods, size_t n, cJSON **tree, struct rpc_reply *out, char *why,
                                  size_t why_len)

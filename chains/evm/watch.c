@@ -674,7 +674,10 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
         refuse(w, endpoint, "the parent of the block after the cursor is not the cursor block");
         return;
     }
-    enum ferry_err e = evm_logs_parse(&w->logs, r[w->ib].result, w->cfg.max_logs);
+    /* the logs come as text (raw_results below): parsed straight into evm_logs, no tree */
+    const struct rpc_reply *lr = &r[w->ib];
+    enum ferry_err e = lr->raw ? evm_logs_parse_text_at(&w->logs, lr->raw, lr->raw_len, lr->raw_depth, w->cfg.max_logs)
+                               : evm_logs_parse(&w->logs, lr->result, w->cfg.max_logs);
     if (e == FERRY_ERANGE) {
         if (narrow(w, NULL)) {
             w->state = W_IDLE;
@@ -741,7 +744,7 @@ static void step_scan(struct evm_watch *w)
         calls[n++] = (struct rpc_call_spec){"eth_getBlockByNumber", pd};
     }
     w->state = W_SCAN;
-    struct rpc_opts opts = {.logs_grade = true};
+    struct rpc_opts opts = {.logs_grade = true, .raw_results = w->ib >= 0 ? 1ull << w->ib : 0};
     send_batch(w, calls, n, &opts, on_scan_reply, "the scan");
 }
 

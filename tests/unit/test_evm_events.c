@@ -213,6 +213,95 @@ static size_t chain_fields(const struct chain_event *ev, char f[8][4200])
     return n;
 }
 
+
+/* ---- the two parsers: the tree path (evm_logs_parse) and the text path (evm_logs_parse_text) ---- */
+
+static void assert_logs_equal(const struct evm_logs *a, const struct evm_logs *b)
+{
+    assert_int_equal(a->n, b->n);
+    for (size_t i = 0; i < a->n; i++) {
+        const struct evm_log *x = &a->logs[i], *y = &b->logs[i];
+        assert_memory_equal(x->address, y->address, 20);
+        assert_int_equal(x->n_topics, y->n_topics);
+        assert_memory_equal(x->topics, y->topics, 32 * x->n_topics);
+        assert_int_equal(x->data_len, y->data_len);
+        if (x->data_len)
+            assert_memory_equal(x->data, y->data, x->data_len);
+        assert_int_equal(x->block_number, y->block_number);
+        assert_memory_equal(x->block_hash, y->block_hash, 32);
+        assert_memory_equal(x->tx_hash, y->tx_hash, 32);
+        assert_int_equal(x->tx_index, y->tx_index);
+        assert_int_equal(x->log_index, y->log_index);
+        assert_int_equal(x->removed, y->removed);
+        assert_int_equal(x->has_block_timestamp, y->has_block_timestamp);
+        assert_int_equal(x->block_timestamp, y->block_timestamp);
+    }
+}
+
+/* The tree path, then the same result printed and parsed from its text: the same outcome, the
+ * same logs. The message left is the text path's. */
+static enum ferry_err parse_both(struct evm_logs *out, const cJSON *result, size_t max_logs)
+{
+    enum ferry_err e = evm_logs_parse(out, result, max_logs);
+    char *text = result ? cJSON_PrintUnformatted(result) : strdup("");
+    assert_non_null(text);
+    struct evm_logs t;
+    enum ferry_err et = evm_logs_parse_text(&t, text, strlen(text), max_logs);
+    if (e != et)
+        fail_msg("tree path %d, text path %d (%s) on %.200s", (int)e, (int)et, ferry_errmsg(), text);
+    if (e) {
+        assert_null(t.logs);
+        assert_int_equal(t.n, 0);
+    } else {
+        assert_logs_equal(out, &t);
+        evm_logs_free(&t);
+    }
+    free(text);
+    return e;
+}
+
+/* What the tree path makes of a result's text as the RPC client reads a reply: cJSON's parse,
+ * nothing but JSON whitespace after it, then evm_logs_parse. */
+static enum ferry_err tree_of_text(struct evm_logs *out, const char *text, size_t len, size_t max_logs)
+{
+    memset(out, 0, sizeof *out);
+    const char *end = NULL;
+    cJSON *j = len ? cJSON_ParseWithLengthOpts(text, len, &end, false) : NULL;
+    if (!j)
+        return FERRY_EINVAL;
+    for (; end < text + len; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+            cJSON_Delete(j);
+            return FERRY_EINVAL;
+        }
+    enum ferry_err e = evm_logs_parse(out, j, max_logs);
+    cJSON_Delete(j);
+    return e;
+}
+
+/* Both parsers on the same text: same accept/refuse (and code), same logs. Returns the code. */
+static enum ferry_err differ(const char *text, size_t len, size_t max_logs)
+{
+    struct evm_logs a, b;
+    enum ferry_err ea = tree_of_text(&a, text, len, max_logs);
+    enum ferry_err eb = evm_logs_parse_text(&b, text, len, max_logs);
+    if (ea != eb) {
+        fprintf(stderr, "tree %d text %d (%s) on %zu bytes:\n", (int)ea, (int)eb, ferry_errmsg(), len);
+        fwrite(text, 1, len, stderr);
+        fprintf(stderr, "\n");
+        fail();
+    }
+    if (!ea) {
+        assert_logs_equal(&a, &b);
+        evm_logs_free(&a);
+        evm_logs_free(&b);
+    } else {
+        assert_null(b.logs);
+        assert_true(ferry_errmsg()[0] != 0);
+    }
+    return ea;
+}
+
 struct recorded {
     cJSON *v;
     struct evm_logs logs;
@@ -230,7 +319,7 @@ static void recorded_load(struct recorded *r)
     assert_int_equal(hex_decode_exact(r->vault, 20, cJSON_GetObjectItemCaseSensitive(r->v, "vault")->valuestring,
                                       HEX_PREFIX_REQUIRED),
                      FERRY_OK);
-    assert_int_equal(evm_logs_parse(&r->logs, cJSON_GetObjectItemCaseSensitive(r->v, "logs"), 1000), FERRY_OK);
+    assert_int_equal(parse_both(&r->logs, cJSON_GetObjectItemCaseSensitive(r->v, "logs"), 1000), FERRY_OK);
 }
 
 static void recorded_free(struct recorded *r)
@@ -566,7 +655,7 @@ static void logs_parse_strictly(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cJSON *j = cJSON_Parse(bad[i].json);
         assert_non_null(j);
-        assert_int_not_equal(evm_logs_parse(&out, j, 100), FERRY_OK);
+        assert_int_not_equal(parse_both(&out, j, 100), FERRY_OK);
         assert_null(out.logs);
         if (!strstr(ferry_errmsg(), bad[i].part))
             fail_msg("%s: message \"%s\" does not say \"%s\"", bad[i].json, ferry_errmsg(), bad[i].part);
@@ -578,16 +667,16 @@ static void logs_parse_strictly(void **state)
     cJSON *logs = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r.v, "logs"), true);
     cJSON *l7 = cJSON_GetArrayItem(logs, 7);
     cJSON_ReplaceItemInObjectCaseSensitive(l7, "data", cJSON_CreateString("0xzz"));
-    assert_int_equal(evm_logs_parse(&out, logs, 100), FERRY_EINVAL);
+    assert_int_equal(parse_both(&out, logs, 100), FERRY_EINVAL);
     assert_non_null(strstr(ferry_errmsg(), "log 7: data"));
     assert_int_equal(out.n, 0);
     /* The cap on the number of logs. */
-    assert_int_equal(evm_logs_parse(&out, cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 3), FERRY_ERANGE);
-    assert_int_equal(evm_logs_parse(&out, cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 0), FERRY_ERANGE);
+    assert_int_equal(parse_both(&out, cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 3), FERRY_ERANGE);
+    assert_int_equal(parse_both(&out, cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 0), FERRY_ERANGE);
     cJSON_Delete(logs);
     /* An empty reply is no logs. */
     cJSON *empty = cJSON_CreateArray();
-    assert_int_equal(evm_logs_parse(&out, empty, 0), FERRY_OK);
+    assert_int_equal(parse_both(&out, empty, 0), FERRY_OK);
     assert_int_equal(out.n, 0);
     evm_logs_free(&out);
     cJSON_Delete(empty);
@@ -608,14 +697,14 @@ static void hex_digits_every_position(void **state)
     struct evm_logs ref, out;
     cJSON *arr = cJSON_CreateArray();
     cJSON_AddItemToArray(arr, cJSON_Duplicate(log0, true));
-    assert_int_equal(evm_logs_parse(&ref, arr, 10), FERRY_OK);
+    assert_int_equal(parse_both(&ref, arr, 10), FERRY_OK);
     cJSON *l = cJSON_GetArrayItem(arr, 0);
     char *buf = strdup(data);
     for (size_t i = 2; i < len; i++) /* upper case: the same bytes */
         if (buf[i] >= 'a' && buf[i] <= 'f')
             buf[i] = (char)(buf[i] - 'a' + 'A');
     cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
-    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_OK);
+    assert_int_equal(parse_both(&out, arr, 10), FERRY_OK);
     assert_int_equal(out.logs[0].data_len, ref.logs[0].data_len);
     assert_memory_equal(out.logs[0].data, ref.logs[0].data, ref.logs[0].data_len);
     evm_logs_free(&out);
@@ -625,14 +714,14 @@ static void hex_digits_every_position(void **state)
             strcpy(buf, data);
             buf[pos] = near[c];
             cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
-            assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+            assert_int_equal(parse_both(&out, arr, 10), FERRY_EINVAL);
         }
     }
     for (size_t pos = len - 6; pos < len; pos++) { /* the last digits */
         strcpy(buf, data);
         buf[pos] = 'g';
         cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(buf));
-        assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+        assert_int_equal(parse_both(&out, arr, 10), FERRY_EINVAL);
     }
     /* A topic one digit short, one digit long. */
     const char *t1 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(log0, "topics"), 1)->valuestring;
@@ -640,13 +729,317 @@ static void hex_digits_every_position(void **state)
     snprintf(topic, sizeof topic, "%.65s", t1);
     cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(l, "topics"), 1, cJSON_CreateString(topic));
     cJSON_ReplaceItemInObjectCaseSensitive(l, "data", cJSON_CreateString(data));
-    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+    assert_int_equal(parse_both(&out, arr, 10), FERRY_EINVAL);
     snprintf(topic, sizeof topic, "%s0", t1);
     cJSON_ReplaceItemInArray(cJSON_GetObjectItemCaseSensitive(l, "topics"), 1, cJSON_CreateString(topic));
-    assert_int_equal(evm_logs_parse(&out, arr, 10), FERRY_EINVAL);
+    assert_int_equal(parse_both(&out, arr, 10), FERRY_EINVAL);
     free(buf);
     evm_logs_free(&ref);
     cJSON_Delete(arr);
+    recorded_free(&r);
+}
+
+
+/* ---- differential: the text parser against cJSON + evm_logs_parse, at random ---- */
+
+struct gbuf {
+    char *p;
+    size_t n, cap;
+};
+
+static void gput(struct gbuf *g, const char *s, size_t n)
+{
+    if (g->n + n + 1 > g->cap) {
+        g->cap = 2 * (g->n + n + 1);
+        g->p = realloc(g->p, g->cap);
+        assert_non_null(g->p);
+    }
+    memcpy(g->p + g->n, s, n);
+    g->n += n;
+    g->p[g->n] = 0;
+}
+
+static void gs(struct gbuf *g, const char *s) { gput(g, s, strlen(s)); }
+
+static void gws(struct gbuf *g)
+{
+    static const char w[] = " \t\r\n\x01\x1f ";
+    if (tu_rand() % 4 == 0)
+        for (int k = (int)(tu_rand() % 3); k >= 0; k--)
+            gput(g, &w[tu_rand() % (sizeof w - 1)], 1);
+}
+
+/* A JSON string of s, some of its bytes as escapes (\u00xx, upper or lower case, or \/). */
+static void gstr(struct gbuf *g, const char *s)
+{
+    gs(g, "\"");
+    bool esc = tu_rand() % 6 == 0;
+    for (; *s; s++) {
+        if (esc && tu_rand() % 5 == 0) {
+            char e[8];
+            if (*s == '/')
+                gs(g, "\\/");
+            else {
+                snprintf(e, sizeof e, tu_rand() % 2 ? "\\u%04x" : "\\u%04X", (unsigned char)*s);
+                gs(g, e);
+            }
+        } else {
+            gput(g, s, 1);
+        }
+    }
+    gs(g, "\"");
+}
+
+static void ghex(struct gbuf *g, size_t nbytes, bool upper)
+{
+    char h[2 + 2 * 600 + 1] = "0x";
+    for (size_t i = 0; i < 2 * nbytes; i++)
+        h[2 + i] = (upper ? "0123456789ABCDEF" : "0123456789abcdef")[tu_rand() % 16];
+    h[2 + 2 * nbytes] = 0;
+    gstr(g, h);
+}
+
+static void gquantity(struct gbuf *g, uint64_t max)
+{
+    char q[19];
+    uint64_t v = tu_rand();
+    switch (tu_rand() % 4) {
+    case 0: v = 0; break;
+    case 1: v %= 1000; break;
+    case 2: v = max; break;
+    default: v = max ? v % max : 0; break;
+    }
+    hex_u64_quantity(q, v);
+    gstr(g, q);
+}
+
+static void gjunk(struct gbuf *g, int depth)
+{
+    switch (tu_rand() % (depth > 3 ? 6 : 8)) {
+    case 0: gs(g, "null"); break;
+    case 1: gs(g, tu_rand() % 2 ? "true" : "false"); break;
+    case 2: gs(g, (const char *[]){"0", "-1", "12.5e3", "1E+2", "-0.0", "123456789012345678901234567890"}[tu_rand() % 6]); break;
+    case 3: gstr(g, (const char *[]){"", "x", "0x", "a\"b", "tab\there", "\xc3\xa9", "{[]}"}[tu_rand() % 7]); break;
+    case 4: gs(g, "\"\\ud83d\\ude00 \\\\ \\b\\f\\n\\r\\t\""); break;
+    case 5: gs(g, "\"\\u00e9\\u0000tail\""); break;
+    case 6:
+    case 7: {
+        bool obj = tu_rand() % 2;
+        gs(g, obj ? "{" : "[");
+        int n = (int)(tu_rand() % 3);
+        for (int i = 0; i < n; i++) {
+            if (i)
+                gs(g, ",");
+            gws(g);
+            if (obj) {
+                gstr(g, (const char *[]){"k", "address", "data", ""}[tu_rand() % 4]);
+                gs(g, ":");
+            }
+            gjunk(g, depth + 1);
+            gws(g);
+        }
+        gs(g, obj ? "}" : "]");
+        break;
+    }
+    }
+}
+
+static void gmember(struct gbuf *g, int which)
+{
+    static const char *const names[] = {"address", "topics", "data", "blockNumber", "blockHash", "transactionHash",
+                                        "transactionIndex", "logIndex", "removed", "blockTimestamp", "extra"};
+    gws(g);
+    gstr(g, which == 10 ? (const char *[]){"transactionHashes", "x", "blockhash", "logIndex2"}[tu_rand() % 4]
+                        : names[which]);
+    gws(g);
+    gs(g, ":");
+    gws(g);
+    bool upper = tu_rand() % 8 == 0;
+    switch (which) {
+    case 0: ghex(g, 20, upper); break;
+    case 1: {
+        gs(g, "[");
+        size_t n = tu_rand() % 5;
+        if (tu_rand() % 20 == 0)
+            n = 5;
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                gs(g, ",");
+            gws(g);
+            ghex(g, 32, upper);
+            gws(g);
+        }
+        gs(g, "]");
+        break;
+    }
+    case 2: ghex(g, tu_rand() % 4 == 0 ? tu_rand() % 600 : 32 * (tu_rand() % 8), upper); break;
+    case 3: gquantity(g, UINT64_MAX); break;
+    case 4:
+    case 5: ghex(g, 32, upper); break;
+    case 6:
+    case 7: gquantity(g, tu_rand() % 10 ? UINT32_MAX : UINT64_MAX); break;
+    case 8: gs(g, tu_rand() % 2 ? "true" : "false"); break;
+    case 9: gquantity(g, UINT64_MAX); break;
+    default: gjunk(g, 0); break;
+    }
+    gws(g);
+}
+
+/* A random eth_getLogs result: valid but for the odd missing, repeated or out-of-range member. */
+static void gen_logs(struct gbuf *g, size_t nlogs)
+{
+    g->n = 0;
+    gws(g);
+    gs(g, "[");
+    for (size_t i = 0; i < nlogs; i++) {
+        if (i)
+            gs(g, ",");
+        gws(g);
+        gs(g, "{");
+        int order[16], n = 0;
+        for (int m = 0; m < 11; m++) {
+            if (m < 8 && tu_rand() % 40 == 0)
+                continue; /* a required member missing */
+            if (m >= 8 && tu_rand() % 2)
+                continue;
+            order[n++] = m;
+            if (tu_rand() % 30 == 0)
+                order[n++] = m; /* twice */
+        }
+        for (int k = n - 1; k > 0; k--) {
+            int j = (int)(tu_rand() % (uint64_t)(k + 1)), t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
+        for (int k = 0; k < n; k++) {
+            if (k)
+                gs(g, ",");
+            gmember(g, order[k]);
+        }
+        gs(g, "}");
+        gws(g);
+    }
+    gs(g, "]");
+    gws(g);
+}
+
+static void mutate(struct gbuf *g)
+{
+    static const char alphabet[] = "0123456789abcdefABCDEFxX\",:[]{}-+.eE ntrufl\\u/\t\n\x01\x00\xef\xbb\xbf";
+    int nmut = 1 + (int)(tu_rand() % 4);
+    for (int m = 0; m < nmut && g->n; m++) {
+        size_t at = (size_t)(tu_rand() % g->n);
+        char c = alphabet[tu_rand() % (sizeof alphabet - 1)];
+        switch (tu_rand() % 4) {
+        case 0: g->n = at; break; /* truncated */
+        case 1: /* a byte inserted */
+            gput(g, "", 1);
+            memmove(g->p + at + 1, g->p + at, g->n - 1 - at);
+            g->p[at] = c;
+            break;
+        case 2: memmove(g->p + at, g->p + at + 1, g->n - at - 1); g->n--; break; /* removed */
+        default: g->p[at] = c; break;
+        }
+    }
+}
+
+static void parsers_agree_at_random(void **state)
+{
+    struct gbuf g = {0};
+    int ok[2] = {0}, refused[2] = {0};
+    for (int round = 0; round < 4000; round++) {
+        gen_logs(&g, tu_rand() % 5);
+        size_t max = tu_rand() % 8 == 0 ? tu_rand() % 3 : 100;
+        bool damaged = round % 2;
+        if (damaged)
+            mutate(&g);
+        if (differ(g.p, g.n, max))
+            refused[damaged]++;
+        else
+            ok[damaged]++;
+    }
+    /* both outcomes, with and without damage, or the test proves little */
+    assert_true(ok[0] > 100 && refused[0] > 100);
+    assert_true(ok[1] > 20 && refused[1] > 500);
+    free(g.p);
+}
+
+/* What cJSON's grammar does at its edges, one case at a time. */
+static void parsers_agree_on_edges(void **state)
+{
+    static const char *const cases[] = {
+        "", " ", "[]", " [ ] \n", "[] x", "[]\x01", "\xef\xbb\xbf[]", "\xef\xbb\xbf[", "{}", "[1]", "[{}]", "[,]", "[{},]",
+        "[{\"a\":1,}]", "[{\"a\" 1}]", "[{\"a\":01}]", "[{\"a\":-}]", "[{\"a\":1.2.3}]", "[{\"a\":+1}]",
+        "[{\"a\":1e}]", "[{\"a\":.5}]", "[{\"a\":-.5}]", "[{\"a\":nul}]", "[{\"a\":\"\\x\"}]", "[{\"a\":\"\\u12\"}]",
+        "[{\"a\":\"\\uzzzz\"}]", "[{\"a\":\"\\ud800\"}]", "[{\"a\":\"\\udc00\"}]", "[{\"a\":\"\\ud800\\u0041\"}]",
+        "[{\"a\":\"\\", "[{\"a\":\"abc", "[{\"a\":[[[[]]]]}]", "[{\"a\":{\"b\":{}}}]", "[{1:2}]",
+        "[{\"a\":\"\x01\x02\"}]", "[\"x\"]", "[null]", "[{\"removed\":null}]", "[{\"blockNumber\":null}]",
+        "[{\"topics\":[\"0x\",]}]", "[{\"data\":\"0x\\u0000zz\"}]",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        (void)differ(cases[i], strlen(cases[i]), 10);
+    /* embedded NUL bytes (cJSON reads the string up to them) */
+    const char nul[] = "[{\"a\":\"x\0y\"}]";
+    (void)differ(nul, sizeof nul - 1, 10);
+    /* a NUL in a superseded data member: cJSON's shorter string is odd (found by fuzz_evm_logs) */
+    const char dup[] = "[{\"data\":\"0x000\0aa\",\"data\":\"0x00\"}]";
+    assert_int_equal(differ(dup, sizeof dup - 1, 10), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "odd"));
+    /* nesting: cJSON stops at 1000 levels */
+    for (int depth = 997; depth <= 1001; depth++) {
+        struct gbuf g = {0};
+        gs(&g, "[{\"a\":");
+        for (int k = 0; k < depth - 2; k++)
+            gs(&g, "[");
+        for (int k = 0; k < depth - 2; k++)
+            gs(&g, "]");
+        gs(&g, "}]");
+        (void)differ(g.p, g.n, 10);
+        free(g.p);
+    }
+}
+
+/* A recorded reply's text with its logs' members renamed through escapes, reordered, repeated,
+ * with unknown members around them: the same logs. */
+static void text_path_reads_recorded_logs(void **state)
+{
+    struct recorded r;
+    recorded_load(&r);
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r.v, "logs"));
+    struct evm_logs t;
+    assert_int_equal(evm_logs_parse_text(&t, text, strlen(text), 1000), FERRY_OK);
+    assert_logs_equal(&r.logs, &t);
+    evm_logs_free(&t);
+    char *pretty = cJSON_Print(cJSON_GetObjectItemCaseSensitive(r.v, "logs"));
+    assert_int_equal(evm_logs_parse_text(&t, pretty, strlen(pretty), 1000), FERRY_OK);
+    assert_logs_equal(&r.logs, &t);
+    evm_logs_free(&t);
+    /* escaped key, extra nested member, a data member repeated: the last one wins */
+    const cJSON *l0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.v, "logs"), 0);
+    cJSON *c = cJSON_Duplicate(l0, true);
+    char *one = cJSON_PrintUnformatted(c);
+    struct gbuf g = {0};
+    gs(&g, "[{\"x\":{\"y\":[1,\"}\",{\"z\":null}]},\"data\":\"0xzz\",");
+    gs(&g, one + 1);
+    gs(&g, "]");
+    char *k = strstr(g.p, "\"address\"");
+    assert_non_null(k);
+    struct gbuf h = {0};
+    gput(&h, g.p, (size_t)(k - g.p));
+    gs(&h, "\"addr\\u0065ss\"");
+    gs(&h, k + strlen("\"address\""));
+    assert_int_equal(evm_logs_parse_text(&t, h.p, h.n, 1000), FERRY_OK);
+    assert_int_equal(t.n, 1);
+    assert_memory_equal(t.logs[0].address, r.logs.logs[0].address, 20);
+    assert_int_equal(t.logs[0].data_len, r.logs.logs[0].data_len);
+    evm_logs_free(&t);
+    assert_int_equal(differ(h.p, h.n, 1000), FERRY_OK);
+    free(g.p);
+    free(h.p);
+    free(one);
+    cJSON_Delete(c);
+    free(pretty);
+    free(text);
     recorded_free(&r);
 }
 
@@ -668,11 +1061,12 @@ static void random_damage_never_crashes(void **state)
             size_t at = (size_t)(tu_rand() % len);
             buf[at] = alphabet[tu_rand() % (sizeof alphabet - 1)];
         }
+        (void)differ(buf, len, 1000);
         cJSON *j = cJSON_Parse(buf);
         if (!j)
             continue;
         struct evm_logs logs;
-        enum ferry_err e = evm_logs_parse(&logs, j, 1000);
+        enum ferry_err e = parse_both(&logs, j, 1000);
         if (e) {
             assert_true(ferry_errmsg()[0] != 0);
             assert_null(logs.logs);
@@ -712,6 +1106,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(logs_parse_strictly),
         cmocka_unit_test(hex_digits_every_position),
         cmocka_unit_test(random_damage_never_crashes),
+        cmocka_unit_test(parsers_agree_at_random),
+        cmocka_unit_test(parsers_agree_on_edges),
+        cmocka_unit_test(text_path_reads_recorded_logs),
     };
     return TU_RUN(tests);
 }
