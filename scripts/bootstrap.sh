@@ -36,6 +36,7 @@ declare -A debs=(
   [jq]=/usr/bin/jq
   [procps]=/usr/bin/pkill
   [curl]=/usr/bin/curl
+  [bc]=/usr/bin/bc
 )
 if [ $fuzz = 1 ]; then
   debs[clang]=/usr/bin/clang

@@ -356,6 +356,7 @@ static enum ferry_err open_chains(struct daemon *d)
         env.loop = d->loop;
         env.store = d->store;
         env.signer = d->signer;
+        env.metrics = d->metrics; /* adapters register their own series (scan lag, balance, txs, RPC) */
         enum ferry_err e = dc->ops->open(&dc->c, dc->cfg->json, &env);
         if (e)
             return ferry_fail_ctx(e, "opening chain %s", dc->cfg->name);

@@ -305,7 +305,7 @@ static void print_human(const cJSON *s, bool store_busy)
         printf("head: unknown\n");
     }
     if (store_busy)
-        printf("cursor: unknown (the store is in use by the daemon; ask it: GET /status)\n");
+        printf("cursor: unknown (the store is in use by the daemon; see GET /metrics on the daemon: ferry_chain_scan_lag_blocks)\n");
     else if (num(cu, "next_block") > 0)
         printf("cursor: next block %.0f, lag %.0f blocks%s\n", num(cu, "next_block"), num(cu, "lag_blocks"),
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cu, "paused")) ? " (PAUSED by a deep reorg)" : "");

@@ -127,6 +127,13 @@ check "alpha: the packet's commitment is cleared" test \
   "$("$cast" call --rpc-url "$rpc_a" "$(jq -r '.chains[0].gateway' "$d")" "commitments(uint64)(bytes32)" 1)" = \
   0x0000000000000000000000000000000000000000000000000000000000000000
 
+# The adapters' own series reach GET /metrics (the daemon hands them the registry).
+curl -sf "http://$FERRY_DEVNET_API/metrics" >"$tmp/metrics.txt" 2>/dev/null
+for series in 'ferry_chain_scan_lag_blocks{chain="beta"}' 'ferry_submitter_balance_wei{chain="beta"}' \
+  'ferry_evm_transactions_total{chain="beta"' 'ferry_rpc_calls{chain="alpha"' 'ferry_packet_transitions_total{'; do
+  check "/metrics has $series" grep -qF "$series" "$tmp/metrics.txt"
+done
+
 kill -TERM "$daemon"
 rc=0
 wait_for 15 gone || kill -9 "$daemon"
