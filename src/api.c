@@ -21,6 +21,7 @@
 #include "ferry/engine.h"
 #include "ferry/log.h"
 #include "ferry/loop.h"
+#include "ferry/loop_mhd.h"
 #include "ferry/metrics.h"
 #include "ferry/store.h"
 #include "ferry/version.h"
@@ -29,7 +30,7 @@
 #define API_CAPTURES 3
 
 struct api {
-    struct loop_source src;
+    struct loop_mhd http; /* the MHD daemon on the loop */
     struct MHD_Daemon *mhd;
     struct store *store;
     struct engine *engine;
@@ -498,52 +499,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_kv(LOGL_WARN, "api", "libmicrohttpd", "detail", msg, NULL);
 }
 
-/* ---- the loop source ---- */
-
-static enum ferry_err api_prepare(struct loop_source *s, void *ud, int64_t *timeout_ms)
-{
-    struct api *a = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    MHD_socket max = 0;
-    if (MHD_get_fdset2(a->mhd, &r, &w, &e, &max, FD_SETSIZE) != MHD_YES)
-        return ferry_fail(FERRY_EIO, "api: MHD_get_fdset2 failed");
-    for (int fd = 0; fd <= max; fd++) {
-        unsigned ev = (FD_ISSET(fd, &r) ? LOOP_IN : 0) | (FD_ISSET(fd, &w) ? LOOP_OUT : 0);
-        if (ev || FD_ISSET(fd, &e)) {
-            enum ferry_err err = loop_source_watch(s, fd, ev);
-            if (err)
-                return err;
-        }
-    }
-    MHD_UNSIGNED_LONG_LONG to;
-    if (MHD_get_timeout(a->mhd, &to) == MHD_YES)
-        *timeout_ms = to > INT64_MAX ? INT64_MAX : (int64_t)to;
-    return FERRY_OK;
-}
-
-static void api_dispatch(struct loop_source *s, void *ud, const struct loop_pollfd *fds, size_t n)
-{
-    struct api *a = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    for (size_t i = 0; i < n; i++) {
-        if (fds[i].fd < 0 || fds[i].fd >= FD_SETSIZE)
-            continue;
-        if (fds[i].revents & LOOP_IN)
-            FD_SET(fds[i].fd, &r);
-        if (fds[i].revents & LOOP_OUT)
-            FD_SET(fds[i].fd, &w);
-        if (fds[i].revents & LOOP_ERR)
-            FD_SET(fds[i].fd, &e);
-    }
-    MHD_run_from_select(a->mhd, &r, &w, &e);
-}
-
 enum ferry_err api_start(struct api **out, const struct api_config *cfg)
 {
     *out = NULL;
@@ -605,8 +560,7 @@ enum ferry_err api_start(struct api **out, const struct api_config *cfg)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
     a->port = info ? info->port : cfg->port;
-    loop_source_init(cfg->loop, &a->src, api_prepare, api_dispatch, a);
-    loop_source_start(&a->src);
+    loop_mhd_start(cfg->loop, &a->http, a->mhd);
     *out = a;
     return FERRY_OK;
 fail:
@@ -621,7 +575,7 @@ void api_stop(struct api *a)
     if (!a)
         return;
     if (a->mhd) {
-        loop_source_stop(&a->src);
+        loop_mhd_stop(&a->http);
         MHD_stop_daemon(a->mhd);
     }
     if (a->token)

@@ -49,6 +49,7 @@
 #include "ferry/hex.h"
 #include "ferry/keccak.h"
 #include "ferry/loop.h"
+#include "ferry/loop_mhd.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
 #include "ferry/tx.h"
@@ -64,7 +65,7 @@
 /* ---- the fake node, on the test's loop ---- */
 
 struct fake {
-    struct loop_source src;
+    struct loop_mhd http;
     struct MHD_Daemon *d;
     unsigned port;
     const cJSON *ex[MAX_RPC_STEPS]; /* the expected requests, in order */
@@ -379,48 +380,6 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls, en
     }
 }
 
-static enum ferry_err fake_prepare(struct loop_source *s, void *ud, int64_t *timeout_ms)
-{
-    struct fake *f = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    MHD_socket max = 0;
-    if (MHD_get_fdset2(f->d, &r, &w, &e, &max, FD_SETSIZE) != MHD_YES)
-        return ferry_fail(FERRY_EIO, "MHD_get_fdset2 failed");
-    for (int fd = 0; fd <= max; fd++) {
-        unsigned ev = (FD_ISSET(fd, &r) ? LOOP_IN : 0) | (FD_ISSET(fd, &w) ? LOOP_OUT : 0);
-        if (ev || FD_ISSET(fd, &e)) {
-            enum ferry_err err = loop_source_watch(s, fd, ev);
-            if (err)
-                return err;
-        }
-    }
-    MHD_UNSIGNED_LONG_LONG to;
-    if (MHD_get_timeout(f->d, &to) == MHD_YES)
-        *timeout_ms = (int64_t)to;
-    return FERRY_OK;
-}
-
-static void fake_dispatch(struct loop_source *s, void *ud, const struct loop_pollfd *fds, size_t n)
-{
-    struct fake *f = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    for (size_t i = 0; i < n; i++) {
-        if (fds[i].revents & LOOP_IN)
-            FD_SET(fds[i].fd, &r);
-        if (fds[i].revents & LOOP_OUT)
-            FD_SET(fds[i].fd, &w);
-        if (fds[i].revents & LOOP_ERR)
-            FD_SET(fds[i].fd, &e);
-    }
-    MHD_run_from_select(f->d, &r, &w, &e);
-}
-
 static void fake_start(struct fake *f, struct loop *loop, struct store *st)
 {
     memset(f, 0, sizeof *f);
@@ -432,13 +391,12 @@ static void fake_start(struct fake *f, struct loop *loop, struct store *st)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
     assert_non_null(info);
     f->port = info->port;
-    loop_source_init(loop, &f->src, fake_prepare, fake_dispatch, f);
-    loop_source_start(&f->src);
+    loop_mhd_start(loop, &f->http, f->d);
 }
 
 static void fake_stop(struct fake *f)
 {
-    loop_source_stop(&f->src);
+    loop_mhd_stop(&f->http);
     MHD_stop_daemon(f->d);
 }
 

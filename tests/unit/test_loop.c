@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "ferry/loop.h"
+#include "ferry/loop_mhd.h"
 #include "testutil.h"
 
 /* Runs turns until *flag is set or `ms` pass (a generous bound: it only stops a broken test
@@ -346,52 +347,10 @@ static void signal_stops_loop(void **state)
 /* ---- an HTTP server (libmicrohttpd, no thread of its own) and a curl client on one loop ---- */
 
 struct mhd_src {
-    struct loop_source s;
+    struct loop_mhd http; /* the library glue under test (src/loop_mhd.c) */
     struct MHD_Daemon *d;
     int requests;
 };
-
-static enum ferry_err mhd_prepare(struct loop_source *s, void *ud, int64_t *timeout_ms)
-{
-    struct mhd_src *m = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    MHD_socket max = 0;
-    if (MHD_get_fdset2(m->d, &r, &w, &e, &max, FD_SETSIZE) != MHD_YES)
-        return ferry_fail(FERRY_EIO, "MHD_get_fdset2 failed");
-    for (int fd = 0; fd <= max; fd++) {
-        unsigned ev = (FD_ISSET(fd, &r) ? LOOP_IN : 0) | (FD_ISSET(fd, &w) ? LOOP_OUT : 0);
-        if (ev || FD_ISSET(fd, &e)) {
-            enum ferry_err err = loop_source_watch(s, fd, ev);
-            if (err)
-                return err;
-        }
-    }
-    MHD_UNSIGNED_LONG_LONG to;
-    if (MHD_get_timeout(m->d, &to) == MHD_YES)
-        *timeout_ms = (int64_t)to;
-    return FERRY_OK;
-}
-
-static void mhd_dispatch(struct loop_source *s, void *ud, const struct loop_pollfd *fds, size_t n)
-{
-    struct mhd_src *m = ud;
-    fd_set r, w, e;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    for (size_t i = 0; i < n; i++) {
-        if (fds[i].revents & LOOP_IN)
-            FD_SET(fds[i].fd, &r);
-        if (fds[i].revents & LOOP_OUT)
-            FD_SET(fds[i].fd, &w);
-        if (fds[i].revents & LOOP_ERR)
-            FD_SET(fds[i].fd, &e);
-    }
-    MHD_run_from_select(m->d, &r, &w, &e);
-}
 
 static enum MHD_Result hello(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -441,8 +400,7 @@ static void http_server_and_client_share_the_loop(void **state)
     assert_non_null(m.d);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m.d, MHD_DAEMON_INFO_BIND_PORT);
     assert_non_null(info);
-    loop_source_init(loop, &m.s, mhd_prepare, mhd_dispatch, &m);
-    loop_source_start(&m.s);
+    loop_mhd_start(loop, &m.http, m.d);
 
     struct got g = {0};
     char url[64];
@@ -477,7 +435,7 @@ static void http_server_and_client_share_the_loop(void **state)
     assert_int_equal(g.done, 0);
 
     curl_easy_cleanup(easy);
-    loop_source_stop(&m.s);
+    loop_mhd_stop(&m.http);
     MHD_stop_daemon(m.d);
     loop_free(loop);
 }
