@@ -84,7 +84,7 @@ launch() {
   ! gone
 }
 if ! launch; then
-  wait "$daemon"
+  wait "$daemon" 2>/dev/null
   daemon=""
   if grep -q "chain family evm not available" "$log"; then
     echo "ok $((n + 1)) - crash recovery # SKIP this build has no EVM chain adapter"
@@ -96,7 +96,7 @@ if ! launch; then
 fi
 kill -TERM "$daemon"
 wait_for 15 gone || kill -9 "$daemon"
-wait "$daemon"
+wait "$daemon" 2>/dev/null
 daemon=""
 
 rpc_a=$(jq -r '.chains[0].rpc' "$d") rpc_b=$(jq -r '.chains[1].rpc' "$d")
@@ -109,7 +109,7 @@ bal() { "$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" 2>/d
 voucher=$("$cast" call --rpc-url "$rpc_b" "$vault_b" "voucherOf(uint64,address)(address)" 31337 "$token")
 vault_before=$(bal "$rpc_a" "$token" "$vault_a")
 if ! "$cast" send --rpc-url "$rpc_a" --private-key "$user_key" "$token" "approve(address,uint256)" "$vault_a" \
-  $((amount * 100)) >"$tmp/approve.log" 2>&1; then
+  "$(echo "$amount * 100" | bc)" >"$tmp/approve.log" 2>&1; then
   notok "approve the vault" "$(tail -3 "$tmp/approve.log")"
   finish
 fi
@@ -131,13 +131,13 @@ for point in $points; do
   fi
   t0=$(date +%s)
   if wait_for 40 gone; then
-    wait "$daemon"
+    wait "$daemon" 2>/dev/null
     rc=$?
     check "$point: the daemon dies there by SIGKILL (status $rc, $(($(date +%s) - t0)) s after the transfer)" test "$rc" -eq 137
   else
     notok "$point: the daemon dies there by SIGKILL" "still running after 40 s; $(tail -2 "$log")"
     kill -9 "$daemon"
-    wait "$daemon"
+    wait "$daemon" 2>/dev/null
   fi
   daemon=""
   if ! launch; then
