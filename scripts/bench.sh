@@ -19,4 +19,12 @@ for b in "${benches[@]}"; do
     status=1
   fi
 done
+# Benchmarks that need a devnet are scripts (tests/bench/bench_*.sh, e.g. the relay's throughput).
+for b in tests/bench/bench_*.sh; do
+  echo "== $(basename "$b")"
+  if ! FERRY_BUILD=${FERRY_BENCH_BUILD:-build} bash "$b"; then
+    echo "bench: $b failed" >&2
+    status=1
+  fi
+done
 exit $status

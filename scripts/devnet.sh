@@ -24,6 +24,7 @@
 #   FERRY_DEVNET_DIR     the directory above
 #   FERRY_DEVNET_PORTS   the three RPC ports, "8545 8546 8547" by default
 #   FERRY_DEVNET_API     the API's listen address, 127.0.0.1:7710 by default
+#   FERRY_DEVNET_BLOCK_TIME  anvil's block time in seconds, fractions allowed (1 by default)
 #   FERRY_BUILD          where build/ferry is (default build)
 set -euo pipefail
 
@@ -121,7 +122,7 @@ start_anvil() {
   local i=$1 n=${names[$1]} port=${ports[$1]} log pid t
   log=$dir/anvil-$n.log
   # setsid: the chains outlive `up` and do not get the terminal's Ctrl-C meant for something else.
-  setsid "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id "${chain_ids[$i]}" --block-time 1 \
+  setsid "$ANVIL" --host 127.0.0.1 --port "$port" --chain-id "${chain_ids[$i]}" --block-time "${FERRY_DEVNET_BLOCK_TIME:-1}" \
     </dev/null >"$log" 2>&1 &
   pid=$!
   echo "$pid" >"$dir/anvil-$n.pid"

@@ -449,6 +449,11 @@ static enum ferry_err start(struct daemon *d, const char *path)
     ec.backoff_max_s = (uint32_t)((d->cfg.relayer.backoff_max_ms + 999) / 1000);
     if (ec.backoff_max_s < ec.backoff_base_s)
         ec.backoff_max_s = ec.backoff_base_s;
+    /* chains[].max_batch: the engine has one batch size for every destination, so the smallest
+     * limit holds for all (no chain gets a batch larger than it allows). */
+    for (size_t i = 0; i < d->cfg.n_chains; i++)
+        if (d->cfg.chains[i].max_batch && (i == 0 || d->cfg.chains[i].max_batch < ec.batch_max))
+            ec.batch_max = (uint32_t)d->cfg.chains[i].max_batch;
     if ((e = engine_new(&d->engine, &ec))) {
         fail_print(d, "starting the engine");
         return e;

@@ -11,6 +11,7 @@
 #include <secp256k1_recovery.h>
 
 #include "engine_internal.h"
+#include "ferry/crash.h"
 #include "ferry/hex.h"
 #include "ferry/keccak.h"
 #include "ferry/log.h"
@@ -292,6 +293,8 @@ static void txn_done(void *arg, enum ferry_err result)
         txn_free(t);
         return;
     }
+    if (t->has_records)
+        ferry_crash_point("engine.after_persist");
     for (size_t i = 0; i < t->na && !e->failed; i++) {
         if (t->a[i].kind == ACT_SUBMIT)
             submit_now(e, t->a[i].sub_id);
@@ -309,8 +312,10 @@ void txn_commit(struct txn *t)
         return;
     struct engine *e = t->e;
     for (size_t i = 0; i < e->ndirty; i++) {
-        if (!e->failed && t->b)
+        if (!e->failed && t->b) {
             write_record(e, t, e->dirty[i]);
+            t->has_records = true;
+        }
         e->dirty[i]->dirty = false;
     }
     e->ndirty = 0;

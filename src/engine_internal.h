@@ -72,6 +72,7 @@ struct txn {
     struct echain *done_chain; /* events_done(done_chain, done_token) once durable */
     uint64_t done_token;
     bool events_done;
+    bool has_records; /* packet records in the batch (the crash point after their persist) */
 };
 
 enum probe_kind { PROBE_DELIVER, PROBE_TIMEOUT, PROBE_PENDING };

@@ -27,6 +27,7 @@
 
 #include "ferry/abi.h"
 #include "ferry/buf.h"
+#include "ferry/crash.h"
 #include "ferry/hex.h"
 #include "ferry/keccak.h"
 #include "ferry/tx.h"
@@ -233,22 +234,7 @@ bool txmgr_state_no_effect(enum txmgr_state s)
 
 /* ---- crash points ---- */
 
-void txmgr_crash_point(const char *name)
-{
-    static unsigned seen;
-    /* Read every time: a forked test child sets the variable after its parent passed here. */
-    const char *want = getenv("FERRY_CRASH_AT");
-    if (!want || !*want)
-        return;
-    size_t n = strcspn(want, "#");
-    if (strlen(name) != n || strncmp(name, want, n) != 0)
-        return;
-    unsigned at = want[n] == '#' ? (unsigned)strtoul(want + n + 1, NULL, 10) : 1;
-    if (++seen < at)
-        return;
-    kill(getpid(), SIGKILL);
-    _exit(137); /* not reached */
-}
+void txmgr_crash_point(const char *name) { ferry_crash_point(name); }
 
 /* ---- logging ---- */
 

@@ -195,7 +195,7 @@ void txmgr_revert_reason(char *out, size_t cap, const char *revert_hex);
  *   txmgr.after_persist    the write-ahead commit returned, nothing sent yet
  *   txmgr.after_broadcast  a node accepted a broadcast, no receipt seen yet
  *   txmgr.after_mined      a receipt was seen, its MINED state not yet written
- * Other modules may call it with their own names (module.point). */
+ * It is ferry_crash_point (include/ferry/crash.h), where the points of other modules are listed. */
 void txmgr_crash_point(const char *name);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ferry/buf.h"
+#include "ferry/crash.h"
 #include "ferry/hex.h"
 
 #define CURSOR_VERSION 1
@@ -896,6 +897,7 @@ static void hand_over(struct evm_watch *w)
     w->st.awaiting_engine = true;
     /* The hook may call evm_watch_events_done at once: the advance (which frees the events)
      * then waits until the hook has returned. */
+    ferry_crash_point("watch.after_logs");
     w->in_hook = true;
     w->done_in_hook = false;
     w->hooks.on_events(w->hooks.ud, w->ev, w->nev, w->app, w->napp, w->token);

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Relay throughput alpha -> beta on anvil (issue 5), against anvil's own ceiling in the same run.
+# Prints
+#   bench relay_packets: X packets/s (R x anvil's ceiling of Y tx/s)   (all N packets ACKED)
+#   bench relay_delivered: X packets/s (R x anvil's ceiling of Y tx/s) (all N vouchers minted on beta)
+# Method, and why it is fair:
+# - A devnet of its own (free ports). By default all three anvils automine (FERRY_BENCH_BLOCK_TIME=0):
+#   every transaction is mined the moment it arrives, so the ceiling is anvil's own processing
+#   rate and neither figure waits for a block cadence. With interval mining the ceiling is "the
+#   next block" for any N that fits in one block (block phase, not throughput); set
+#   FERRY_BENCH_BLOCK_TIME=0.2 (seconds, fractions allowed) to see that mode anyway. The daemon's
+#   config is set to match: confirmations 0 (anvil never reorgs), a poll interval of 100 ms (the
+#   config's minimum), block_time; chains[].max_batch from FERRY_BENCH_MAX_BATCH (default 16, the
+#   shipped default).
+# - N (FERRY_BENCH_N, 200) transactions are signed beforehand (cast mktx) from two funded accounts
+#   and sent in one JSON-RPC batch: the clock measures the chains and the relayer, not cast.
+# - Ceiling: N signed token transfers (FTA, alpha) straight to anvil, from the first send until
+#   both accounts' nonces show every one mined. Relay: N TokenVault.transfer calls alpha -> beta,
+#   from the first send until `ferry packets` shows N ACKED packets (and, separately, until the
+#   recipient's voucher balance on beta is N units: delivery).
+# FERRY_BENCH_LOG=FILE keeps the daemon's log (where the time goes).
+# A figure, not a test: fails only when the setup fails or the relay does not finish in time.
+set -u
+cd "$(dirname "$0")/../.."
+root=$PWD
+export FERRY_BUILD=${FERRY_BUILD:-build}
+ferry=$root/$FERRY_BUILD/ferry
+cast=$root/scripts/toolchain/node_modules/.bin/cast
+N=${FERRY_BENCH_N:-200}
+bt=${FERRY_BENCH_BLOCK_TIME:-0}
+export FERRY_DEVNET_BLOCK_TIME=$bt
+[ "$bt" = 0 ] && FERRY_DEVNET_BLOCK_TIME=1 # automine: set once the contracts are deployed
+tmp=$(mktemp -d)
+export FERRY_DEVNET_DIR=$tmp/devnet
+unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
+die() { echo "bench_relay: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for try in $(seq 1 20); do
+  base=$((20000 + RANDOM % 20000))
+  port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
+done
+export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
+daemon=""
+cleanup() {
+  [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+  [ -n "${FERRY_BENCH_LOG:-}" ] && cp "$tmp/ferry.log" "$FERRY_BENCH_LOG" 2>/dev/null
+  scripts/devnet.sh down >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+[ -x "$ferry" ] && [ -x "$cast" ] && command -v curl >/dev/null || die "ferry, cast and curl are needed"
+scripts/devnet.sh up >"$tmp/up.log" 2>&1 || die "devnet up failed: $(tail -3 "$tmp/up.log")"
+d=$FERRY_DEVNET_DIR/deployments.json
+cfg=$FERRY_DEVNET_DIR/ferry.json
+ms=$(echo "$bt * 1000 / 1" | bc)
+[ "$ms" -ge 100 ] || ms=100
+if [ "$bt" = 0 ]; then
+  for r in $(jq -r '.chains[].rpc' "$FERRY_DEVNET_DIR/deployments.json"); do
+    curl -sf -H 'content-type: application/json' --data '[{"jsonrpc":"2.0","id":1,"method":"evm_setIntervalMining","params":[0]},{"jsonrpc":"2.0","id":2,"method":"evm_setAutomine","params":[true]}]' "$r" >/dev/null || die "automine on $r failed"
+  done
+fi
+jq --arg bt "${ms}ms" --argjson mb "${FERRY_BENCH_MAX_BATCH:-16}" \
+  '.chains |= map(.block_time = $bt | .poll_interval = "100ms" | .confirmations = 0 | .max_batch = $mb)' \
+  "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
+
+rpc_a=$(jq -r '.chains[0].rpc' "$d") rpc_b=$(jq -r '.chains[1].rpc' "$d")
+vault_a=$(jq -r '.chains[0].vault' "$d") vault_b=$(jq -r '.chains[1].vault' "$d")
+token=$(jq -r '.chains[0].tokens.FTA' "$d")
+recipient=$(jq -r .accounts.recipient "$d")
+sink=0x000000000000000000000000000000000000dEaD # the ceiling's transfers go here
+keys=()
+for i in 4 5; do
+  keys+=("$(sed -n "s/^($i) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1)")
+done
+amount=1000
+for k in "${keys[@]}"; do
+  "$cast" send --rpc-url "$rpc_a" --private-key "$k" "$token" "approve(address,uint256)" "$vault_a" \
+    $((amount * N)) >/dev/null 2>&1 || die "approve failed"
+done
+deadline=$(($("$cast" block --rpc-url "$rpc_a" latest --field timestamp) + 3600))
+addr0=$("$cast" wallet address "${keys[0]}")
+gas_t=$("$cast" estimate --rpc-url "$rpc_a" --from "$addr0" "$token" "transfer(address,uint256)" "$sink" $amount)
+gas_v=$("$cast" estimate --rpc-url "$rpc_a" --from "$addr0" "$vault_a" \
+  "transfer(address,uint256,uint64,address,uint64)" "$token" $amount 31338 "$recipient" $deadline)
+[ -n "$gas_t" ] && [ -n "$gas_v" ] || die "gas estimates failed"
+
+# sign KIND FIRST_NONCE...: N raw txs, alternating between the accounts, one per line.
+sign() {
+  local kind=$1 i a nonce
+  shift
+  local -a nonces=("$@")
+  for ((i = 0; i < N; i++)); do
+    a=$((i % ${#keys[@]}))
+    nonce=$((nonces[a] + i / ${#keys[@]}))
+    if [ "$kind" = ceiling ]; then
+      echo "$a $nonce --gas-limit $((gas_t * 13 / 10)) $token transfer(address,uint256) $sink $amount"
+    else
+      echo "$a $nonce --gas-limit $((gas_v * 13 / 10)) $vault_a transfer(address,uint256,uint64,address,uint64) $token $amount 31338 $recipient $deadline"
+    fi
+  done | while read -r a nonce rest; do
+    # shellcheck disable=SC2086
+    "$cast" mktx --rpc-url "$rpc_a" --private-key "${keys[$a]}" --nonce "$nonce" --gas-price 100gwei \
+      --chain 31337 $rest || echo FAILED
+  done
+}
+n0=()
+for k in "${keys[@]}"; do n0+=("$("$cast" nonce --rpc-url "$rpc_a" "$("$cast" wallet address "$k")")"); done
+per=$(((N + ${#keys[@]} - 1) / ${#keys[@]}))
+n1=()
+for x in "${n0[@]}"; do n1+=($((x + per))); done
+sign ceiling "${n0[@]}" >"$tmp/ceiling.raw"
+sign relay "${n1[@]}" >"$tmp/relay.raw"
+! grep -q FAILED "$tmp/ceiling.raw" "$tmp/relay.raw" || die "signing failed"
+
+batch() {
+  jq -R -s 'split("\n") | map(select(length > 0)) | to_entries |
+    map({jsonrpc: "2.0", id: .key, method: "eth_sendRawTransaction", params: [.value]})' "$1" >"$1.json"
+}
+send() {
+  curl -sf -H 'content-type: application/json' --data-binary @"$1.json" "$rpc_a" >"$1.out" &&
+    jq -e 'map(select(.error)) | length == 0' "$1.out" >/dev/null
+}
+batch "$tmp/ceiling.raw"
+batch "$tmp/relay.raw"
+rpc() { curl -sf -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "$1" | jq -r .result; }
+addrs=()
+for k in "${keys[@]}"; do addrs+=("$("$cast" wallet address "$k")"); done
+mined_upto() {
+  local i
+  for i in "${!addrs[@]}"; do
+    [ $(($(rpc "$rpc_a" eth_getTransactionCount "[\"${addrs[$i]}\",\"latest\"]"))) -ge "${n1[$i]}" ] || return 1
+  done
+}
+
+# ---- the ceiling ----
+rbal_before=$("$cast" call --rpc-url "$rpc_a" "$token" "balanceOf(address)(uint256)" "$sink" | cut -d' ' -f1)
+c0=$(now)
+send "$tmp/ceiling.raw" || die "anvil refused the ceiling batch: $(head -c 300 "$tmp/ceiling.raw.out")"
+end=$(($(date +%s) + 120))
+until mined_upto; do
+  [ "$(date +%s)" -le "$end" ] || die "the ceiling transfers were not all mined in 120 s"
+  sleep 0.02
+done
+c1=$(now)
+rbal=$("$cast" call --rpc-url "$rpc_a" "$token" "balanceOf(address)(uint256)" "$sink" | cut -d' ' -f1)
+[ "$(echo "$rbal - $rbal_before" | bc)" = $((N * amount)) ] || die "the ceiling transfers did not all succeed: the sink got $(echo "$rbal - $rbal_before" | bc), not $((N * amount))"
+ceiling=$(printf '%.1f' "$(echo "scale=3; $N / ($c1 - $c0)" | bc)")
+
+# ---- the relay ----
+"$ferry" start --config "$cfg" 2>"$tmp/ferry.log" &
+daemon=$!
+end=$(($(date +%s) + 30))
+until curl -sf "http://$FERRY_DEVNET_API/healthz" >/dev/null 2>&1; do
+  kill -0 "$daemon" 2>/dev/null && [ "$(date +%s)" -le "$end" ] || die "ferry start failed: $(tail -3 "$tmp/ferry.log")"
+  sleep 0.1
+done
+voucher=$("$cast" call --rpc-url "$rpc_b" "$vault_b" "voucherOf(uint64,address)(address)" 31337 "$token")
+t0=$(now)
+send "$tmp/relay.raw" || die "anvil refused the relay batch: $(head -c 300 "$tmp/relay.raw.out")"
+td="" ta=""
+end=$(($(date +%s) + 300))
+while [ -z "$ta" ] || [ -z "$td" ]; do
+  [ "$(date +%s)" -le "$end" ] || die "not done in 300 s: delivered at ${td:-?}, acked at ${ta:-?}; $(tail -2 "$tmp/ferry.log")"
+  if [ -z "$td" ] &&
+    [ "$("$cast" call --rpc-url "$rpc_b" "$voucher" "balanceOf(address)(uint256)" "$recipient" 2>/dev/null | cut -d' ' -f1)" = $((N * amount)) ]; then
+    td=$(now)
+  fi
+  if [ -z "$ta" ] && "$ferry" packets --json --config "$cfg" 2>/dev/null |
+    jq -e --argjson n "$N" '[.packets[] | select(.state == "ACKED")] | length == $n' >/dev/null; then
+    ta=$(now)
+  fi
+  sleep 0.1
+done
+ack_rate=$(printf '%.1f' "$(echo "scale=3; $N / ($ta - $t0)" | bc)")
+del_rate=$(printf '%.1f' "$(echo "scale=3; $N / ($td - $t0)" | bc)")
+secs() { printf '%.2f' "$(echo "$1 - $2" | bc)"; }
+echo "# $N transfers, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"), max_batch ${FERRY_BENCH_MAX_BATCH:-16}: ceiling $(secs "$c1" "$c0") s," \
+  "relay delivered in $(secs "$td" "$t0") s, acked in $(secs "$ta" "$t0") s"
+echo "bench relay_packets: $ack_rate packets/s ($(printf '%.2f' "$(echo "scale=3; $ack_rate / $ceiling" | bc)")x anvil's ceiling of $ceiling tx/s)"
+echo "bench relay_delivered: $del_rate packets/s ($(printf '%.2f' "$(echo "scale=3; $del_rate / $ceiling" | bc)")x anvil's ceiling of $ceiling tx/s)"
+kill -TERM "$daemon"
+wait "$daemon"
+daemon=""
