@@ -38,7 +38,7 @@ now() { date +%s.%N; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for try in $(seq 1 20); do
-  base=$((20000 + RANDOM % 20000))
+  base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): a client socket may take a port up there
   port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
 done
 export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
