@@ -189,8 +189,8 @@ void txmgr_revert_reason(char *out, size_t cap, const char *revert_hex);
 /* ---- crash points for kill -9 tests ----
  * txmgr_crash_point(name) kills the process with SIGKILL when the environment variable
  * FERRY_CRASH_AT names that point ("txmgr.after_persist"), or names it with a count
- * ("txmgr.after_persist#2": the second time it is reached). The variable is read once, the
- * first time any point is reached. Points in the manager:
+ * ("txmgr.after_persist#2": the second time it is reached). The variable is read each time a
+ * point is reached. Points in the manager:
  *   txmgr.after_sign       an attempt is signed, not yet persisted
  *   txmgr.after_persist    the write-ahead commit returned, nothing sent yet
  *   txmgr.after_broadcast  a node accepted a broadcast, no receipt seen yet
