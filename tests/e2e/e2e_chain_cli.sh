@@ -21,9 +21,7 @@ cleanup() {
 trap cleanup EXIT
 unset FERRY_PASSWORD FERRY_KEYSTORE_DIR
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "# $2"; }
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
 check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d" "$(head -c 600 "$err" 2>/dev/null)"; fi; }
 
 for t in "$ferry" "$cast" "$anvil"; do

@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/../.."
 ferry=${FERRY_BUILD:-build}/ferry
 vec=tests/vectors/config
-n=0 failed=0
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
 
 # check NAME EXPECTED_STATUS EXPECTED_OUTPUT_FILE -- COMMAND...: the command's stdout and status.
 check() {

@@ -11,13 +11,8 @@ cast=$root/scripts/toolchain/node_modules/.bin/cast
 tmp=$(mktemp -d)
 export FERRY_DEVNET_DIR=$tmp/devnet
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "# $2"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
-quiet() { "$@" >/dev/null 2>&1; }
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # Four consecutive free ports from a random base (three chains and the API).
 for try in $(seq 1 20); do
   base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): a client socket may take a port up there

@@ -13,11 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 unset FERRY_PASSWORD FERRY_KEYSTORE_DIR
 export FERRY_KEYSTORE_DIR=$tmp/keys # every ferry call below uses this directory unless told otherwise
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
 notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
 
 if [ ! -x "$ferry" ] || [ ! -x "$cast" ]; then
   echo "not ok 1 - ferry ($ferry) and cast ($cast) must be built/installed"

@@ -14,14 +14,8 @@ tmp=$(mktemp -d)
 export FERRY_DEVNET_DIR=$tmp/devnet
 unset FERRY_PASSWORD FERRY_KEYSTORE_DIR
 
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; [ -n "${2:-}" ] && echo "# $2"; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else notok "$d"; fi; }
-quiet() { "$@" >/dev/null 2>&1; }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; exit $?; }
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for try in $(seq 1 20); do
   base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): a client socket may take a port up there
   port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
@@ -39,17 +33,6 @@ if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
   echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
   exit 1
 fi
-
-# wait_for SECONDS COMMAND...: true once the command succeeds, false at the deadline.
-wait_for() {
-  local end=$(($(date +%s) + $1))
-  shift
-  while [ "$(date +%s)" -le "$end" ]; do
-    "$@" && return 0
-    sleep 0.3
-  done
-  return 1
-}
 
 forge=$root/scripts/toolchain/node_modules/.bin/forge
 start=$(date +%s)
