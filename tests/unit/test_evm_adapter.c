@@ -37,52 +37,6 @@ static const char *SUB_ADDR = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 
 /* ---- blocking JSON-RPC for the test's own set-up ---- */
 
-struct curlbuf {
-    char *p;
-    size_t n;
-};
-
-static size_t curl_sink(char *d, size_t sz, size_t nm, void *ud)
-{
-    struct curlbuf *b = ud;
-    char *q = realloc(b->p, b->n + sz * nm + 1);
-    assert_non_null(q);
-    memcpy(q + b->n, d, sz * nm);
-    b->p = q;
-    b->n += sz * nm;
-    b->p[b->n] = 0;
-    return sz * nm;
-}
-
-static cJSON *rpc_block(const char *url, const char *method, const char *params)
-{
-    CURL *e = curl_easy_init();
-    assert_non_null(e);
-    char *body = malloc(strlen(params) + strlen(method) + 64);
-    sprintf(body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method, params);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curlbuf b = {0};
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_sink);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
-    CURLcode rc = curl_easy_perform(e);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    free(body);
-    if (rc != CURLE_OK)
-        fail_msg("%s: %s", method, curl_easy_strerror(rc));
-    cJSON *j = cJSON_Parse(b.p);
-    if (!j || !cJSON_GetObjectItemCaseSensitive(j, "result"))
-        fail_msg("%s: %s", method, b.p ? b.p : "(no reply)");
-    free(b.p);
-    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
-    cJSON_Delete(j);
-    return r;
-}
-
 static char *hexstr(const uint8_t *p, size_t n)
 {
     char *s = malloc(2 * n + 3);
@@ -100,7 +54,7 @@ static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size
         sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
     else
         sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
-    cJSON *txh = rpc_block(url, "eth_sendTransaction", params);
+    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
     free(params);
     free(hex);
     char p2[100];
@@ -111,7 +65,7 @@ static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size
         if (rc)
             usleep(10000);
         cJSON_Delete(rc);
-        rc = rpc_block(url, "eth_getTransactionReceipt", p2);
+        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
     }
     assert_true(cJSON_IsObject(rc));
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
@@ -132,7 +86,7 @@ static void view_call(const char *url, const char *to, const char *fn_sig, const
     char *hex = hexstr(cd.data, cd.len);
     char *params = malloc(strlen(hex) + 200);
     sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
-    cJSON *r = rpc_block(url, "eth_call", params);
+    cJSON *r = tu_anvil_call(url, "eth_call", params);
     assert_true(cJSON_IsString(r));
     assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
     cJSON_Delete(r);
@@ -147,7 +101,7 @@ static uint64_t account_nonce(const char *url, const char *addr)
 {
     char p[128];
     snprintf(p, sizeof p, "[\"%s\",\"latest\"]", addr);
-    cJSON *r = rpc_block(url, "eth_getTransactionCount", p);
+    cJSON *r = tu_anvil_call(url, "eth_getTransactionCount", p);
     uint64_t n = 0;
     assert_int_equal(hex_quantity_u64(&n, r->valuestring), FERRY_OK);
     cJSON_Delete(r);

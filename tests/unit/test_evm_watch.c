@@ -1145,60 +1145,12 @@ static void bad_config_and_corrupt_cursor(void **state)
 
 /* ---- against a private anvil with the real Gateway ---- */
 
-struct curlbuf {
-    char *p;
-    size_t n;
-};
-
-static size_t curl_sink(char *d, size_t sz, size_t nm, void *ud)
-{
-    struct curlbuf *b = ud;
-    char *q = realloc(b->p, b->n + sz * nm + 1);
-    assert_non_null(q);
-    memcpy(q + b->n, d, sz * nm);
-    b->p = q;
-    b->n += sz * nm;
-    b->p[b->n] = 0;
-    return sz * nm;
-}
-
-/* A blocking JSON-RPC call for the test's own set-up (the watcher uses the loop); the result,
- * which the caller frees. */
-static cJSON *anvil_call(const char *url, const char *method, const char *params)
-{
-    CURL *e = curl_easy_init();
-    assert_non_null(e);
-    char *body = malloc(strlen(params) + strlen(method) + 64);
-    sprintf(body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method, params);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curlbuf b = {0};
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, curl_sink);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
-    CURLcode rc = curl_easy_perform(e);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    free(body);
-    if (rc != CURLE_OK)
-        fail_msg("%s: %s", method, curl_easy_strerror(rc));
-    cJSON *j = cJSON_Parse(b.p);
-    if (!j || !cJSON_GetObjectItemCaseSensitive(j, "result"))
-        fail_msg("%s: %s", method, b.p ? b.p : "(no reply)");
-    free(b.p);
-    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
-    cJSON_Delete(j);
-    return r;
-}
-
 static void anvil_hash_at(const char *url, uint64_t n, uint8_t out[32])
 {
     char params[64], q[19];
     hex_u64_quantity(q, n);
     snprintf(params, sizeof params, "[\"%s\",false]", q);
-    cJSON *r = anvil_call(url, "eth_getBlockByNumber", params);
+    cJSON *r = tu_anvil_call(url, "eth_getBlockByNumber", params);
     assert_int_equal(hex_decode_exact(out, 32, cJSON_GetObjectItemCaseSensitive(r, "hash")->valuestring,
                                       HEX_PREFIX_REQUIRED),
                      FERRY_OK);
@@ -1216,7 +1168,7 @@ static cJSON *anvil_tx(const char *url, const char *to, const uint8_t *data, siz
         sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
     else
         sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
-    cJSON *txh = anvil_call(url, "eth_sendTransaction", params);
+    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
     free(params);
     free(hex);
     char p2[100];
@@ -1227,7 +1179,7 @@ static cJSON *anvil_tx(const char *url, const char *to, const uint8_t *data, siz
         if (rc)
             usleep(10000);
         cJSON_Delete(rc);
-        rc = anvil_call(url, "eth_getTransactionReceipt", p2);
+        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
     }
     assert_true(cJSON_IsObject(rc));
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
@@ -1258,7 +1210,7 @@ static void anvil_mine(const char *url, int n)
 {
     char p[32];
     snprintf(p, sizeof p, "[\"0x%x\"]", n);
-    cJSON_Delete(anvil_call(url, "anvil_mine", p));
+    cJSON_Delete(tu_anvil_call(url, "anvil_mine", p));
 }
 
 static struct anvil_run anvil;
@@ -1376,7 +1328,7 @@ static void anvil_watch(void **state)
     /* A reorg shallower than the confirmation depth: a packet sent in the head block, then the
      * two newest blocks replaced. Nothing delivered changes, nothing is reported. */
     anvil_send_packet(url, gateway, 8);
-    cJSON_Delete(anvil_call(url, "anvil_reorg", "[2,[]]"));
+    cJSON_Delete(tu_anvil_call(url, "anvil_reorg", "[2,[]]"));
     anvil_mine(url, 4);
     run_for(h, 400);
     assert_int_equal(h->reorgs, 0);
@@ -1401,7 +1353,7 @@ static void anvil_watch(void **state)
     assert_int_equal(h->got[before].tag, 9);
     assert_int_equal(h->got[before].seq, 8); /* the Gateway's sequence went back with the reorg */
     uint64_t block = h->got[before].block;
-    cJSON_Delete(anvil_call(url, "anvil_reorg", "[3,[]]"));
+    cJSON_Delete(tu_anvil_call(url, "anvil_reorg", "[3,[]]"));
     run_until(h, paused, 10000, "the deep reorg report");
     assert_int_equal(h->reorgs, 1);
     assert_true(h->reorg_from <= block);

@@ -8,6 +8,8 @@
 
 #include "ferry/hex.h"
 
+#include <curl/curl.h>
+
 static uint64_t seed, state;
 static int seeded;
 
@@ -104,4 +106,52 @@ void tu_assert_hex_equal_(const uint8_t *bytes, size_t n, const char *hex, const
         free(got);
         _fail(file, line);
     }
+}
+
+/* ---- blocking JSON-RPC for tests' own set-up against a private anvil ---- */
+
+struct curlbuf {
+    char *p;
+    size_t n;
+};
+
+static size_t tu_curl_sink(char *d, size_t sz, size_t nm, void *ud)
+{
+    struct curlbuf *b = ud;
+    char *q = realloc(b->p, b->n + sz * nm + 1);
+    assert_non_null(q);
+    memcpy(q + b->n, d, sz * nm);
+    b->p = q;
+    b->n += sz * nm;
+    b->p[b->n] = 0;
+    return sz * nm;
+}
+
+cJSON *tu_anvil_call(const char *url, const char *method, const char *params)
+{
+    CURL *e = curl_easy_init();
+    assert_non_null(e);
+    char *body = malloc(strlen(params) + strlen(method) + 64);
+    sprintf(body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method, params);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curlbuf b = {0};
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, tu_curl_sink);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
+    CURLcode rc = curl_easy_perform(e);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    free(body);
+    if (rc != CURLE_OK)
+        fail_msg("%s: %s", method, curl_easy_strerror(rc));
+    cJSON *j = cJSON_Parse(b.p);
+    if (!j || !cJSON_GetObjectItemCaseSensitive(j, "result"))
+        fail_msg("%s: %s", method, b.p ? b.p : "(no reply)");
+    free(b.p);
+    cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
+    cJSON_Delete(j);
+    return r;
 }

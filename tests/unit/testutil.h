@@ -36,6 +36,10 @@ void tu_init(int argc, char **argv);
 uint64_t tu_rand(void);
 void tu_rand_bytes(uint8_t *out, size_t n);
 
+/* A blocking JSON-RPC call (for a test's own set-up against a private anvil, not the code under
+ * test): returns the detached "result" (the caller frees it); fails the test on any error. */
+cJSON *tu_anvil_call(const char *url, const char *method, const char *params);
+
 /* Runs a group and returns its exit status; use as the body of main. */
 #define TU_RUN(tests) cmocka_run_group_tests_name(__FILE__, tests, NULL, NULL)
 
