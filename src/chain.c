@@ -71,6 +71,6 @@ const char *chain_submission_state_name(enum chain_submission_state s)
 
 const char *chain_call_kind_name(enum chain_call_kind k)
 {
-    static const char *const names[] = {"deliver", "ack", "timeout", "raw"};
+    static const char *const names[] = {"deliver", "ack", "timeout", "raw", "router"};
     return (unsigned)k < CHAIN_CALL__COUNT ? names[k] : "unknown";
 }

@@ -20,6 +20,7 @@ static const char *const names[FERRY_ERR__COUNT] = {
     [FERRY_ETIMEOUT] = "timed out",
     [FERRY_ERPC] = "remote error",
     [FERRY_ESTATE] = "not allowed in this state",
+    [FERRY_EBUSY] = "busy: try again later",
 };
 
 const char *ferry_strerror(enum ferry_err e)

@@ -86,6 +86,79 @@ struct chain_event {
     uint64_t proof_timestamp;           /* PACKET_TIMED_OUT: the destination time it was proven at */
 };
 
+/* ---- intent events (the IntentRouter, and the vault refunds of its hops) ----
+ * Handed to env->on_intent_events before the on_events call of the same blocks, under the same
+ * token: the consumer must have queued their effects in the store (group commit) before it
+ * returns, so that they are durable no later than the packet engine's batch that releases the
+ * token. docs/protocol.md, "Router events", gives the meaning of each. */
+enum chain_intent_event_kind {
+    CHAIN_IEV_OPENED,           /* IntentOpened: owner, nonce, token, amount, deadline */
+    CHAIN_IEV_STEP_EXECUTED,    /* StepExecuted: step, token, amount, sequence (0 unless a hop left) */
+    CHAIN_IEV_STEP_FAILED,      /* StepFailed: step, fail_reason, detail */
+    CHAIN_IEV_HOP_ARRIVED,      /* HopArrived: step (the next one), src_chain, token, amount */
+    CHAIN_IEV_HOP_DELIVERED,    /* HopDelivered: sequence */
+    CHAIN_IEV_HOP_RETURNED,     /* HopReturned: sequence, token, amount */
+    CHAIN_IEV_REFUND_SENT,      /* RefundSent: sequence, token, amount */
+    CHAIN_IEV_COMPLETED,        /* IntentCompleted: token, amount */
+    CHAIN_IEV_REFUNDED,         /* IntentRefunded: token, amount */
+    CHAIN_IEV_CANCELLED,        /* IntentCancelled */
+    CHAIN_IEV_TRANSFER_REFUNDED, /* the vault's TransferRefunded of a transfer sent by the router:
+                                  * sequence, token, amount, timed_out (no intent_id: match by sequence) */
+    CHAIN_IEV__COUNT
+};
+
+enum chain_intent_fail {
+    CHAIN_IFAIL_NONE = 0,
+    CHAIN_IFAIL_DEADLINE = 1,
+    CHAIN_IFAIL_TOKEN_MISMATCH = 2,
+    CHAIN_IFAIL_CALL_FAILED = 3,
+};
+
+#define CHAIN_IEV_DETAIL_MAX 384 /* IntentRouter.MAX_FAIL_DETAIL_BYTES */
+
+struct chain_intent_event {
+    enum chain_intent_event_kind kind;
+    struct chain_event_origin at;
+    uint8_t intent_id[32];
+    uint32_t step;
+    uint8_t owner[20];
+    uint8_t nonce[32];      /* big-endian */
+    uint64_t deadline;
+    uint8_t token[20];
+    uint8_t amount[32];     /* big-endian */
+    uint64_t sequence;      /* vault/gateway sequence of a hop (on the chain of the event) */
+    uint64_t src_chain;     /* HOP_ARRIVED */
+    enum chain_intent_fail fail_reason;
+    bool timed_out;         /* TRANSFER_REFUNDED */
+    const uint8_t *detail;  /* STEP_FAILED: revert data (borrowed, valid during the callback) */
+    size_t detail_len;
+};
+
+/* Where an intent stands on one chain (IntentRouter.intentState), at the confirmed head. */
+enum chain_intent_status {
+    CHAIN_ISTATUS_NONE = 0,
+    CHAIN_ISTATUS_HOLDING = 1,
+    CHAIN_ISTATUS_IN_FLIGHT = 2,
+    CHAIN_ISTATUS_DEPARTED = 3,
+    CHAIN_ISTATUS_COMPLETED = 4,
+    CHAIN_ISTATUS_REFUNDING = 5,
+    CHAIN_ISTATUS_REFUND_IN_FLIGHT = 6,
+    CHAIN_ISTATUS_REFUNDED = 7,
+    CHAIN_ISTATUS_CANCELLED = 8,
+};
+
+struct chain_intent_result {
+    enum chain_intent_status status;
+    uint32_t step;
+    bool final_hop;
+    uint64_t hop_sequence;
+    uint8_t token[20];
+    uint8_t amount[32];
+    uint64_t block_number;    /* the block the answer holds at */
+    uint64_t block_timestamp;
+};
+typedef void (*chain_intent_cb)(void *ud, enum ferry_err err, const struct chain_intent_result *r);
+
 /* ---- what the engine asks a chain to do ---- */
 
 enum chain_call_kind {
@@ -93,6 +166,7 @@ enum chain_call_kind {
     CHAIN_CALL_ACK,     /* acknowledge one packet on its source (this chain) */
     CHAIN_CALL_TIMEOUT, /* time out one packet on its source (this chain) */
     CHAIN_CALL_RAW,     /* an operator transaction: to, data, value (ferry tx send) */
+    CHAIN_CALL_ROUTER,  /* a call to this chain's IntentRouter: data (src/intent.c encodes it) */
     CHAIN_CALL__COUNT
 };
 
@@ -114,7 +188,7 @@ struct chain_call {
     const struct chain_attestation *attestations;
     const struct packet_ack *ack;        /* ACK: the destination's acknowledgement */
     uint64_t proof_timestamp;            /* TIMEOUT: destination block time proven past the timeout */
-    /* RAW */
+    /* RAW (to, data, value) and ROUTER (data only: the adapter sends it to its router) */
     uint8_t to[32];
     const uint8_t *data;
     size_t data_len;
@@ -172,6 +246,9 @@ struct chain_env {
     void (*on_submission)(void *engine, struct chain *c, const struct chain_submission *s);
     /* The head moved. */
     void (*on_head)(void *engine, struct chain *c, const struct chain_head *h);
+    /* Optional (NULL: router events are dropped): confirmed intent events, in order, before the
+     * on_events call for the same blocks (see chain_intent_event). */
+    void (*on_intent_events)(void *engine, struct chain *c, const struct chain_intent_event *ev, size_t n);
 };
 
 /* Result of a point query. */
@@ -228,6 +305,10 @@ struct chain_ops {
     /* Is packet `sequence` sent from this chain still pending here? At the confirmed head;
      * callback rules as for query_received. */
     enum ferry_err (*query_pending)(struct chain *c, uint64_t sequence, chain_pending_cb cb, void *ud);
+    /* Optional (NULL: the family has no intent router). Where intent `id` stands on this chain,
+     * at the confirmed head; callback rules as for query_received. FERRY_ESTATE if the chain's
+     * config names no router. */
+    enum ferry_err (*query_intent)(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud);
     /* Acknowledges events handed to on_events with this token (lets the cursor advance). */
     void (*events_done)(struct chain *c, uint64_t token);
     /* Resumes a chain paused by a deep reorg (operator action). */

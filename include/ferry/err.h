@@ -28,6 +28,7 @@ enum ferry_err {
     FERRY_ETIMEOUT,   /* an operation did not finish in time */
     FERRY_ERPC,       /* a remote endpoint answered with an error */
     FERRY_ESTATE,     /* the operation is not allowed in the current state */
+    FERRY_EBUSY,      /* a limit of work in progress is reached: try again later */
     FERRY_ERR__COUNT
 };
 
