@@ -18,6 +18,14 @@
 #                                   Makes the deployments in the given files know each other: on every chain,
 #                                   vault.setPeer and router.setPeer for every other chain (owner key; skips
 #                                   what is already set). docs/protocol.md, "Deployment and linking".
+#   scripts/contracts.sh voucher-pool --key HEX --attester-keys K1,K2[,...] --amount N --liquidity N
+#                                   [--out FILE] FROM.json TO.json
+#                                   Puts vouchers of FROM's test token A to work on TO: a vault transfer of N
+#                                   base units of tokenA from the deployer on FROM to itself on TO, relayed by
+#                                   hand (delivered on TO, acknowledged on FROM, attested with the given keys),
+#                                   then a TestSwapPool(voucher, TO's tokenB) funded with N vouchers and
+#                                   --liquidity base units of tokenB. Prints {voucher, pool, ...} as JSON
+#                                   (and writes it to FILE). The devnet's `up` uses it.
 #   scripts/contracts.sh check-typed-data
 #                                   Signs contracts/test/typed-data/*.json with `cast wallet sign --data` and
 #                                   checks each equals a signature over the digest the contracts compute.
@@ -418,15 +426,64 @@ packets() {
     done
 }
 
-# attest DIGEST: 2-of-3 signatures, signers ascending (dev keys 2 then 1: 0x3C44... < 0x7099...).
+# The keys attest() signs with, in ascending order of their addresses (the Gateway wants signers so).
+# The smoke test's: 2-of-3, dev keys 2 then 1 (0x3C44... < 0x7099...); set_attest_keys changes them.
+ATTEST_KEYS=("${DEV_KEYS[2]}" "${DEV_KEYS[1]}")
+
+# set_attest_keys K1,K2,...: ATTEST_KEYS = those keys, sorted by address.
+set_attest_keys() {
+  local k addr
+  ATTEST_KEYS=()
+  while read -r addr k; do ATTEST_KEYS+=("$k"); done < <(
+    for k in ${1//,/ }; do
+      k=$(normalize_key "$k")
+      addr=$("$CAST" wallet address --private-key "$k") || die "--attester-keys: not a key"
+      echo "$(tr 'A-F' 'a-f' <<<"$addr") $k"
+    done | LC_ALL=C sort -u
+  )
+  [ ${#ATTEST_KEYS[@]} -gt 0 ] || die "--attester-keys: no key given"
+}
+
+# attest DIGEST: the attestation (r||s||v of each of ATTEST_KEYS, concatenated).
 attest() {
-  local a b
-  a=$("$CAST" wallet sign --no-hash "$1" --private-key "${DEV_KEYS[2]}")
-  b=$("$CAST" wallet sign --no-hash "$1" --private-key "${DEV_KEYS[1]}")
-  echo "0x${a#0x}${b#0x}"
+  local k sig out=0x
+  for k in "${ATTEST_KEYS[@]}"; do
+    sig=$("$CAST" wallet sign --no-hash "$1" --private-key "$k") || return 1
+    out+=${sig#0x}
+  done
+  echo "$out"
 }
 
 PACKET_T="(uint64,uint64,uint64,bytes32,bytes32,uint64,bytes)"
+
+# deliver_sent RECEIPT SRC_GW SRC_CHAIN DST_RPC DST_GW KEY: relays by hand every packet the source
+# transaction (its RECEIPT) sent through SRC_GW: one `deliver` batch on the destination, attested with
+# ATTEST_KEYS, sent with KEY. Prints the deliver receipt; fails if nothing was sent or it reverted.
+deliver_sent() {
+  local lines line digest tuples="" atts=""
+  lines=$(packets "$1" "$2" "$3") && [ -n "$lines" ] || return 1
+  while read -r line; do
+    digest=$("$CAST" call --rpc-url "$4" "$5" "deliveryDigest(bytes32)(bytes32)" "${line%% *}") || return 1
+    tuples+="${tuples:+,}${line#* }"
+    atts+="${atts:+,}$(attest "$digest")" || return 1
+  done <<<"$lines"
+  send "$4" "$6" "$5" "deliver(${PACKET_T}[],bytes[])" "[$tuples]" "[$atts]"
+}
+
+# acknowledge_received DELIVER_RECEIPT DST_GW SRC_RPC SRC_GW KEY "PACKET_ID TUPLE": acknowledges on the source
+# the packet (as `packets` prints it) with the result its PacketReceived log in DELIVER_RECEIPT recorded.
+acknowledge_received() {
+  local topic data digest ok
+  topic=$("$CAST" keccak "PacketReceived(bytes32,uint64,uint64,bool,bytes)")
+  data=$(jq -r --arg gw "$(tr 'A-F' 'a-f' <<<"$2")" --arg t "$topic" --arg id "${6%% *}" \
+    '.logs[] | select((.address | ascii_downcase) == $gw and .topics[0] == $t and .topics[1] == $id) | .data' <<<"$1")
+  [ -n "$data" ] || return 1
+  # The acknowledgement, as recorded in PacketReceived: (bool success, bytes result).
+  mapfile -t ok < <("$CAST" decode-abi "f()(bool,bytes)" "$data")
+  digest=$("$CAST" call --rpc-url "$3" "$4" "acknowledgementDigest(bytes32,bool,bytes)(bytes32)" "${6%% *}" \
+    "${ok[0]}" "${ok[1]}") || return 1
+  send "$3" "$5" "$4" "acknowledge($PACKET_T,bool,bytes,bytes)" "${6#* }" "${ok[0]}" "${ok[1]}" "$(attest "$digest")"
+}
 
 cmd_smoke() {
   need_tools
@@ -470,7 +527,7 @@ cmd_smoke() {
   voucher=$("$CAST" call --rpc-url "$rb" "$vb" "voucherOf(uint64,address)(address)" 1001 "$token")
 
   # 1. A transfer A -> B, delivered and acknowledged by hand.
-  local receipt line id tuple digest result ok
+  local receipt line id tuple digest
   receipt=$(send "$ra" "$user_key" "$token" "approve(address,uint256)" "$va" 100000000000000000000) &&
     receipt=$(send "$ra" "$user_key" "$va" "transfer(address,uint256,uint64,address,uint64)" \
       "$token" 1000000000000000000 2002 "$recipient" $((now + 3600))) || { tap FAIL "vault.transfer on A"; return 1; }
@@ -481,8 +538,8 @@ cmd_smoke() {
   else
     tap FAIL "PacketSent log rebuilds the packet" "$tuple"
   fi
-  digest=$("$CAST" call --rpc-url "$rb" "$gwb" "deliveryDigest(bytes32)(bytes32)" "$id")
-  if receipt=$(send "$rb" "$owner" "$gwb" "deliver(${PACKET_T}[],bytes[])" "[$tuple]" "[$(attest "$digest")]"); then
+  local sent=$receipt
+  if receipt=$(deliver_sent "$sent" "$gwa" 1001 "$rb" "$gwb" "$owner"); then
     local bal
     bal=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
     [ "${bal%% *}" = 1000000000000000000 ] && tap OK "deliver on B mints the voucher (gasUsed $(($(jq -r .gasUsed <<<"$receipt"))))" ||
@@ -490,11 +547,7 @@ cmd_smoke() {
   else
     tap FAIL "deliver on B"
   fi
-  # The acknowledgement, as recorded in PacketReceived: (bool success, bytes result).
-  result=$(jq -r '.logs[] | select(.topics[0] == "'"$("$CAST" keccak "PacketReceived(bytes32,uint64,uint64,bool,bytes)")"'") | .data' <<<"$receipt")
-  mapfile -t ok < <("$CAST" decode-abi "f()(bool,bytes)" "$result")
-  digest=$("$CAST" call --rpc-url "$ra" "$gwa" "acknowledgementDigest(bytes32,bool,bytes)(bytes32)" "$id" "${ok[0]}" "${ok[1]}")
-  if send "$ra" "$owner" "$gwa" "acknowledge($PACKET_T,bool,bytes,bytes)" "$tuple" "${ok[0]}" "${ok[1]}" "$(attest "$digest")" >/dev/null &&
+  if acknowledge_received "$receipt" "$gwb" "$ra" "$gwa" "$owner" "$line" >/dev/null &&
     [ "$("$CAST" call --rpc-url "$ra" "$gwa" "commitments(uint64)(bytes32)" 1)" = 0x0000000000000000000000000000000000000000000000000000000000000000 ]; then
     tap OK "acknowledge on A clears the commitment"
   else
@@ -525,9 +578,8 @@ cmd_smoke() {
   before=$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$recipient")
   receipt=$(send "$rb" "${DEV_KEYS[5]}" "$voucher" "approve(address,uint256)" "$vb" 1000000000000000000) &&
     receipt=$(send "$rb" "${DEV_KEYS[5]}" "$vb" "transfer(address,uint256,uint64,address,uint64)" \
-      "$voucher" 1000000000000000000 1001 "$recipient" $((now + 3600))) && line=$(packets "$receipt" "$gwb" 2002) &&
-    digest=$("$CAST" call --rpc-url "$ra" "$gwa" "deliveryDigest(bytes32)(bytes32)" "${line%% *}") &&
-    send "$ra" "$owner" "$gwa" "deliver(${PACKET_T}[],bytes[])" "[${line#* }]" "[$(attest "$digest")]" >/dev/null
+      "$voucher" 1000000000000000000 1001 "$recipient" $((now + 3600))) &&
+    deliver_sent "$receipt" "$gwb" 2002 "$ra" "$gwa" "$owner" >/dev/null
   after=$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$recipient")
   [ "${after%% *}" = "$(( ${before%% *} + 1000000000000000000 ))" ] && tap OK "B -> A returns the original token" ||
     tap FAIL "B -> A returns the original token" "before $before after $after"
@@ -561,16 +613,97 @@ cmd_smoke() {
     tap FAIL "open an intent signed with cast wallet sign --data"
   fi
   before=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
-  receipt=$(send "$ra" "$owner" "$rta" "advance($INTENT_T,uint256)" "$intent" 0) && line=$(packets "$receipt" "$gwa" 1001) &&
-    digest=$("$CAST" call --rpc-url "$rb" "$gwb" "deliveryDigest(bytes32)(bytes32)" "${line%% *}") &&
-    send "$rb" "$owner" "$gwb" "deliver(${PACKET_T}[],bytes[])" "[${line#* }]" "[$(attest "$digest")]" >/dev/null
+  receipt=$(send "$ra" "$owner" "$rta" "advance($INTENT_T,uint256)" "$intent" 0) &&
+    deliver_sent "$receipt" "$gwa" 1001 "$rb" "$gwb" "$owner" >/dev/null
   after=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
   [ "${after%% *}" = "$(( ${before%% *} + 5000000000000000000 ))" ] && tap OK "advance the intent; its hop lands on B" ||
     tap FAIL "advance the intent; its hop lands on B" "before $before after $after"
   [ "$smoke_fail" -eq 0 ]
 }
 
+# ------------------------------------------------------------------------------------------------------
+# A voucher pool: vouchers of one chain's test token, brought over by a real transfer relayed by hand.
+# ------------------------------------------------------------------------------------------------------
+
+cmd_voucher_pool() {
+  local out="" amount="" liquidity="" att="" files=()
+  key=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --key) key=$(normalize_key "$2"); shift 2 ;;
+      --attester-keys) att=$2; shift 2 ;;
+      --amount) amount=$2; shift 2 ;;
+      --liquidity) liquidity=$2; shift 2 ;;
+      --out) out=$2; shift 2 ;;
+      -*) die "voucher-pool: unknown option $1 (see the top of scripts/contracts.sh)" ;;
+      *) files+=("$1"); shift ;;
+    esac
+  done
+  [ -n "$key" ] && [ -n "$att" ] && [ -n "$amount" ] && [ -n "$liquidity" ] && [ ${#files[@]} -eq 2 ] ||
+    die "voucher-pool: --key, --attester-keys, --amount, --liquidity and two deployment files are required"
+  [[ $amount =~ ^[1-9][0-9]*$ ]] && [[ $liquidity =~ ^[1-9][0-9]*$ ]] ||
+    die "voucher-pool: --amount and --liquidity are positive integers of base units"
+  need_tools
+  local f
+  for f in "${files[@]}"; do
+    [ -f "$f" ] || die "voucher-pool: no such file $f"
+    jq -e '.chainId and .rpc and .gateway and .vault and .testAssets.tokenA and .testAssets.tokenB' "$f" >/dev/null ||
+      die "voucher-pool: $f is not a deployment file with test assets (deploy --with-test-assets)"
+  done
+  set_attest_keys "$att"
+  local ca ra gwa va ta cb rb gwb vb tb me
+  ca=$(jq -r .chainId "${files[0]}") ra=$(jq -r .rpc "${files[0]}") gwa=$(jq -r .gateway "${files[0]}")
+  va=$(jq -r .vault "${files[0]}") ta=$(jq -r .testAssets.tokenA "${files[0]}")
+  cb=$(jq -r .chainId "${files[1]}") rb=$(jq -r .rpc "${files[1]}") gwb=$(jq -r .gateway "${files[1]}")
+  vb=$(jq -r .vault "${files[1]}") tb=$(jq -r .testAssets.tokenB "${files[1]}")
+  rpc=$ra check_chain "$ca"
+  rpc=$rb check_chain "$cb"
+  me=$("$CAST" wallet address --private-key "$key")
+
+  local voucher now receipt sent line bal seq
+  voucher=$("$CAST" to-check-sum-address "$("$CAST" call --rpc-url "$rb" "$vb" "voucherOf(uint64,address)(address)" "$ca" "$ta")")
+  now=$("$CAST" block --rpc-url "$ra" latest --field timestamp)
+  send "$ra" "$key" "$ta" "approve(address,uint256)" "$va" "$amount" >/dev/null || die "voucher-pool: approve on $ca failed"
+  sent=$(send "$ra" "$key" "$va" "transfer(address,uint256,uint64,address,uint64)" "$ta" "$amount" "$cb" "$me" \
+    $((now + 3600))) || die "voucher-pool: vault.transfer on chain $ca failed"
+  line=$(packets "$sent" "$gwa" "$ca")
+  [ "$(wc -l <<<"$line")" -eq 1 ] && [ -n "$line" ] || die "voucher-pool: expected one PacketSent, got: $line"
+  seq=$(jq -r '.logs[] | select(.topics[0] == "'"$PACKET_SENT_TOPIC"'") | .topics[3]' <<<"$sent")
+  receipt=$(deliver_sent "$sent" "$gwa" "$ca" "$rb" "$gwb" "$key") || die "voucher-pool: deliver on chain $cb failed"
+  bal=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$me")
+  [ "$("$CAST" call --rpc-url "$rb" "$gwb" "received(uint64,uint64)(bool)" "$ca" $((seq)))" = true ] ||
+    die "voucher-pool: the transfer was not received on chain $cb"
+  echo "  transfer $ca -> $cb (sequence $((seq))) delivered; $me holds ${bal%% *} vouchers ($voucher)" >&2
+  acknowledge_received "$receipt" "$gwb" "$ra" "$gwa" "$key" "$line" >/dev/null ||
+    die "voucher-pool: acknowledge on chain $ca failed"
+  [ "$("$CAST" call --rpc-url "$ra" "$gwa" "commitments(uint64)(bytes32)" $((seq)))" = \
+    0x0000000000000000000000000000000000000000000000000000000000000000 ] ||
+    die "voucher-pool: the acknowledgement did not clear the commitment on chain $ca"
+  echo "  acknowledged on $ca" >&2
+
+  local pool
+  rpc=$rb
+  pool=$(create TestSwapPool "constructor(address,address)" "$voucher" "$tb")
+  tx "$voucher" "approve(address,uint256)" "$pool" "$amount"
+  tx "$tb" "approve(address,uint256)" "$pool" "$liquidity"
+  # Pulls the vouchers: fails unless the transfer really minted them.
+  tx "$pool" "addLiquidity(uint256,uint256)" "$amount" "$liquidity"
+  [ "$("$CAST" call --rpc-url "$rb" "$pool" "reserve0()(uint256)" | cut -d' ' -f1)" = "$amount" ] ||
+    die "voucher-pool: the pool's voucher reserve is not $amount"
+  local json
+  json=$(jq -n --argjson from "$ca" --argjson to "$cb" --arg origin "$ta" --arg v "$voucher" --arg p "$pool" \
+    --arg tb "$tb" --arg a "$amount" --arg l "$liquidity" --argjson seq $((seq)) '{
+      originChain: $from, chainId: $to, originToken: $origin, voucher: $v, tokenB: $tb, pool: $p,
+      poolReserves: {voucher: $a, tokenB: $l}, transferSequence: $seq }')
+  if [ -n "$out" ]; then
+    mkdir -p "$(dirname "$out")"
+    echo "$json" >"$out"
+  fi
+  echo "$json"
+}
+
 case ${1:-} in
+  voucher-pool) shift; cmd_voucher_pool "$@" ;;
   build) shift; cmd_build "$@" ;;
   test) shift; cmd_test "$@" ;;
   test-tap) shift; cmd_test_tap "$@" ;;

@@ -11,14 +11,18 @@
 # Chains: alpha (chain id 31337), beta (31338), gamma (31339), 1-second blocks. Every `up` starts them
 # fresh: the directory is wiped (the daemon's store too, since its cursors would point at old chains).
 # Files, in $FERRY_DEVNET_DIR (default build/devnet):
-#   deployments.json     per chain: name, chain id, RPC URL, gateway, vault, router, test tokens and pools
+#   deployments.json     per chain: name, chain id, RPC URL, gateway, vault, router, test tokens, vouchers
+#                        ("FTA@alpha": alpha's FTA on that chain) and pools ("FTA/FTB"; on beta also
+#                        "FTA@alpha/FTB", for the sample intent: FTA alpha -> beta, swap, FTB beta -> gamma)
 #   ferry.json           the daemon config (config/devnet.template.json with the deployed addresses)
 #   keys/                keystore: dev-submitter (anvil account 1), dev-attester-7/8/9 (accounts 7, 8, 9)
 #   keystore-password    random, mode 0600
 #   api-token            random, mode 0600
 #   anvil-NAME.log/.pid  each chain's output and process id; data/ the daemon's store
 # Anvil's well-known dev keys are used, for this devnet only: account 0 deploys and owns the contracts,
-# accounts 4 and 5 hold 1,000,000 of each test token on every chain (a user to play with).
+# accounts 4 and 5 hold 1,000,000 of each test token on every chain (a user to play with). At `up`, account
+# 0 also sends 100,000 FTA from alpha to itself on beta, relayed by hand (delivered and acknowledged, before
+# the daemon exists), and seeds beta's FTA@alpha/FTB pool with them and 200,000 FTB.
 #
 # Environment (so tests can run beside a user's devnet):
 #   FERRY_DEVNET_DIR     the directory above
@@ -197,6 +201,19 @@ cmd_up() {
   done
   "$root/scripts/contracts.sh" link --key "$owner_key" "$dir"/deploy-{alpha,beta,gamma}.json >"$dir/link.log" 2>&1 ||
     die "linking failed: $(tail -3 "$dir/link.log")"
+  # Vouchers of alpha's FTA on beta need a real transfer: relayed by hand here (2 of the attesters sign).
+  "$root/scripts/contracts.sh" voucher-pool --key "$owner_key" --attester-keys "${att_keys[0]},${att_keys[1]}" \
+    --amount 100000000000000000000000 --liquidity 200000000000000000000000 --out "$dir/voucher-pool-beta.json" \
+    "$dir/deploy-alpha.json" "$dir/deploy-beta.json" >"$dir/voucher-pool.log" 2>&1 ||
+    die "seeding the FTA@alpha/FTB pool on beta failed: $(tail -3 "$dir/voucher-pool.log")"
+  # Where alpha's FTA lives on each chain (the voucher address is fixed before any is minted).
+  local fta vouchers=()
+  fta=$(jq -r .testAssets.tokenA "$dir/deploy-alpha.json")
+  for i in 0 1 2; do
+    vouchers+=("$("$CAST" to-check-sum-address "$("$CAST" call --rpc-url "http://127.0.0.1:${ports[$i]}" \
+      "$(jq -r .vault "$dir/deploy-${names[$i]}.json")" "voucherOf(uint64,address)(address)" "${chain_ids[0]}" "$fta")")")
+  done
+  [ "${vouchers[1]}" = "$(jq -r .voucher "$dir/voucher-pool-beta.json")" ] || die "beta's FTA@alpha voucher is not the pool's"
   for i in 0 1 2; do
     "$CAST" rpc --rpc-url "http://127.0.0.1:${ports[$i]}" evm_setIntervalMining 1 >/dev/null
   done
@@ -204,7 +221,8 @@ cmd_up() {
 
   jq -n --argjson names "$(printf '%s\n' "${names[@]}" | jq -R . | jq -s .)" \
     --slurpfile a "$dir/deploy-alpha.json" --slurpfile b "$dir/deploy-beta.json" --slurpfile c "$dir/deploy-gamma.json" \
-    --arg user "$user" --arg recipient "$recipient" '
+    --arg user "$user" --arg recipient "$recipient" --slurpfile vp "$dir/voucher-pool-beta.json" \
+    --argjson vouchers "$(printf '%s\n' "${vouchers[@]}" | jq -R . | jq -s .)" '
     [$a[0], $b[0], $c[0]] as $d |
     { generatedBy: "scripts/devnet.sh up (rewritten on every up)",
       accounts: { owner: $d[0].owner, user: $user, recipient: $recipient,
@@ -214,7 +232,9 @@ cmd_up() {
         name: $names[$i], chainId: .chainId, rpc: .rpc, deployBlock: .deployBlock,
         gateway: .gateway, vault: .vault, router: .router, executor: .executor,
         tokens: { FTA: .testAssets.tokenA, FTB: .testAssets.tokenB },
-        pools: { "FTA/FTB": .testAssets.pool } } ] }' >"$dir/deployments.json"
+        vouchers: (if $i == 0 then {} else { "FTA@alpha": $vouchers[$i] } end),
+        pools: ({ "FTA/FTB": .testAssets.pool } +
+                (if $i == 1 then { "FTA@alpha/FTB": $vp[0].pool } else {} end)) } ] }' >"$dir/deployments.json"
 
   # Keys: cast writes standard keystores, ferry imports them (checking the password opens each).
   (umask 077 && random_secret >"$dir/keystore-password" && random_secret >"$dir/api-token")
@@ -249,7 +269,9 @@ summary() {
   local user_key=$1 recipient=$2 rel=${dir#$root/}
   echo
   echo "Ferry devnet ($rel):"
-  jq -r '.chains[] | "  \(.name) (chain \(.chainId)) \(.rpc)\n    gateway \(.gateway)  vault \(.vault)  router \(.router)\n    tokens FTA \(.tokens.FTA)  FTB \(.tokens.FTB)  pool FTA/FTB \(.pools["FTA/FTB"])"' \
+  jq -r '.chains[] | "  \(.name) (chain \(.chainId)) \(.rpc)\n    gateway \(.gateway)  vault \(.vault)  router \(.router)\n    tokens FTA \(.tokens.FTA)  FTB \(.tokens.FTB)  pool FTA/FTB \(.pools["FTA/FTB"])" +
+    (if .vouchers["FTA@alpha"] then "\n    voucher FTA@alpha \(.vouchers["FTA@alpha"])" else "" end) +
+    (if .pools["FTA@alpha/FTB"] then "  pool FTA@alpha/FTB \(.pools["FTA@alpha/FTB"])" else "" end)' \
     "$dir/deployments.json"
   local a_rpc a_vault a_token b_id
   a_rpc=$(jq -r '.chains[0].rpc' "$dir/deployments.json")

@@ -32,7 +32,7 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         Refunding, // a hop from here came back: funds here, waiting for refund()
         RefundInFlight, // the refund is on its way to the owner on the origin chain
         Refunded, // refund paid (here, or by a return hop from here that landed)
-        Cancelled // the owner took the funds back before the first step
+        Cancelled // the owner (or the opener) gave the funds back to the owner before the first step
     }
 
     enum FailReason {
@@ -76,6 +76,10 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     /// @notice The intent each hop in flight from here belongs to.
     mapping(uint64 sequence => bytes32 intentId) public hopIntent;
     mapping(bytes32 intentId => Position) private _positions;
+    /// @dev Who called `open`, when that was not the owner, until step 0 runs (or the intent is refunded or
+    /// cancelled before it): the one account besides the owner allowed to cancel. Cleared as soon as it can no
+    /// longer matter (a gas refund), so it costs a slot only while the intent waits on the origin chain.
+    mapping(bytes32 intentId => address) private _opener;
 
     event IntentOpened(
         bytes32 indexed intentId, address indexed owner, uint256 nonce, address token, uint256 amount, uint64 deadline
@@ -119,7 +123,7 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     error StepNotExpected(bytes32 intentId, uint256 expected, uint256 got);
     error NotRefundable(bytes32 intentId, Status status);
     error NotCancellable(bytes32 intentId, Status status);
-    error NotOwner();
+    error NotOwnerOrOpener();
     error OnlyVault();
     error OnlySelf();
     error InsufficientGas();
@@ -165,6 +169,8 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         p.status = Status.Holding;
         p.token = first.token;
         p.amount = amount;
+        // The owner may cancel anyway: only a relayer opening for the owner needs a slot.
+        if (msg.sender != intent.owner) _opener[id] = msg.sender;
         emit IntentOpened(id, intent.owner, intent.nonce, first.token, amount, intent.deadline);
     }
 
@@ -175,6 +181,9 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         Position storage p = _positions[id];
         if (p.status != Status.Holding) revert NotHolding(id, p.status);
         if (stepIndex != p.step) revert StepNotExpected(id, p.step, stepIndex);
+        // Step 0 runs only on the origin chain (a hop always brings an intent to step >= 1): past it nothing
+        // can be cancelled, whatever this step does.
+        if (stepIndex == 0) delete _opener[id];
         if (block.timestamp >= intent.deadline) {
             emit StepFailed(id, stepIndex, FailReason.DeadlinePassed, "");
             _refund(id, intent, p);
@@ -199,6 +208,7 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         bytes32 id = intentId(intent);
         Position storage p = _positions[id];
         if (p.status == Status.Holding && block.timestamp >= intent.deadline) {
+            if (p.step == 0) delete _opener[id];
             emit StepFailed(id, p.step, FailReason.DeadlinePassed, "");
         } else if (p.status != Status.Refunding) {
             revert NotRefundable(id, p.status);
@@ -206,14 +216,19 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
         _refund(id, intent, p);
     }
 
-    /// @notice The owner takes the funds back before the first step has run.
+    /// @notice Gives the funds back to the owner before the first step has run. The owner may call it, and so
+    /// may the account that opened the intent (the relayer the owner's dApp asked to run it, and now asks to
+    /// stop it); the funds go to the owner either way.
     function cancel(Intent calldata intent) external nonReentrant {
-        if (msg.sender != intent.owner) revert NotOwner();
         bytes32 id = intentId(intent);
+        if (msg.sender != intent.owner && msg.sender != _opener[id]) {
+            revert NotOwnerOrOpener();
+        }
         Position storage p = _positions[id];
         if (intent.originChain != uint64(block.chainid) || p.status != Status.Holding || p.step != 0) {
             revert NotCancellable(id, p.status);
         }
+        delete _opener[id];
         p.status = Status.Cancelled;
         emit IntentCancelled(id);
         _payout(p.token, intent.owner, p.amount);
@@ -321,6 +336,12 @@ contract IntentRouter is ITransferSender, ITransferRecipient, Ownable2Step, Reen
     /// @notice hashStruct(intent), for cross-checking an off-chain encoder.
     function hashIntent(Intent calldata intent) external pure returns (bytes32) {
         return IntentLib.hashIntent(intent);
+    }
+
+    /// @notice The account that opened the intent, when that was not its owner, while it may still cancel
+    /// (until step 0 runs or the intent ends); zero otherwise (opened by the owner, or no longer cancellable).
+    function opener(bytes32 id) external view returns (address) {
+        return _opener[id];
     }
 
     /// @notice Where the intent stands on this chain: status, step reached, and the funds (token, amount).

@@ -3,8 +3,11 @@ pragma solidity ^0.8.28;
 
 import {Gateway} from "../src/Gateway.sol";
 import {Packet} from "../src/interfaces/IGateway.sol";
+import {IntentRouter} from "../src/IntentRouter.sol";
+import {Intent} from "../src/libraries/IntentLib.sol";
 import {TestToken} from "../src/testing/TestToken.sol";
 import {Fixture} from "./utils/Fixture.sol";
+import {RouterFixture} from "./utils/RouterFixture.sol";
 import {console} from "./utils/console.sol";
 
 /// @notice Gas of `deliver` for batches of 1, 10 and 50 token transfers (A -> B, each minting vouchers to a
@@ -88,5 +91,61 @@ contract GasTest is Fixture {
     /// A batch of 50 must fit well under a 30M block: asserted under 10M.
     function test_gas_deliverBatchOf50() public {
         vm.assertLt(_batch(50), 10_000_000, "50 packets well under a 30M block");
+    }
+}
+
+/// @notice Gas of the router's entry points a relayer pays on the origin chain: `open` (a three-step route,
+/// submitted by a relayer or by the owner), `advance` of step 0 (the first hop) and `cancel`. Same method as
+/// above: the router and token are cooled, execution measured around the call, plus 21000 and calldata.
+contract RouterGasTest is RouterFixture {
+    address internal relayer = address(0x2E1A);
+
+    function setUp() public {
+        _setUpRouterWorld();
+    }
+
+    function _measure(string memory what, address from, address to, bytes memory data) internal returns (uint256) {
+        uint256 calldataGas;
+        for (uint256 i; i < data.length; ++i) {
+            calldataGas += data[i] == 0 ? 4 : 16;
+        }
+        vm.cool(address(A.router));
+        vm.cool(address(tokenA));
+        vm.cool(address(A.vault));
+        vm.cool(address(A.gateway));
+        vm.prank(from);
+        uint256 before = gasleft();
+        (bool ok,) = to.call(data);
+        uint256 execution = before - gasleft();
+        vm.assertTrue(ok, what);
+        uint256 total = 21_000 + calldataGas + execution;
+        console.log(
+            string.concat("gas router ", what, " total=", vm.toString(total), " execution=", vm.toString(execution))
+        );
+        return total;
+    }
+
+    function _openCall(Intent memory it) internal returns (bytes memory) {
+        return abi.encodeCall(IntentRouter.open, (it, _signIntent(it, OWNER_KEY)));
+    }
+
+    function test_gas_openByRelayer_thenAdvance() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        vm.chainId(CHAIN_A);
+        _measure("open by_relayer", relayer, address(A.router), _openCall(it));
+        _measure("advance step0", relayer, address(A.router), abi.encodeCall(IntentRouter.advance, (it, 0)));
+    }
+
+    function test_gas_openByOwner() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        vm.chainId(CHAIN_A);
+        _measure("open by_owner", user, address(A.router), _openCall(it));
+    }
+
+    function test_gas_openByRelayer_thenCancel() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        vm.chainId(CHAIN_A);
+        _measure("open by_relayer", relayer, address(A.router), _openCall(it));
+        _measure("cancel by_owner", user, address(A.router), abi.encodeCall(IntentRouter.cancel, (it)));
     }
 }

@@ -706,30 +706,123 @@ contract IntentRouterTest is RouterFixture {
         vm.assertEq(tokenA.balanceOf(user), 1_000e18, "owner whole");
     }
 
-    function test_cancel_ownerOnlyBeforeTheFirstStep() public {
+    address internal constant RELAYER = address(0x2E1A);
+    address internal constant STRANGER = address(0xBAD);
+
+    /// @dev Opens `it` as a relayer would: someone other than the owner submits the owner's signature.
+    function _openAs(address who, Intent memory it) internal returns (bytes32 id) {
+        bytes memory sig = _signIntent(it, OWNER_KEY);
+        vm.chainId(it.originChain);
+        vm.prank(who);
+        id = _chain(it.originChain).router.open(it, sig);
+    }
+
+    function test_cancel_byTheOpener_paysTheOwner() public {
         Intent memory it = _routeIntent(100e18, 1);
-        bytes32 id = _open(it);
-        vm.chainId(CHAIN_A);
-        vm.expectRevert(IntentRouter.NotOwner.selector);
-        A.router.cancel(it);
+        bytes32 id = _openAs(RELAYER, it);
+        vm.assertEq(A.router.opener(id), RELAYER, "opener recorded");
+        vm.assertEq(tokenA.balanceOf(user), 900e18, "pulled from the owner");
         vm.expectEmit(true, false, false, true, address(A.router));
         emit IntentRouter.IntentCancelled(id);
+        vm.prank(RELAYER);
+        A.router.cancel(it);
+        vm.assertEq(tokenA.balanceOf(user), 1_000e18, "every unit back to the owner");
+        vm.assertEq(tokenA.balanceOf(RELAYER), 0, "nothing to the opener");
+        vm.assertEq(tokenA.balanceOf(address(A.router)), 0, "nothing left in the router");
+        _assertStatus(A, id, IntentRouter.Status.Cancelled, "cancelled");
+        vm.assertEq(A.router.opener(id), address(0), "opener cleared");
+        // Once is all: neither the opener nor the owner can cancel again.
+        vm.prank(RELAYER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        A.router.cancel(it);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(IntentRouter.NotCancellable.selector, id, IntentRouter.Status.Cancelled));
+        A.router.cancel(it);
+    }
+
+    function test_cancel_byTheOwner_whenARelayerOpened() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        bytes32 id = _openAs(RELAYER, it);
         vm.prank(user);
         A.router.cancel(it);
         vm.assertEq(tokenA.balanceOf(user), 1_000e18, "funds back");
         _assertStatus(A, id, IntentRouter.Status.Cancelled, "cancelled");
+        vm.assertEq(A.router.opener(id), address(0), "opener cleared");
+    }
 
-        Intent memory it2 = _routeIntent(100e18, 1);
-        bytes32 id2 = _open(it2);
-        _advance(it2, 0);
+    function test_cancel_strangerCannot() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        bytes32 id = _openAs(RELAYER, it);
+        // The opener of another intent is a stranger to this one.
+        Intent memory other = _routeIntent(1e18, 1);
+        _openAs(STRANGER, other);
         vm.chainId(CHAIN_A);
+        vm.prank(STRANGER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        A.router.cancel(it);
+        vm.prank(lp);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        A.router.cancel(it);
+        _assertStatus(A, id, IntentRouter.Status.Holding, "still holding");
+        vm.assertEq(A.router.opener(id), RELAYER, "opener unchanged");
+        vm.assertEq(tokenA.balanceOf(address(A.router)), 101e18, "both intents' funds still held");
+    }
+
+    function test_cancel_openedByTheOwner_onlyTheOwner() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        bytes32 id = _openAs(user, it);
+        vm.assertEq(A.router.opener(id), address(0), "no slot when the owner opens");
+        vm.prank(RELAYER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        A.router.cancel(it);
         vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(IntentRouter.NotCancellable.selector, id2, IntentRouter.Status.InFlight));
+        A.router.cancel(it);
+        vm.assertEq(tokenA.balanceOf(user), 1_000e18, "funds back");
+    }
+
+    function test_cancel_nobodyAfterStep0() public {
+        Intent memory it = _routeIntent(100e18, 1);
+        bytes32 id = _openAs(RELAYER, it);
+        Packet memory hop = _packet(_advance(it, 0));
+        vm.assertEq(A.router.opener(id), address(0), "opener cleared when step 0 ran");
+        vm.prank(RELAYER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        A.router.cancel(it);
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(IntentRouter.NotCancellable.selector, id, IntentRouter.Status.InFlight));
+        A.router.cancel(it);
+        // On the next chain the intent waits (Holding, step 1): still not cancellable there, by anyone.
+        _relay(hop);
+        _assertStatus(B, id, IntentRouter.Status.Holding, "holding on B");
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(IntentRouter.NotCancellable.selector, id, IntentRouter.Status.Holding));
+        B.router.cancel(it);
+        vm.prank(RELAYER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
+        B.router.cancel(it);
+        vm.chainId(CHAIN_A);
+        vm.assertEq(tokenA.balanceOf(user), 900e18, "the funds went on, not back");
+    }
+
+    function test_cancel_openerClearedWhenStep0FailsOrIsRefunded() public {
+        // Step 0 run past the deadline: refunded by advance.
+        Intent memory it = _routeIntent(100e18, 1);
+        bytes32 id = _openAs(RELAYER, it);
+        vm.warp(it.deadline);
+        _advance(it, 0);
+        _assertStatus(A, id, IntentRouter.Status.Refunded, "refunded by advance");
+        vm.assertEq(A.router.opener(id), address(0), "cleared by advance");
+        // Never advanced, refunded after the deadline.
+        Intent memory it2 = _routeIntent(50e18, 1);
+        bytes32 id2 = _openAs(RELAYER, it2);
+        vm.warp(it2.deadline);
+        A.router.refund(it2);
+        _assertStatus(A, id2, IntentRouter.Status.Refunded, "refunded");
+        vm.assertEq(A.router.opener(id2), address(0), "cleared by refund");
+        vm.prank(RELAYER);
+        vm.expectRevert(IntentRouter.NotOwnerOrOpener.selector);
         A.router.cancel(it2);
-        vm.chainId(CHAIN_B);
-        vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(IntentRouter.NotCancellable.selector, id2, IntentRouter.Status.None));
-        B.router.cancel(it2);
+        vm.assertEq(tokenA.balanceOf(user), 1_000e18, "owner whole");
     }
 
     // ---------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of scripts/devnet.sh: `up` on ports of its own (beside any devnet a user runs) makes three
-# chains with the contracts deployed and linked, a deployments.json and a daemon config that checks; a second
+# chains with the contracts deployed and linked, beta's FTA@alpha/FTB pool seeded by a hand-relayed transfer
+# (it quotes), a deployments.json and a daemon config that checks; a second
 # `up` and a taken port are refused clearly; `down` stops every anvil. TAP lines for scripts/run-tests.sh.
 set -u
 cd "$(dirname "$0")/../.."
@@ -52,6 +53,37 @@ for i in 0 1 2; do
   done
 done
 check "every deployed contract has code on its chain" test -z "$codeless"
+
+# The sample intent's assets: alpha's FTA as a voucher on beta and gamma, and beta's FTA@alpha/FTB pool,
+# seeded by a transfer relayed by hand at up.
+rpc_b=$(jq -r '.chains[1].rpc' "$d")
+want=""
+for i in 1 2; do
+  want+="$("$cast" call --rpc-url "$(jq -r ".chains[$i].rpc" "$d")" "$(jq -r ".chains[$i].vault" "$d")" \
+    "voucherOf(uint64,address)(address)" 31337 "$(jq -r '.chains[0].tokens.FTA' "$d")" 2>/dev/null) "
+done
+check "deployments.json: vouchers FTA@alpha on beta and gamma are the vaults' voucherOf(31337, FTA)" \
+  test "$(jq -r '[.chains[1,2].vouchers["FTA@alpha"]] | join(" ")' "$d") " = "$want"
+vpool=$(jq -r '.chains[1].pools["FTA@alpha/FTB"] // ""' "$d")
+voucher=$(jq -r '.chains[1].vouchers["FTA@alpha"] // ""' "$d") ftb=$(jq -r '.chains[1].tokens.FTB' "$d")
+check "deployments.json: beta has an FTA@alpha/FTB pool with code" \
+  test "${#vpool}" -eq 42 -a "$("$cast" code --rpc-url "$rpc_b" "$vpool" 2>/dev/null | wc -c)" -gt 3
+check "... pairing the voucher with beta's FTB" \
+  test "$("$cast" call --rpc-url "$rpc_b" "$vpool" "token0()(address)" 2>/dev/null) $("$cast" call --rpc-url "$rpc_b" "$vpool" "token1()(address)" 2>/dev/null)" = "$voucher $ftb"
+check "... holding 100,000 vouchers and 200,000 FTB" \
+  test "$("$cast" call --rpc-url "$rpc_b" "$vpool" "reserve0()(uint256)" 2>/dev/null | cut -d' ' -f1) $("$cast" call --rpc-url "$rpc_b" "$voucher" "balanceOf(address)(uint256)" "$vpool" 2>/dev/null | cut -d' ' -f1) $("$cast" call --rpc-url "$rpc_b" "$vpool" "reserve1()(uint256)" 2>/dev/null | cut -d' ' -f1)" = \
+  "100000000000000000000000 100000000000000000000000 200000000000000000000000"
+q=$("$cast" call --rpc-url "$rpc_b" "$vpool" "quote(address,uint256,address)(uint256)" "$voucher" 1000000000000000000 "$ftb" 2>/dev/null | cut -d' ' -f1)
+# About 2 FTB for 1 voucher (1:2 reserves, 0.3% fee, a little slippage): well inside (1, 2) FTB.
+check "the pool quotes 1 voucher -> $q FTB (non-zero, about 2)" \
+  test -n "$q" -a "${q:-0}" -gt 1000000000000000000 -a "${q:-0}" -lt 2000000000000000000
+seq=$(jq -r .transferSequence "$FERRY_DEVNET_DIR/voucher-pool-beta.json")
+check "the hand-relayed transfer (alpha sequence $seq) was received on beta and acknowledged on alpha" \
+  test "$("$cast" call --rpc-url "$rpc_b" "$(jq -r '.chains[1].gateway' "$d")" "received(uint64,uint64)(bool)" 31337 "$seq" 2>/dev/null) $("$cast" call --rpc-url "$(jq -r '.chains[0].rpc' "$d")" "$(jq -r '.chains[0].gateway' "$d")" "commitments(uint64)(bytes32)" "$seq" 2>/dev/null)" = \
+  "true 0x0000000000000000000000000000000000000000000000000000000000000000"
+check "the user (anvil account 4) holds 1,000,000 FTA on alpha (for the sample intent)" test \
+  "$("$cast" call --rpc-url "$(jq -r '.chains[0].rpc' "$d")" "$(jq -r '.chains[0].tokens.FTA' "$d")" \
+    "balanceOf(address)(uint256)" "$(jq -r .accounts.user "$d")" | cut -d' ' -f1)" = 1000000000000000000000000
 
 # Linked: alpha's vault knows beta's vault, gamma's router knows alpha's router.
 rpc_a=$(jq -r '.chains[0].rpc' "$d") rpc_c=$(jq -r '.chains[2].rpc' "$d")

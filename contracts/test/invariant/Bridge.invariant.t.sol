@@ -109,6 +109,19 @@ contract BridgeInvariantTest is TestBase {
         }
     }
 
+    /// The opener's right to cancel lasts exactly while the intent waits for step 0 on its origin (A): the
+    /// slot is cleared whatever ends that wait. (The handler opens every intent, never as its owner.)
+    function invariant_openerOnlyWhileWaitingForStep0() public view {
+        (Fixture.Chain memory a,) = h.chains();
+        uint256 n = h.intentCount();
+        for (uint256 i; i < n; ++i) {
+            bytes32 id = h.intentIds(i);
+            IntentRouter.Position memory pa = a.router.intentState(id);
+            bool waiting = pa.status == IntentRouter.Status.Holding && pa.step == 0;
+            vm.assertEq(a.router.opener(id), waiting ? address(h) : address(0), "opener kept only before step 0");
+        }
+    }
+
     function _holds(IntentRouter.Status s) internal pure returns (bool) {
         return s == IntentRouter.Status.Holding || s == IntentRouter.Status.Refunding;
     }
