@@ -27,6 +27,7 @@ struct api;
 struct engine;
 struct loop;
 struct metrics;
+struct orch;
 struct store;
 
 #define API_DEFAULT_MAX_BODY (64u * 1024)
@@ -47,6 +48,7 @@ struct api_config {
     struct loop *loop;       /* required */
     struct store *store;     /* required: listings read the durable records */
     struct engine *engine;   /* may be NULL: retries answer 503 */
+    struct orch *orch;       /* may be NULL: intents are disabled (their routes answer 503) */
     struct metrics *metrics; /* may be NULL: /metrics answers 503 */
     const char *host;        /* an IP literal or "localhost" */
     uint16_t port;           /* 0: any free port (tests; see api_port) */
