@@ -100,6 +100,43 @@ enum ferry_err cli_store_open(const struct ferry_config *cfg, struct store **out
 /* Loads the config at path (printing its problems); CLI_OK or CLI_FAIL. */
 int cli_config_load(const char *path, struct ferry_config *cfg);
 
+/* ---- intent records (cli_intents.c) ---- */
+
+struct cli_intent_query {
+    const char *id;    /* one intent (0x and 64 hex digits); the other fields are then unused */
+    const char *state; /* an intent state name */
+    const char *owner; /* an address */
+    const char *chain; /* a chain name of the config: intents with a step on it */
+    bool pending;      /* non-terminal intents only */
+    size_t limit;      /* records at most */
+};
+
+/* Parses an intent id (0x optional) into id and its canonical "0x..." form. */
+enum ferry_err cli_intent_id_parse(const char *s, uint8_t id[32], char hex[67]) FERRY_WUR;
+/* Checks a query's values (id, state name, owner address, chain name) before anything is asked:
+ * CLI_OK, or CLI_USAGE with the message printed ("cmd: --state: unknown state ..."). */
+int cli_intent_query_check(const struct ferry_config *cfg, const char *cmd, const struct cli_intent_query *q);
+/* Appends the matching records (the API's JSON, chains by name) to `all`, from the daemon, or from
+ * its store when no daemon answers; *source is "api" or "store". CLI_OK, or CLI_FAIL with the
+ * message printed (an unknown id: "cmd: no intent 0x..."). */
+int cli_intents_fetch(const struct ferry_config *cfg, const char *cmd, const struct cli_intent_query *q,
+                      struct cJSON *all, const char **source);
+/* COMPLETED, REFUNDED, CANCELLED. */
+bool cli_intent_terminal(const char *state);
+/* A hop with nothing left to do: DONE, REFUNDED (FAILED and TIMED_OUT still wait for their refund). */
+bool cli_hop_finished(const char *state);
+/* Oldest first (created_at, then id). */
+void cli_intents_sort(struct cJSON *arr);
+/* "beta 0x15d3…6A65 0xDc64…C6C9 1.000e18 (in flight)" for a funds object, "-" for null. */
+void cli_funds_text(const struct ferry_config *cfg, const struct cJSON *funds, char *out, size_t cap);
+/* "alpha->beta" for a transfer, "beta" for a call. */
+void cli_hop_route(const struct ferry_config *cfg, const struct cJSON *hop, char *out, size_t cap);
+/* The time since the hop entered its state, and the time left before its timeout ("-" when it
+ * has none or no longer waits on it, "passed"). */
+void cli_hop_times(const struct cJSON *hop, uint64_t now, char age[24], char left[24]);
+/* On stderr, when the records came from the store: says so, and why. */
+void cli_store_note(const struct ferry_config *cfg, const char *source);
+
 /* ---- secrets (cli_secret.c): guarded memory, freed (and wiped) by cli_secret_free ---- */
 
 void cli_secret_free(char *s);
@@ -130,6 +167,17 @@ void cli_short_hex(char *out, size_t cap, const char *s, size_t head, size_t tai
 bool cli_color(void);
 /* Prints s left-aligned in a column of `width`, coloured by what the state means when `color`. */
 void cli_print_state(const char *s, int width, bool color);
+/* "1.000e18" for a decimal string over 12 digits (truncated); shorter ones as they are. */
+void cli_short_amount(char out[32], const char *dec);
+
+/* An aligned table, printed once every row is in: columns as wide as their widest cell, two
+ * spaces apart; align has one 'l' or 'r' per column; state_col (or -1) is coloured by state. */
+struct cli_table;
+struct cli_table *cli_table_new(const char *const *headers, size_t ncols, const char *align, int state_col);
+enum ferry_err cli_table_add(struct cli_table *t, const char *const *cells) FERRY_WUR; /* copies the cells */
+size_t cli_table_rows(const struct cli_table *t);                                     /* without the header */
+void cli_table_print(const struct cli_table *t, bool color);
+void cli_table_free(struct cli_table *t);
 /* Prints a JSON value, indented, to stdout. */
 void cli_print_json(const struct cJSON *j);
 

@@ -115,3 +115,113 @@ int cli_config_load(const char *path, struct ferry_config *cfg)
     config_problems_free(&problems);
     return CLI_OK;
 }
+
+/* ---- tables ---- */
+
+enum { TABLE_COLS_MAX = 16 };
+
+struct cli_table {
+    size_t ncols, nrows, cap; /* rows with the header (row 0) */
+    const char *align;        /* one 'l' or 'r' per column */
+    int state_col;            /* the coloured column, -1: none */
+    char **cells;             /* nrows x ncols copies */
+};
+
+struct cli_table *cli_table_new(const char *const *headers, size_t ncols, const char *align, int state_col)
+{
+    if (ncols == 0 || ncols > TABLE_COLS_MAX || strlen(align) != ncols)
+        return NULL;
+    struct cli_table *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->ncols = ncols;
+    t->align = align;
+    t->state_col = state_col;
+    if (cli_table_add(t, headers)) {
+        cli_table_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+enum ferry_err cli_table_add(struct cli_table *t, const char *const *cells)
+{
+    if (t->nrows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **c = realloc(t->cells, cap * t->ncols * sizeof *c);
+        if (!c)
+            return ferry_fail(FERRY_ENOMEM, "out of memory");
+        t->cells = c;
+        t->cap = cap;
+    }
+    char **row = t->cells + t->nrows * t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        row[i] = strdup(cells[i] ? cells[i] : "");
+        if (!row[i]) {
+            while (i > 0)
+                free(row[--i]);
+            return ferry_fail(FERRY_ENOMEM, "out of memory");
+        }
+    }
+    t->nrows++;
+    return FERRY_OK;
+}
+
+size_t cli_table_rows(const struct cli_table *t) { return t->nrows - 1; }
+
+/* Columns are measured in characters, not bytes: "…" is one. */
+static int text_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+void cli_table_print(const struct cli_table *t, bool color)
+{
+    int width[TABLE_COLS_MAX] = {0};
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) {
+            int w = text_width(t->cells[r * t->ncols + c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r * t->ncols + c];
+            int pad = width[c] - text_width(s);
+            bool last = c + 1 == t->ncols;
+            if (t->align[c] == 'r')
+                printf("%*s", pad, "");
+            if (r > 0 && (int)c == t->state_col)
+                cli_print_state(s, 0, color);
+            else
+                fputs(s, stdout);
+            if (t->align[c] != 'r' && !last)
+                printf("%*s", pad, "");
+            if (!last)
+                fputs("  ", stdout);
+        }
+        fputc('\n', stdout);
+    }
+}
+
+void cli_table_free(struct cli_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+void cli_short_amount(char out[32], const char *dec)
+{
+    size_t n = strlen(dec);
+    if (n <= 12 || strspn(dec, "0123456789") != n)
+        snprintf(out, 32, "%s", dec);
+    else /* display only (--json has the exact figure): truncated, never rounded up */
+        snprintf(out, 32, "%c.%.3se%zu", dec[0], dec + 1, n - 1);
+}

@@ -222,9 +222,7 @@ int cmd_packets(int argc, char **argv)
         free(s);
         cJSON_Delete(out);
     } else {
-        if (!strcmp(source, "store"))
-            fprintf(stderr, "ferry: no daemon answers on %s:%u; read from the store in %s\n", cfg.api.listen.host,
-                    (unsigned)cfg.api.listen.port, cfg.data_dir);
+        cli_store_note(&cfg, source);
         print_table(&cfg, all);
         cJSON_Delete(all);
     }
