@@ -63,7 +63,6 @@ struct api_config {
     struct loop *loop;       /* required */
     struct store *store;     /* required: listings read the durable records */
     struct engine *engine;   /* may be NULL: retries answer 503 */
-    struct orch *orch;       /* may be NULL: intents are disabled (their routes answer 503) */
     struct metrics *metrics; /* may be NULL: /metrics answers 503 */
     const char *host;        /* an IP literal or "localhost" */
     uint16_t port;           /* 0: any free port (tests; see api_port) */
