@@ -7,6 +7,9 @@
 #   scripts/devnet.sh up     start the chains, deploy, link, write the files below, and return
 #   scripts/devnet.sh down   stop the chains (and a daemon `run` started) of this devnet directory
 #   scripts/devnet.sh status what is running
+#   scripts/devnet.sh sample submits the sample intent (config/sample-intent.json with this devnet's
+#                            addresses) to the running daemon and prints its hops until it ends (`run`
+#                            does this once the daemon is up; FERRY_DEVNET_SAMPLE=0 skips it there)
 #
 # Chains: alpha (chain id 31337), beta (31338), gamma (31339), 1-second blocks. Every `up` starts them
 # fresh: the directory is wiped (the daemon's store too, since its cursors would point at old chains).
@@ -289,6 +292,76 @@ Send 1 FTA from alpha to beta as the dev user (anvil account 4; its key is publi
 EOF
 }
 
+# sample_intent: the sample intent of config/sample-intent.json (1 FTA alpha -> beta, swap the FTA@alpha
+# voucher for FTB on beta's pool, all the FTB beta -> gamma to the recipient), with this devnet's
+# addresses, signed by the dev user (anvil account 4) and submitted through the daemon's API; then its
+# hops are printed (`ferry hops --intent ID`) each time they change, until the intent ends. Returns
+# non-zero if it could not submit or the intent did not complete; never stops the daemon.
+sample_intent() {
+  local api=http://$api_listen dep=$dir/deployments.json token user_key id sig state="" last="" out t0 end
+  local auth
+  [ -f "$dep" ] && [ -f "$dir/api-token" ] || { echo "devnet: no devnet in $dir (scripts/devnet.sh up first)" >&2; return 1; }
+  token=$(cat "$dir/api-token")
+  auth="Authorization: Bearer $token"
+  end=$(($(date +%s) + 30))
+  until curl -sf "$api/healthz" >/dev/null 2>&1; do
+    [ "$(date +%s)" -le "$end" ] || { echo "devnet: the daemon's API ($api) does not answer" >&2; return 1; }
+    sleep 0.2
+  done
+  user_key=$(dev_key 4) || return 1
+  local a_rpc fta router_a executor_b voucher pool ftb user recipient data deadline amount
+  a_rpc=$(jq -r '.chains[0].rpc' "$dep")
+  fta=$(jq -r '.chains[0].tokens.FTA' "$dep") router_a=$(jq -r '.chains[0].router' "$dep")
+  executor_b=$(jq -r '.chains[1].executor' "$dep") ftb=$(jq -r '.chains[1].tokens.FTB' "$dep")
+  voucher=$(jq -r '.chains[1].vouchers["FTA@alpha"] // empty' "$dep")
+  pool=$(jq -r '.chains[1].pools["FTA@alpha/FTB"] // empty' "$dep")
+  user=$(jq -r .accounts.user "$dep") recipient=$(jq -r .accounts.recipient "$dep")
+  [ -n "$voucher" ] && [ -n "$pool" ] || { echo "devnet: $dep names no FTA@alpha/FTB pool on beta" >&2; return 1; }
+  amount=$(jq -r '.steps[0].transfer.amount' "$root/config/sample-intent.json")
+  data=$("$CAST" calldata "swap(address,uint256,address,uint256,address)" "$voucher" \
+    0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833 "$ftb" 1 "$executor_b") || return 1
+  deadline=$(($("$CAST" block --rpc-url "$a_rpc" latest --field timestamp) + 900))
+  jq --arg owner "$user" --argjson deadline "$deadline" --arg fta "$fta" --arg pool "$pool" --arg data "$data" \
+    --arg voucher "$voucher" --arg ftb "$ftb" --arg recipient "$recipient" '
+    .owner = $owner | .deadline = $deadline | del(.nonce) |
+    .steps[0].transfer.token = $fta |
+    .steps[1].call |= (.target = $pool | .data = $data | .token_in = $voucher | .token_out = $ftb) |
+    .steps[2].transfer |= (.token = $ftb | .recipient = $recipient) | {intent: .}' \
+    "$root/config/sample-intent.json" >"$dir/sample-prepare.json" || return 1
+  echo
+  echo "Sample intent: $(jq -r '.intent.steps[0].transfer.amount' "$dir/sample-prepare.json") FTA (base units) alpha -> beta," \
+    "swap for FTB on beta's pool, FTB beta -> gamma to $recipient"
+  # The router pulls the owner's FTA at `open`: the owner allows it first.
+  "$CAST" send --rpc-url "$a_rpc" --private-key "$user_key" "$fta" "approve(address,uint256)" "$router_a" "$amount" \
+    >"$dir/sample-approve.log" 2>&1 || { echo "devnet: approve failed: $(tail -2 "$dir/sample-approve.log")" >&2; return 1; }
+  curl -sf -H "$auth" -H 'content-type: application/json' --data-binary "@$dir/sample-prepare.json" \
+    "$api/v1/intents/prepare" >"$dir/sample-prepared.json" ||
+    { echo "devnet: POST /v1/intents/prepare failed: $(curl -s -H "$auth" --data-binary "@$dir/sample-prepare.json" "$api/v1/intents/prepare")" >&2; return 1; }
+  id=$(jq -r .intent_id "$dir/sample-prepared.json")
+  # The owner signs the intent id (the EIP-712 digest of the typed data prepare returned).
+  sig=$("$CAST" wallet sign --no-hash "$id" --private-key "$user_key") || return 1
+  jq --arg sig "$sig" '{intent: .intent, signature: $sig}' "$dir/sample-prepared.json" >"$dir/sample-intent.json"
+  out=$(curl -s -H "$auth" -H 'content-type: application/json' --data-binary "@$dir/sample-intent.json" "$api/v1/intents")
+  [ "$(jq -r '.intent_id // empty' <<<"$out" 2>/dev/null)" = "$id" ] ||
+    { echo "devnet: POST /v1/intents refused the sample intent: $out" >&2; return 1; }
+  echo "Submitted intent $id (owner $user); its hops (${ferry#$root/} hops --intent $id):"
+  t0=$(date +%s)
+  end=$((t0 + 180))
+  while [ "$(date +%s)" -le "$end" ]; do
+    state=$(curl -sf -H "$auth" "$api/v1/intents/$id" | jq -r .state) || state=""
+    out=$("$ferry" hops --intent "$id" --config "$dir/ferry.json" 2>&1) || true
+    if [ "$out" != "$last" ]; then
+      echo "--- $(($(date +%s) - t0)) s: intent ${state:-?}"
+      echo "$out"
+      last=$out
+    fi
+    case $state in COMPLETED | REFUNDED | CANCELLED | STUCK) break ;; esac
+    sleep 1
+  done
+  echo "Sample intent $id: ${state:-unknown} after $(($(date +%s) - t0)) s (${ferry#$root/} intent show $id --config ${dir#$root/}/ferry.json)"
+  [ "$state" = COMPLETED ]
+}
+
 cmd_run() {
   cmd_up
   # Whatever way this ends, the daemon and the chains stop.
@@ -310,6 +383,10 @@ cmd_run() {
     "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" >&2) &
     daemon=$!
     echo "$daemon" >"$dir/ferry.pid"
+    if [ "${FERRY_DEVNET_SAMPLE:-1}" != 0 ]; then
+      sample_intent || echo "devnet: the sample intent did not complete (the daemon keeps running; see above)"
+      echo "The daemon keeps running (Ctrl-C stops it and the chains); scripts/devnet.sh sample submits another."
+    fi
     local rc=0
     wait "$daemon" || rc=$?
     daemon=""
@@ -336,5 +413,6 @@ case ${1:-} in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  sample) need_tools; sample_intent ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -21,6 +21,7 @@
 # executor_b, ftb_gamma (FTB@beta on gamma, a voucher), owner owner_key (anvil 4), recipient (anvil 5),
 # api_url.
 
+export BC_LINE_LENGTH=0 # bc must not wrap 78-digit numbers
 AMOUNT_IN=0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833 # keccak256("Ferry.AMOUNT_IN")
 ZERO_ADDR=0x0000000000000000000000000000000000000000
 daemon=""
@@ -88,7 +89,7 @@ devnet_up() {
     return 1
   fi
   if ! "$cast" send --rpc-url "$rpc_a" --private-key "$owner_key" "$fta" "approve(address,uint256)" "$router_a" \
-    "$(echo '2^255' | bc)" >"$tmp/approve.log" 2>&1; then
+    "$("$cast" max-uint)" >"$tmp/approve.log" 2>&1; then
     notok "the owner approves alpha's router" "$(tail -3 "$tmp/approve.log")"
     return 1
   fi
