@@ -945,8 +945,10 @@ static void vectors(void **state)
         assert_int_equal(intent_encode_open(&b, &it, sig), FERRY_OK);
         tu_assert_hex_equal(b.data, b.len, cJSON_GetObjectItem(v, "open")->valuestring);
         fbuf_free(&b);
-        assert_int_equal(intent_encode_advance(&b, &it, 1), FERRY_OK);
-        tu_assert_hex_equal(b.data, b.len, cJSON_GetObjectItem(v, "advance_1")->valuestring);
+        uint32_t step = (uint32_t)cJSON_GetObjectItem(v, "advance_step")->valuedouble;
+        assert_int_equal(step, it.n_steps - 1);
+        assert_int_equal(intent_encode_advance(&b, &it, step), FERRY_OK);
+        tu_assert_hex_equal(b.data, b.len, cJSON_GetObjectItem(v, "advance")->valuestring);
         fbuf_free(&b);
         assert_int_equal(intent_encode_refund(&b, &it), FERRY_OK);
         tu_assert_hex_equal(b.data, b.len, cJSON_GetObjectItem(v, "refund")->valuestring);
