@@ -225,6 +225,7 @@ check "... the cursor gives the other one" quiet jq -e --arg a "$id" --arg b "$c
   '(.intents | length) == 1 and (.intents[0].intent_id == $a or .intents[0].intent_id == $b)' "$tmp/resp.json"
 code=$(api GET "/v1/intents?state=BOGUS")
 check "?state=BOGUS: 400" test "$code" = 400
-check "SIGTERM stops the daemon with exit 0" test "$(daemon_stop)" -eq 0
+daemon_stop
+check "SIGTERM stops the daemon with exit 0" test "$stop_rc" -eq 0
 echo "# wall time $(($(date +%s) - start)) s"
 finish

@@ -5,7 +5,7 @@
 #                             FERRY_DEVNET_DIR=$tmp/devnet), the daemon's config tuned for short runs,
 #                             and the variables below; the owner approves alpha's router for its FTA.
 #   daemon_start [CRASH_AT]   `ferry start` in the background (log appended to $tmp/ferry.log), waits for
-#                             /healthz; daemon_stop (SIGTERM), daemon_kill (SIGKILL).
+#                             /healthz; daemon_stop (SIGTERM; status in $stop_rc), daemon_kill (SIGKILL).
 #   api METHOD PATH [BODY]    one API call (token sent); the body answered goes to $tmp/resp.json, the
 #                             HTTP status is printed.
 #   intent_3step AMOUNT [MIN_OUT] [REFUND_JSON] [DEADLINE]
@@ -37,7 +37,7 @@ pick_ports() {
 }
 
 intent_cleanup() {
-  [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
+  [ -n "$daemon" ] && { kill -9 "$daemon"; wait "$daemon"; } 2>/dev/null
   # a chain a test froze must run again for `down` to stop it
   for f in "$FERRY_DEVNET_DIR"/anvil-*.pid; do [ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
   scripts/devnet.sh down >/dev/null 2>&1
@@ -50,7 +50,13 @@ rpc_call() { # rpc_call URL METHOD PARAMS_JSON: the result (jq -c)
 }
 chain_time() { "$cast" block --rpc-url "$1" latest --field timestamp 2>/dev/null; }
 warp() { rpc_call "$1" evm_increaseTime "[$2]" >/dev/null && rpc_call "$1" evm_mine "[]" >/dev/null; }
-bal() { "$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" 2>/dev/null | cut -d' ' -f1; }
+# bal RPC TOKEN ADDR: 0 for a voucher not deployed yet (its address is known before its first mint).
+bal() {
+  local out
+  if out=$("$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" 2>/dev/null); then echo "${out%% *}"
+  elif [ "$("$cast" code --rpc-url "$1" "$2" 2>/dev/null)" = 0x ]; then echo 0
+  else echo "balance-error"; fi
+}
 quote() { "$cast" call --rpc-url "$rpc_b" "$pool" "quote(address,uint256,address)(uint256)" "$voucher" "$1" "$ftb" | cut -d' ' -f1; }
 dev_key() { sed -n "s/^($1) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1; }
 
@@ -105,15 +111,15 @@ daemon_start() {
   kill -0 "$daemon" 2>/dev/null && curl -sf "$api_url/healthz" >/dev/null 2>&1
 }
 daemon_gone() { [ -z "$daemon" ] || ! kill -0 "$daemon" 2>/dev/null; }
-# daemon_stop: SIGTERM (SIGKILL after 15 s); prints the exit status.
+# daemon_stop: SIGTERM (SIGKILL after 15 s); its exit status in $stop_rc (not in a subshell: only
+# this shell can wait for it).
 daemon_stop() {
-  local rc=0
-  [ -n "$daemon" ] || { echo 0; return; }
+  stop_rc=0
+  [ -n "$daemon" ] || return 0
   kill -TERM "$daemon" 2>/dev/null
   wait_for 15 daemon_gone || kill -9 "$daemon" 2>/dev/null
-  wait "$daemon" 2>/dev/null || rc=$?
+  wait "$daemon" 2>/dev/null || stop_rc=$?
   daemon=""
-  echo "$rc"
 }
 daemon_kill() {
   [ -n "$daemon" ] || return 0
