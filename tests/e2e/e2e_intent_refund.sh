@@ -74,8 +74,9 @@ check "$c: hop 1 entered FAILED before REFUNDED" \
 check "$c: alpha: the owner's FTA is exactly restored" test "$(bal "$rpc_a" "$fta" "$owner")" = "$owner_before"
 check "$c: the swap did not run (the pool's quote is unchanged)" test "$(quote $amount)" = "$q"
 check "$c: step 1 never executed (no StepExecuted for it on beta)" test "$(steps_executed "$rpc_b" "$id1" 1)" = 0
-check "$c: the funds are with the owner on alpha" \
-  quiet jq -e --arg o "$owner" '.funds.chain == "alpha" and (.funds.holder | ascii_downcase) == ($o | ascii_downcase)' "$tmp/intent.json"
+jcheck "$c: the funds are with the owner on alpha, exactly the amount" "$tmp/intent.json" --arg o "$owner" --arg a $amount \
+  '.funds.chain == "alpha" and (.funds.holder | ascii_downcase) == ($o | ascii_downcase) and .funds.amount == $a'
+check "$c: the intent's reason says why" quiet jq -e '.reason | length > 0' "$tmp/intent.json"
 
 # ---- 2. min_amount_out cannot be met, policy recovery ----
 c="min_out/recovery"
@@ -92,6 +93,7 @@ get_intent "$id2"
 check "$c: the funds are with the recovery address on beta" \
   quiet jq -e --arg r "$recovery" --arg a $amount '.funds.chain == "beta" and (.funds.holder | ascii_downcase) == ($r | ascii_downcase)
     and .funds.amount == $a' "$tmp/intent.json"
+check "$c: the recovery address was not the owner's: the owner got no voucher" test "$(bal "$rpc_b" "$voucher" "$owner")" = 0
 check "$c: beta's router holds nothing" test "$(bal "$rpc_b" "$voucher" "$router_b")" = 0
 
 # ---- 3. the deadline passes mid-route ----
@@ -112,6 +114,11 @@ check "$c: POST /v1/chains/beta/resume -> 200, not paused" test "$code $(jq -r .
 refunded "$c" "$id3" 60
 check "$c: alpha: the owner's FTA is exactly restored" test "$(bal "$rpc_a" "$fta" "$owner")" = "$owner_before"
 check "$c: step 1 never executed" test "$(steps_executed "$rpc_b" "$id3" 1)" = 0
+get_intent "$id3"
+jcheck "$c: the record says the deadline passed (hop 1's error or the reason)" "$tmp/intent.json" \
+  '(.hops[1].error + " " + .reason) | test("(?i)deadline")'
+jcheck "$c: the funds are with the owner on alpha" "$tmp/intent.json" --arg o "$owner" \
+  '.funds.chain == "alpha" and (.funds.holder | ascii_downcase) == ($o | ascii_downcase)'
 
 # ---- 4. a hop times out while its destination is stopped ----
 c="hop timeout"

@@ -202,6 +202,12 @@ wait_hop() {
   }
   wait_for "$secs" hop_in "$@"
 }
+# jcheck DESC FILE JQ_ARGS...: a check on a JSON file (jq -e); on failure the detail shows the file.
+jcheck() {
+  local desc=$1 file=$2
+  shift 2
+  if jq -e "$@" "$file" >/dev/null 2>&1; then ok "$desc"; else notok "$desc" "$(jq -c . "$file" 2>/dev/null | head -c 1500)"; fi
+}
 # describe ID: one line for a failure's detail.
 describe() {
   get_intent "$1" && jq -c '{state, reason, current_step, hops: [.hops[] | {state, error}], funds}' "$tmp/intent.json"
