@@ -206,7 +206,10 @@ wait_hop() {
 jcheck() {
   local desc=$1 file=$2
   shift 2
-  if jq -e "$@" "$file" >/dev/null 2>&1; then ok "$desc"; else notok "$desc" "$(jq -c . "$file" 2>/dev/null | head -c 1500)"; fi
+  if jq -e "$@" "$file" >/dev/null 2>&1; then ok "$desc"; else
+    notok "$desc" "$(jq -c 'if type == "object" and has("intent_id") and has("hops")
+      then {state, reason, funds, hops: [.hops[] | {state, error, funds}]} else . end' "$file" 2>/dev/null | head -c 1500)"
+  fi
 }
 # describe ID: one line for a failure's detail.
 describe() {
