@@ -301,8 +301,8 @@ static void otxn_free(struct otxn *t)
 static void forget(struct orch *o, const uint8_t id[32])
 {
     struct irec *ir = orch_find(o, id);
-    if (!ir || !intent_state_terminal(ir->r.state) || ir->dirty || ir->querying)
-        return;
+    if (!ir || !intent_state_terminal(ir->r.state) || ir->dirty)
+        return; /* (a query in flight finds it gone by id: harmless) */
     o->per_state[ir->r.state]--;
     tab_remove(o, ir);
     irec_free(ir);
@@ -971,8 +971,6 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
     case CHAIN_ISTATUS_NONE:
         confirms = chain == r->intent.origin_chain &&
                    (r->state == INTENT_PENDING || (r->state == INTENT_STUCK && r->stuck_from == INTENT_PENDING));
-        if (!confirms && r->state == INTENT_IN_PROGRESS && r->current < n && r->hops[r->current].state == HOP_IN_FLIGHT)
-            ir->recheck_dst = !ir->recheck_dst;
         break;
     case CHAIN_ISTATUS_HOLDING:
         intent_reach(o, t, ir, INTENT_OPEN, "opened (seen by query)", NULL);
@@ -1266,7 +1264,8 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
     }
     case CHAIN_IEV_REFUNDED: {
         r->funds.known = true;
-        r->funds.chain = chain;
+        /* Policy origin pays on the origin (a return hop's IntentRefunded comes from its source). */
+        r->funds.chain = r->intent.refund == INTENT_REFUND_RECOVERY ? chain : r->intent.origin_chain;
         memcpy(r->funds.holder, r->intent.refund == INTENT_REFUND_RECOVERY ? r->intent.recovery : r->intent.owner, 20);
         memcpy(r->funds.token, e->token, 20);
         memcpy(r->funds.amount, e->amount, 32);
@@ -1283,7 +1282,6 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
     case CHAIN_IEV_CANCELLED:
         if (chain != r->intent.origin_chain)
             return;
-        r->funds.known = r->funds.known || false;
         if (r->funds.known) {
             memcpy(r->funds.holder, r->intent.owner, 20);
             r->funds.in_flight = false;

@@ -736,6 +736,7 @@ static void call_failure_refund_origin(void **state)
     assert_int_equal(r.state, INTENT_REFUNDED);
     assert_int_equal(r.hops[1].state, HOP_REFUNDED);
     assert_memory_equal(r.funds.holder, E.owner, 20);
+    assert_int_equal(r.funds.chain, ALPHA); /* the return hop landed home */
     assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
     intent_record_clear(&r);
 }
@@ -814,6 +815,31 @@ static void hop_timeout_refund(void **state)
     flush();
     assert_int_equal(hop_of(id2, 0), HOP_FAILED);
     assert_int_equal(st_of(id2), INTENT_REFUNDING);
+}
+
+/* Events can be missed (a watcher bug, a pruned node): the periodic recheck finds where it stands. */
+static void recheck_finds_missed_arrival(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(16, NULL, id);
+    run_to_hop0_in_flight(id);
+    tick(10);
+    assert_int_equal(CA->nq + CB->nq, 0);
+    tick(30);
+    assert_int_equal(CB->nq, 1); /* asks the destination of the hop in flight */
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.hops[0].state, HOP_ARRIVED);
+    assert_int_equal(r.current, 1);
+    assert_int_equal(r.funds.chain, BETA);
+    assert_false(r.funds.in_flight);
+    intent_record_clear(&r);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    /* The late event changes nothing. */
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
 }
 
 static void deadline_refund(void **state)
@@ -1148,7 +1174,7 @@ static void record_round_trip(void **state)
     } bad[] = {
         {"hops/1/state", "\"BOGUS\"", "hops[1].state"},
         {"hops/0/sequence", "-1", "hops[0].sequence"},
-        {"intent/steps/2/token", "\"0x12\"", "intent.steps[2].token"},
+        {"intent/steps/2/transfer/token", "\"0x12\"", "intent.steps[2].transfer.token"},
         {"funds/amount", "\"12a\"", "funds.amount"},
         {"signature", "\"0x00\"", "signature"},
         {"entered/PENDING", "\"x\"", "entered.PENDING"},
@@ -1168,7 +1194,7 @@ static void record_round_trip(void **state)
         cJSON_ReplaceItemInObject(cur, tok, cJSON_Parse(bad[i].value));
         assert_int_equal(intent_record_from_json(&back, m), FERRY_EINVAL);
         char want[96];
-        snprintf(want, sizeof want, "field \"%s\"", bad[i].field);
+        snprintf(want, sizeof want, "field \"%s\": ", bad[i].field);
         if (!strstr(ferry_errmsg(), want))
             fail_msg("%s: got \"%s\"", bad[i].field, ferry_errmsg());
         cJSON_Delete(m);
@@ -1327,6 +1353,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(call_failure_refund_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(call_failure_refund_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(hop_timeout_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(recheck_finds_missed_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_in_each_state, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_from_stuck, setup, teardown),
