@@ -303,6 +303,9 @@ static void forget(struct orch *o, const uint8_t id[32])
     struct irec *ir = orch_find(o, id);
     if (!ir || !intent_state_terminal(ir->r.state) || ir->dirty)
         return; /* (a query in flight finds it gone by id: harmless) */
+    o->nsubs -= ir->r.open_sub[0] != 0; /* reports still to come are ignored */
+    for (size_t i = 0; i < ir->r.intent.n_steps; i++)
+        o->nsubs -= ir->r.hops[i].sub_id[0] != 0;
     o->per_state[ir->r.state]--;
     tab_remove(o, ir);
     irec_free(ir);
@@ -740,13 +743,13 @@ static void count_failure(struct orch *o, struct otxn *t, struct irec *ir, char 
         snprintf(r->hops[step].error, sizeof r->hops[step].error, "%s", why ? why : "");
     orch_save(o, t, ir);
     if (*attempts >= o->cfg.retry_limit && r->state != INTENT_STUCK) {
-        char reason[ORCH_REASON_MAX], cbuf[24];
-        snprintf(reason, sizeof reason, "%s%s%.0" PRIu32 " on %s failed %" PRIu32 " times: %s", sub_kind_name(kind),
-                 kind == SUB_ADVANCE ? " of step " : "", kind == SUB_ADVANCE ? step : 0,
-                 chain_name(o, sub_chain(ir, kind, step), cbuf), *attempts, why ? why : "");
+        char reason[ORCH_REASON_MAX], what[32], cbuf[24];
         if (kind == SUB_ADVANCE)
-            snprintf(reason, sizeof reason, "advance of step %" PRIu32 " on %s failed %" PRIu32 " times: %s", step,
-                     chain_name(o, sub_chain(ir, kind, step), cbuf), *attempts, why ? why : "");
+            snprintf(what, sizeof what, "advance of step %" PRIu32, step);
+        else
+            snprintf(what, sizeof what, "%s", sub_kind_name(kind));
+        snprintf(reason, sizeof reason, "%s on %s failed %" PRIu32 " times: %s", what,
+                 chain_name(o, sub_chain(ir, kind, step), cbuf), *attempts, why ? why : "");
         if (intent_set_state(o, t, ir, INTENT_STUCK, reason, NULL))
             return;
     }

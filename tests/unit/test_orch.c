@@ -13,6 +13,7 @@
 
 #include "ferry/hex.h"
 #include "ferry/log.h"
+#include "ferry/metrics.h"
 #include "ferry/orch.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
@@ -160,6 +161,7 @@ static struct intent_chain_info dir_chains[3] = {
 
 struct env {
     struct store *st;
+    struct metrics *m;
     struct orch *o;
     struct signer *sg;
     uint8_t owner[20], router[20];
@@ -186,6 +188,7 @@ static void orch_up(void)
     struct orch_config cfg;
     orch_config_default(&cfg);
     cfg.store = E.st;
+    cfg.metrics = E.m;
     cfg.dir = (struct intent_dir){dir_chains, 3};
     cfg.notify = on_notify;
     cfg.retry_limit = E.retry_limit ? E.retry_limit : 3;
@@ -231,6 +234,7 @@ static int setup(void **state)
     assert_int_equal(address_parse(E.router, ROUTER), FERRY_OK);
     E.now = NOW;
     assert_int_equal(store_open(&E.st, "mem", NULL), FERRY_OK);
+    assert_int_equal(metrics_new(&E.m), FERRY_OK);
     assert_int_equal(signer_new(&E.sg), FERRY_OK);
     uint8_t key[32];
     for (int i = 0; i < 32; i++)
@@ -253,6 +257,7 @@ static int teardown(void **state)
     }
     enum ferry_err e = store_close(E.st); /* a test may have left it refusing writes */
     (void)e;
+    metrics_free(E.m);
     signer_free(E.sg);
     return 0;
 }
@@ -653,6 +658,17 @@ static void happy_path(void **state)
     assert_int_equal(orch_events_read(E.st, last, 10, collect_ev, &part, &got), FERRY_OK);
     assert_int_equal(part.n, 0);
     assert_int_equal(got, last);
+
+    struct orch_stats stats;
+    orch_stats(E.o, &stats);
+    assert_int_equal(stats.submissions, 0);
+    assert_int_equal(stats.intents[INTENT_COMPLETED], 0); /* terminal: dropped from memory */
+    struct fbuf text;
+    fbuf_init(&text, 1u << 20);
+    assert_int_equal(metrics_render(E.m, &text), FERRY_OK);
+    assert_non_null(strstr((const char *)text.data, "ferry_intent_transitions_total{from=\"IN_PROGRESS\",to=\"COMPLETED\"} 1"));
+    assert_non_null(strstr((const char *)text.data, "ferry_intent_submissions_total{chain=\"beta\",kind=\"advance\",result=\"confirmed\"} 2"));
+    fbuf_free(&text);
 
     /* The same intent again: existed, nothing changes. */
     cJSON *j = intent_json(1, NULL);
