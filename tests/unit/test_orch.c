@@ -172,6 +172,7 @@ struct env {
     enum intent_state cb_state;
     bool cb_existed;
     uint32_t retry_limit;
+    uint32_t max_pending;
     uint8_t txn; /* a counter for event transaction hashes */
 };
 static struct env E;
@@ -195,6 +196,8 @@ static void orch_up(void)
     cfg.backoff_base_s = 5;
     cfg.backoff_max_s = 60;
     cfg.recheck_s = 30;
+    if (E.max_pending)
+        cfg.max_pending = E.max_pending;
     assert_int_equal(orch_new(&E.o, &cfg), FERRY_OK);
     for (int i = 0; i < 3; i++)
         assert_int_equal(orch_add_chain(E.o, &fake_ops, &chains[i]), FERRY_OK);
@@ -710,6 +713,22 @@ static void submit_errors(void **state)
     orch_stats(E.o, &s);
     assert_int_equal(s.intents[INTENT_PENDING], 0);
 
+    /* Too many in progress: EBUSY, nothing stored. */
+    E.max_pending = 1;
+    restart(true);
+    uint8_t first[32];
+    submit(5, NULL, first);
+    j = intent_json(6, NULL);
+    sign_hex(j, NULL, id, sig);
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id, err), FERRY_EBUSY);
+    assert_non_null(strstr(err, "too many intents in progress"));
+    cJSON_Delete(j);
+    j = intent_json(5, NULL); /* the one already held is still answered */
+    sign_hex(j, NULL, id, sig);
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id, err), FERRY_OK);
+    assert_true(E.cb_existed);
+    cJSON_Delete(j);
+
     /* prepare fills the nonce and stores nothing. */
     j = intent_json(4, NULL);
     cJSON_DeleteItemFromObject(j, "nonce");
@@ -1016,6 +1035,7 @@ static void retry_from_stuck(void **state)
     assert_int_equal(orch_retry(E.o, id, E.now, err), FERRY_ESTATE);
     assert_non_null(strstr(err, "not STUCK"));
 
+
     /* A revert because somebody else ran the step is not a failure. */
     outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
     event(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
@@ -1044,6 +1064,19 @@ static void retry_from_stuck(void **state)
     intent_record_clear(&r);
     tick(5);
     assert_int_equal(nsubs(CA, id2, 'o', 0), 1);
+
+    /* A STUCK intent that never opened can be cancelled. */
+    uint8_t s2[32];
+    submit(32, NULL, s2);
+    for (int i = 0; i < 3; i++) {
+        outcome(CA, last_sub(CA), CHAIN_SUB_REFUSED);
+        answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+        tick(100);
+    }
+    assert_int_equal(st_of(s2), INTENT_STUCK);
+    assert_int_equal(orch_cancel(E.o, s2, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(st_of(s2), INTENT_CANCELLED);
 }
 
 /* ---- restarts ---- */
