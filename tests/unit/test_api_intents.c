@@ -436,6 +436,15 @@ static void submitted(struct fx *f, const char *nonce, struct prepared *p)
     cJSON_Delete(j);
 }
 
+/* Pauses the origin chain so that submitted intents stay PENDING (no open goes out) and a cancel
+ * finishes at once. */
+static void hold_opens(struct fx *f)
+{
+    struct reply *r = req(f, "POST", "/v1/chains/alpha/pause", AUTH, NULL);
+    if (r->status != 200)
+        fail_msg("pause: %ld %s", r->status, r->body);
+}
+
 static size_t count_listed(struct fx *f, const char *query)
 {
     char path[256];
@@ -629,6 +638,7 @@ static void submit_and_get(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p;
     submitted(&f, "1", &p);
     /* The same again: 200, existing, nothing new. */
@@ -682,6 +692,7 @@ static void listing(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p[3];
     submitted(&f, "11", &p[0]);
     submitted(&f, "12", &p[1]);
@@ -858,6 +869,7 @@ static void events_replay_and_live(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p[4];
     submitted(&f, "21", &p[0]);
     assert_true(f.notified >= 1);
