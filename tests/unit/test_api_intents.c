@@ -724,10 +724,11 @@ static void listing(void **state)
     /* Pages of one: every intent once, in id order, then next is null. */
     char seen[3][67];
     char cursor[INTENT_CURSOR_MAX * 3] = "";
+    char page_path[sizeof cursor + 64];
     size_t n = 0;
     for (int page = 0; page < 5; page++) {
-        snprintf(path, sizeof path, "/v1/intents?limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
-        struct reply *r = get(&f, path);
+        snprintf(page_path, sizeof page_path, "/v1/intents?limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
+        struct reply *r = get(&f, page_path);
         assert_int_equal(r->status, 200);
         cJSON *j = json_of(r);
         const cJSON *rec;
@@ -996,7 +997,7 @@ static void events_limits_and_keepalive(void **state)
     /* Other routes answer. */
     assert_int_equal(get(&f, "/v1/chains")->status, 200);
     for (int i = 0; i < 20; i++) {
-        char nonce[8];
+        char nonce[16];
         snprintf(nonce, sizeof nonce, "%d", 100 + i);
         submitted(&f, nonce, &p);
         cJSON_Delete(p.intent);
