@@ -688,6 +688,95 @@ static void submit_and_get(void **state)
     fx_teardown(&f);
 }
 
+/* Starts POST /v1/intents on the loop without waiting. */
+static CURL *submit_start(struct fx *f, const struct prepared *p, struct reply *r, struct loop_xfer *x,
+                          struct curl_slist **h, char **body)
+{
+    memset(r, 0, sizeof *r);
+    *body = body_with("intent", cJSON_Duplicate(p->intent, true), p->sig);
+    char url[128];
+    snprintf(url, sizeof url, "%s/v1/intents", f->base);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, *body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    *h = curl_slist_append(NULL, "Authorization: " AUTH);
+    *h = curl_slist_append(*h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
+    assert_int_equal(loop_xfer_start(f->loop, x, c, on_done, r), FERRY_OK);
+    /* Turns without the store's end-of-turn flush: the intent reaches the orchestrator, whose
+     * batch then waits for the group commit. */
+    uint64_t end = loop_clock_ms() + 5000;
+    while (store_pending(f->store) == 0 && loop_clock_ms() < end)
+        assert_int_equal(loop_run_once(f->loop, 20), FERRY_OK);
+    assert_true(store_pending(f->store) > 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(loop_run_once(f->loop, 10), FERRY_OK);
+    return c;
+}
+
+static void submit_waits_for_durability(void **state)
+{
+    struct fx f;
+    fx_setup(&f);
+    hold_opens(&f);
+    struct prepared p[2];
+    prepare(&f, "41", &p[0]);
+    prepare(&f, "42", &p[1]);
+    struct reply r;
+    struct loop_xfer x;
+    struct curl_slist *h;
+    char *body;
+    CURL *c = submit_start(&f, &p[0], &r, &x, &h, &body);
+    assert_false(r.done); /* not durable: no answer yet, and the loop turns */
+    uint8_t id[32];
+    assert_true(api_parse_intent_id(p[0].id, id));
+    struct intent_record *rec = calloc(1, sizeof *rec);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_ENOTFOUND);
+    uint64_t end = loop_clock_ms() + 5000;
+    while (!r.done && loop_clock_ms() < end)
+        turn(&f, 20);
+    assert_true(r.done);
+    long code;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(code, 202);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_OK); /* durable when answered */
+    intent_record_clear(rec);
+    free(rec);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body);
+
+    /* The API stops while a submission waits: it is answered 503, and the orchestrator's later
+     * callback finds it detached. */
+    c = submit_start(&f, &p[1], &r, &x, &h, &body);
+    assert_false(r.done);
+    api_stop(f.api);
+    f.api = NULL;
+    end = loop_clock_ms() + 5000;
+    while (!r.done && loop_clock_ms() < end)
+        assert_int_equal(loop_run_once(f.loop, 20), FERRY_OK);
+    assert_true(r.done);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(r.body, "stopping"));
+    assert_int_equal(store_flush(f.store), FERRY_OK);
+    assert_true(api_parse_intent_id(p[1].id, id));
+    rec = calloc(1, sizeof *rec);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_OK);
+    intent_record_clear(rec);
+    free(rec);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body);
+    cJSON_Delete(p[0].intent);
+    cJSON_Delete(p[1].intent);
+    fx_teardown(&f);
+}
+
 static void listing(void **state)
 {
     struct fx f;
@@ -1051,6 +1140,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(auth_and_caps),
         cmocka_unit_test(bad_bodies),
         cmocka_unit_test(submit_and_get),
+        cmocka_unit_test(submit_waits_for_durability),
         cmocka_unit_test(listing),
         cmocka_unit_test(pause_resume),
         cmocka_unit_test(events_replay_and_live),
