@@ -1127,6 +1127,112 @@ static void events_limits_and_keepalive(void **state)
     fx_teardown(&f);
 }
 
+static void count_submitted(void *ud, enum ferry_err err, const uint8_t id[32], enum intent_state state,
+                            bool existed)
+{
+    assert_int_equal(err, FERRY_OK);
+    ++*(size_t *)ud;
+}
+
+/* n intents straight through the orchestrator (quicker than HTTP when a test needs volume). */
+static void submit_direct(struct fx *f, size_t n, size_t first_nonce)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        char nonce[24], err[ORCH_ERR_MAX];
+        snprintf(nonce, sizeof nonce, "%zu", first_nonce + i);
+        cJSON *it = sample_intent(f, nonce), *out = NULL;
+        assert_int_equal(orch_prepare(f->orch, it, (uint64_t)time(NULL), &out, err), FERRY_OK);
+        cJSON_Delete(it);
+        uint8_t id[32], sig[65];
+        assert_true(api_parse_intent_id(str(out, "intent_id"), id));
+        assert_int_equal(signer_sign_digest(f->signer, "owner", id, sig), FERRY_OK);
+        sig[64] += 27;
+        char hex[2 * 65 + 3];
+        hex_encode(hex, sig, 65, true);
+        assert_int_equal(orch_submit(f->orch, cJSON_GetObjectItem(out, "intent"), hex, (uint64_t)time(NULL),
+                                     count_submitted, &done, err),
+                         FERRY_OK);
+        cJSON_Delete(out);
+    }
+    assert_int_equal(store_flush(f->store), FERRY_OK);
+    assert_int_equal(done, n);
+}
+
+/* The ids of the complete events in text (an HTTP/1.1 chunked body: chunk sizes are lines of
+ * their own, never "id: "). */
+static size_t raw_ids(const char *text, uint64_t *ids, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, "\nid: "); p && n < cap; p = strstr(p + 1, "\nid: ")) {
+        unsigned long long id;
+        if (sscanf(p, "\nid: %llu\n", &id) == 1 && strstr(p, "\n\n"))
+            ids[n++] = id;
+    }
+    return n;
+}
+
+static void events_stalled_client_dropped(void **state)
+{
+    struct fx f;
+    fx_setup_opts(&f, &(struct fx_opts){.token = TOKEN, .sse_max = 1, .keepalive_ms = 100});
+    hold_opens(&f);
+    int stalled = stalled_client(&f);
+    /* Its stream takes the only place. */
+    long code = 0;
+    for (int i = 0; i < 50 && code != 503; i++) {
+        turn(&f, 20);
+        code = get(&f, "/v1/events?after=99999")->status;
+    }
+    assert_int_equal(code, 503);
+    /* Far more than a socket holds; it never reads, so its buffer stops draining and it is
+     * dropped, while the loop goes on answering. */
+    uint64_t t0 = loop_clock_ms();
+    submit_direct(&f, 1500, 1000);
+    uint64_t total = f.notified;
+    print_message("1500 intents submitted in %" PRIu64 " ms\n", loop_clock_ms() - t0);
+    t0 = loop_clock_ms();
+    struct stream s;
+    uint64_t end = loop_clock_ms() + 10000;
+    for (code = 503; code == 503 && loop_clock_ms() < end;) {
+        turn(&f, 20);
+        stream_open(&f, &s, "?after=0", NULL);
+        uint64_t until = loop_clock_ms() + 3000;
+        while (!s.r.done && s.r.len < 100 && loop_clock_ms() < until)
+            turn(&f, 10);
+        curl_easy_getinfo(s.c, CURLINFO_RESPONSE_CODE, &code);
+        stream_close(&s);
+    }
+    assert_int_equal(code, 200);
+    print_message("the stalled stream was dropped %" PRIu64 " ms later\n", loop_clock_ms() - t0);
+    /* What it got before the drop is whole events 1..k: the rest comes on reconnecting. */
+    fcntl(stalled, F_SETFL, O_NONBLOCK);
+    static char got[8 << 20];
+    size_t len = 0;
+    for (;;) {
+        ssize_t k = read(stalled, got + len, sizeof got - 1 - len);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+    }
+    got[len] = 0;
+    close(stalled);
+    static uint64_t ids[4096];
+    size_t k = raw_ids(got, ids, 4096);
+    assert_true(k < total);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(ids[i], i + 1);
+    char lei[24];
+    snprintf(lei, sizeof lei, "%zu", k);
+    stream_open(&f, &s, "", lei);
+    run_until_events(&f, &s, 1);
+    static uint64_t after[4096];
+    assert_true(stream_ids(&s, after, 4096, NULL) >= 1);
+    assert_int_equal(after[0], k + 1);
+    stream_close(&s);
+    fx_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -1145,6 +1251,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(pause_resume),
         cmocka_unit_test(events_replay_and_live),
         cmocka_unit_test(events_limits_and_keepalive),
+        cmocka_unit_test(events_stalled_client_dropped),
     };
     int rc = TU_RUN(tests);
     curl_global_cleanup();
