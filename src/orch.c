@@ -301,8 +301,8 @@ static void otxn_free(struct otxn *t)
 static void forget(struct orch *o, const uint8_t id[32])
 {
     struct irec *ir = orch_find(o, id);
-    if (!ir || !intent_state_terminal(ir->r.state) || ir->dirty || ir->querying)
-        return;
+    if (!ir || !intent_state_terminal(ir->r.state) || ir->dirty)
+        return; /* (a query in flight finds it gone by id: harmless) */
     o->per_state[ir->r.state]--;
     tab_remove(o, ir);
     irec_free(ir);
@@ -691,8 +691,10 @@ static void submit_now(struct orch *o, const char *sub)
     /* Nothing was persisted or sent: the same as a refusal. */
     struct chain_submission fs = {.id = sub, .state = CHAIN_SUB_REFUSED, .error = ferry_errmsg()};
     struct otxn *t = otxn_begin(o);
-    if (ch)
+    if (ch) {
         handle_outcome(o, t, ir, ch, &fs);
+        orch_drive(o, t, ir);
+    }
     else {
         sub_slot(ir, kind, step)[0] = 0;
         o->nsubs--;
@@ -783,9 +785,10 @@ static void handle_outcome(struct orch *o, struct otxn *t, struct irec *ir, stru
             r->open_attempts = 0;
         /* Its events should follow (they may also have come first). Until they do, nothing is
          * submitted again for it: a query after recheck_s settles it if they never come. */
-        ir->query_next_at = o->now + o->cfg.recheck_s;
-        if (still_due(o, ir, kind, step))
-            ir->verify = true;
+        if (!ir->verify) { /* (a restart asks at once anyway) */
+            ir->query_next_at = o->now + o->cfg.recheck_s;
+            ir->verify = still_due(o, ir, kind, step);
+        }
         orch_save(o, t, ir);
         break;
     case CHAIN_SUB_REVERTED:
@@ -881,6 +884,8 @@ static void on_query(void *ud, enum ferry_err err, const struct chain_intent_res
 static void start_query(struct orch *o, struct irec *ir, uint64_t chain)
 {
     struct ochain *ch = orch_chain(o, chain);
+    if (ir->querying)
+        return; /* one at a time */
     if (!ch || !ch->ops->query_intent) {
         ir->query_next_at = o->now + o->cfg.recheck_s;
         return;
@@ -966,8 +971,6 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
     case CHAIN_ISTATUS_NONE:
         confirms = chain == r->intent.origin_chain &&
                    (r->state == INTENT_PENDING || (r->state == INTENT_STUCK && r->stuck_from == INTENT_PENDING));
-        if (!confirms && r->state == INTENT_IN_PROGRESS && r->current < n && r->hops[r->current].state == HOP_IN_FLIGHT)
-            ir->recheck_dst = !ir->recheck_dst;
         break;
     case CHAIN_ISTATUS_HOLDING:
         intent_reach(o, t, ir, INTENT_OPEN, "opened (seen by query)", NULL);
@@ -1261,7 +1264,8 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
     }
     case CHAIN_IEV_REFUNDED: {
         r->funds.known = true;
-        r->funds.chain = chain;
+        /* Policy origin pays on the origin (a return hop's IntentRefunded comes from its source). */
+        r->funds.chain = r->intent.refund == INTENT_REFUND_RECOVERY ? chain : r->intent.origin_chain;
         memcpy(r->funds.holder, r->intent.refund == INTENT_REFUND_RECOVERY ? r->intent.recovery : r->intent.owner, 20);
         memcpy(r->funds.token, e->token, 20);
         memcpy(r->funds.amount, e->amount, 32);
@@ -1278,7 +1282,6 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
     case CHAIN_IEV_CANCELLED:
         if (chain != r->intent.origin_chain)
             return;
-        r->funds.known = r->funds.known || false;
         if (r->funds.known) {
             memcpy(r->funds.holder, r->intent.owner, 20);
             r->funds.in_flight = false;
@@ -1352,14 +1355,14 @@ static void refund_now(struct orch *o, struct otxn *t, struct irec *ir, const ch
 void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
 {
     struct intent_record *r = &ir->r;
-    if (o->failed || !o->started || intent_state_terminal(r->state) || r->state == INTENT_STUCK || ir->querying)
+    if (o->failed || !o->started || intent_state_terminal(r->state) || r->state == INTENT_STUCK)
         return;
     uint64_t now = o->now;
     char why[ORCH_REASON_MAX], cbuf[24];
     bool in_flight = r->open_sub[0] != 0;
     for (size_t i = 0; i < r->intent.n_steps; i++)
         in_flight = in_flight || r->hops[i].sub_id[0];
-    if (ir->verify || ir->fail_kind) {
+    if (ir->verify || ir->fail_kind) { /* ask first; the answer drives it on */
         if (!in_flight && now >= ir->query_next_at)
             start_query(o, ir, where(ir));
         return;
