@@ -38,6 +38,12 @@ struct chain {
     uint64_t id;
     const char *name;
     size_t submits;
+    bool refuse; /* every submission fails at once */
+    /* query_intent answers "not opened here" on a later turn (one question at a time) */
+    struct loop *loop;
+    struct loop_defer answer;
+    chain_intent_cb cb;
+    void *cb_ud;
 };
 
 static enum ferry_err st_open(struct chain **out, const cJSON *config, const struct chain_env *env)
@@ -64,6 +70,8 @@ static enum ferry_err st_digest(struct chain *c, enum chain_attest_kind kind, co
 static enum ferry_err st_submit(struct chain *c, const char *id, const struct chain_call *call)
 {
     c->submits++;
+    if (c->refuse)
+        return ferry_fail(FERRY_EIO, "stub: the node refuses the transaction");
     return FERRY_OK; /* stays pending forever */
 }
 static enum chain_submission_state st_submission(struct chain *c, const char *id, struct chain_submission *out)
@@ -79,9 +87,23 @@ static enum ferry_err st_pending(struct chain *c, uint64_t seq, chain_pending_cb
 {
     return ferry_fail(FERRY_EIO, "stub: not connected");
 }
+static void st_answer(struct loop_defer *d, void *ud)
+{
+    struct chain *c = ud;
+    chain_intent_cb cb = c->cb;
+    c->cb = NULL;
+    struct chain_intent_result r = {.status = CHAIN_ISTATUS_NONE, .block_number = 98,
+                                    .block_timestamp = (uint64_t)time(NULL)};
+    cb(c->cb_ud, FERRY_OK, &r);
+}
 static enum ferry_err st_query_intent(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud)
 {
-    return ferry_fail(FERRY_EIO, "stub: not connected");
+    if (!c->loop || c->cb)
+        return ferry_fail(FERRY_EIO, "stub: not connected");
+    c->cb = cb;
+    c->cb_ud = ud;
+    loop_defer(&c->answer);
+    return FERRY_OK;
 }
 static void st_events_done(struct chain *c, uint64_t token) {}
 static enum ferry_err st_resume(struct chain *c) { return FERRY_OK; }
@@ -152,6 +174,7 @@ struct fx_opts {
     bool no_orch;
     unsigned sse_max;
     unsigned keepalive_ms;
+    uint32_t retry_limit;
 };
 
 static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
@@ -165,8 +188,10 @@ static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
     assert_int_equal(signer_add_secret(f->signer, "owner", sk), FERRY_OK);
     assert_int_equal(signer_address(f->signer, "owner", f->owner), FERRY_OK);
     address_to_checksum(f->owner_hex, f->owner);
-    f->alpha = (struct chain){.id = 1001, .name = "alpha"};
-    f->beta = (struct chain){.id = 2002, .name = "beta"};
+    f->alpha = (struct chain){.id = 1001, .name = "alpha", .loop = f->loop};
+    f->beta = (struct chain){.id = 2002, .name = "beta", .loop = f->loop};
+    loop_defer_init(f->loop, &f->alpha.answer, st_answer, &f->alpha);
+    loop_defer_init(f->loop, &f->beta.answer, st_answer, &f->beta);
     f->info[0] = (struct intent_chain_info){.name = "alpha", .chain_id = 1001, .block_time_ms = 1000, .confirmations = 2};
     f->info[1] = (struct intent_chain_info){.name = "beta", .chain_id = 2002, .block_time_ms = 1000, .confirmations = 2};
     memset(f->info[0].router, 0xa1, ADDRESS_LEN);
@@ -178,6 +203,8 @@ static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
         oc.dir = (struct intent_dir){f->info, 2};
         oc.notify = on_journal;
         oc.notify_ud = f;
+        if (o->retry_limit)
+            oc.retry_limit = o->retry_limit;
         assert_int_equal(orch_new(&f->orch, &oc), FERRY_OK);
         assert_int_equal(orch_add_chain(f->orch, &stub_ops, &f->alpha), FERRY_OK);
         assert_int_equal(orch_add_chain(f->orch, &stub_ops, &f->beta), FERRY_OK);
@@ -212,6 +239,8 @@ static void turn(struct fx *f, int64_t wait_ms)
 
 static void fx_teardown(struct fx *f)
 {
+    loop_defer_cancel(&f->alpha.answer);
+    loop_defer_cancel(&f->beta.answer);
     api_stop(f->api);
     f->api = NULL;
     assert_int_equal(store_flush(f->store), FERRY_OK);
@@ -777,6 +806,47 @@ static void submit_waits_for_durability(void **state)
     fx_teardown(&f);
 }
 
+static void retry_a_stuck_intent(void **state)
+{
+    struct fx f;
+    fx_setup_opts(&f, &(struct fx_opts){.token = TOKEN, .retry_limit = 1});
+    f.alpha.refuse = true;
+    struct prepared p;
+    submitted(&f, "51", &p);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/intents/%s", p.id);
+    cJSON *j = NULL;
+    uint64_t end = loop_clock_ms() + 5000;
+    for (;;) {
+        assert_int_equal(orch_tick(f.orch, (uint64_t)time(NULL)), FERRY_OK);
+        turn(&f, 10);
+        j = json_of(get(&f, path));
+        if (!strcmp(str(j, "state"), "STUCK") || loop_clock_ms() > end)
+            break;
+        cJSON_Delete(j);
+    }
+    assert_string_equal(str(j, "state"), "STUCK");
+    assert_non_null(strstr(str(j, "reason"), "open on alpha failed"));
+    cJSON_Delete(j);
+    assert_true(f.alpha.submits >= 1);
+    assert_int_equal(count_listed(&f, "?state=STUCK"), 1);
+    /* Cancel is refused only once step 0 ran: a stuck open may still be cancelled, so retry first. */
+    f.alpha.refuse = false;
+    snprintf(path, sizeof path, "/v1/intents/%s/retry", p.id);
+    struct reply *r = req(&f, "POST", path, AUTH, NULL);
+    if (r->status != 200)
+        fail_msg("retry: %ld %s", r->status, r->body);
+    j = json_of(r);
+    assert_string_equal(str(j, "intent_id"), p.id);
+    assert_string_equal(str(j, "state"), "PENDING");
+    cJSON_Delete(j);
+    assert_int_equal(count_listed(&f, "?state=STUCK"), 0);
+    /* Now it is not stuck: a second retry is a conflict. */
+    assert_error(req(&f, "POST", path, AUTH, NULL), 409, "", NULL);
+    cJSON_Delete(p.intent);
+    fx_teardown(&f);
+}
+
 static void listing(void **state)
 {
     struct fx f;
@@ -1247,6 +1317,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_bodies),
         cmocka_unit_test(submit_and_get),
         cmocka_unit_test(submit_waits_for_durability),
+        cmocka_unit_test(retry_a_stuck_intent),
         cmocka_unit_test(listing),
         cmocka_unit_test(pause_resume),
         cmocka_unit_test(events_replay_and_live),
