@@ -46,7 +46,8 @@ struct store;
 #define API_SSE_MAX_CLIENTS 64u       /* GET /v1/events streams at once; more: 503 */
 #define API_SSE_KEEPALIVE_MS 15000u   /* a ": keepalive" comment this often */
 #define API_SSE_BUFFER (64u * 1024)   /* bytes queued for one stream at most */
-#define API_SSE_BATCH 64u             /* journal entries read from the store per refill */
+#define API_SSE_BATCH 64u             /* journal entries read from the store at a time */
+#define API_SSE_SCAN 4096u            /* journal entries one refill may pass over (a filter) */
 #define API_CONNECTION_TIMEOUT_S 30u  /* an idle or stalled connection is closed after this */
 
 /* Fills the health of the chains for /healthz: returns a JSON array (owned by the caller, i.e. the
@@ -63,6 +64,7 @@ struct api_config {
     struct loop *loop;       /* required */
     struct store *store;     /* required: listings read the durable records */
     struct engine *engine;   /* may be NULL: retries answer 503 */
+    struct orch *orch;       /* may be NULL: intents are disabled (their routes answer 503) */
     struct metrics *metrics; /* may be NULL: /metrics answers 503 */
     const char *host;        /* an IP literal or "localhost" */
     uint16_t port;           /* 0: any free port (tests; see api_port) */
@@ -72,8 +74,7 @@ struct api_config {
     size_t n_chains;
     api_health_fn *health; /* may be NULL: healthy with no chains listed */
     void *health_ud;
-    struct orch *orch;     /* may be NULL: the intent, chain and event routes answer 503 (intent
-                            * reads still come from the store) */
+    /* Without orch, GET /v1/intents and /v1/intents/{id} still read the store. */
     unsigned sse_max_clients;  /* 0: API_SSE_MAX_CLIENTS */
     unsigned sse_keepalive_ms; /* 0: API_SSE_KEEPALIVE_MS (tests shorten it) */
 };
