@@ -593,7 +593,7 @@ int cmd_intent(int argc, char **argv)
             *(bool *)field = true;
             continue;
         }
-        if (i + 1 >= argc)
+        if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
             return usage_error(sub->name, "%s needs a value", a);
         *(const char **)field = argv[++i];
     }

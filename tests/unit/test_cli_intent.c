@@ -677,6 +677,8 @@ static void bad_arguments(void **state)
         {{"hops", "--intent", "0x12"}, "'0x12' is not an intent id"},
         {{"hops", "--intent", "zz" ID_A}, "is not an intent id"},
         {{"hops", "--chain", "nope"}, "--chain: no chain 'nope'"},
+        {{"hops", "--intent", "--json"}, "hops: --intent needs a value"},
+        {{"intent", "list", "--state", "--json"}, "--state needs a value"},
         {{"intent"}, "usage: ferry intent"},
         {{"intent", "frob"}, "unknown subcommand"},
         {{"intent", "list", "--state", "WAITING"}, "--state: unknown state 'WAITING'"},
