@@ -633,10 +633,13 @@ static void intent_commands_through_api(void **state)
                                cfg, NULL});
     EXPECT(x, 0, "accepted", ""); /* the same id: fine */
     run_free(&x);
-    cJSON *pj = cJSON_Parse(tu_read_file(prep, &(size_t){0}));
+    char *ptext = tu_read_file(prep, &(size_t){0});
+    assert_non_null(ptext);
+    cJSON *pj = cJSON_Parse(ptext);
+    free(ptext);
     assert_non_null(pj);
     cJSON_ReplaceItemInObject(pj, "intent_id", cJSON_CreateString(ID_A));
-    char *ptext = cJSON_Print(pj);
+    ptext = cJSON_Print(pj);
     write_text(prep, ptext);
     free(ptext);
     cJSON_Delete(pj);
