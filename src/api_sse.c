@@ -30,6 +30,7 @@ struct sse_client {
     uint8_t filter[32];
     struct fbuf buf; /* queued text; off: how much of it MHD has taken */
     size_t off;
+    struct loop_defer later; /* resumes a stream that stopped a long scan to let the loop breathe */
     bool suspended;
     bool closing;             /* dropped or the API is stopping: the reader ends the stream */
     uint64_t last_progress_ms; /* loop clock when MHD last took bytes (or the buffer was empty) */
@@ -130,11 +131,14 @@ static enum ferry_err on_entry(void *arg, uint64_t id, const char *json, size_t 
     return FERRY_OK;
 }
 
-/* Queues the entries after the cursor while there is room. */
+/* Queues the entries after the cursor while there is room, reading at most API_SSE_SCAN entries
+ * (a filter that matches little must not hold the loop through a long journal). */
 static void refill(struct sse_client *c)
 {
     struct api *a = c->a;
-    while (!c->closing && c->buf.len < API_SSE_BUFFER / 2 && c->cursor < a->events_last) {
+    uint64_t start = c->cursor;
+    while (!c->closing && c->buf.len < API_SSE_BUFFER / 2 && c->cursor < a->events_last &&
+           c->cursor - start < API_SSE_SCAN) {
         struct refill r = {c, false};
         uint64_t before = c->cursor, last = 0;
         enum ferry_err e = orch_events_read(a->store, c->cursor, API_SSE_BATCH, on_entry, &r, &last);
@@ -154,6 +158,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     struct sse_client *c = cls;
     if (c->closing)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    uint64_t before = c->cursor;
     if (c->off == c->buf.len) {
         fbuf_reset(&c->buf);
         c->off = 0;
@@ -165,6 +170,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (c->off == c->buf.len) {
         c->suspended = true; /* until api_events_notify or the keepalive */
         MHD_suspend_connection(c->conn);
+        if (c->cursor - before >= API_SSE_SCAN && c->cursor < c->a->events_last)
+            loop_defer(&c->later); /* scanned a lot, found nothing: go on next turn */
         return 0;
     }
     size_t n = c->buf.len - c->off;
@@ -185,12 +192,19 @@ static void sse_free(void *cls)
         a->sse = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    loop_defer_cancel(&c->later);
     a->n_sse--;
     if (!a->n_sse)
         loop_timer_stop(&a->sse_timer);
     update_gauge(a);
     fbuf_free(&c->buf);
     free(c);
+}
+
+static void on_later(struct loop_defer *d, void *ud)
+{
+    struct sse_client *c = ud;
+    resume(c);
 }
 
 static void on_tick(struct loop_timer *t, void *ud)
@@ -277,6 +291,7 @@ enum MHD_Result api_h_events(struct api *a, struct MHD_Connection *conn, struct 
     if (intent)
         memcpy(c->filter, filter, 32);
     fbuf_init(&c->buf, API_SSE_BUFFER);
+    loop_defer_init(a->loop, &c->later, on_later, c);
     c->last_progress_ms = loop_now(a->loop);
     c->next = a->sse;
     if (a->sse)

@@ -46,7 +46,8 @@ struct store;
 #define API_SSE_MAX_CLIENTS 64u       /* GET /v1/events streams at once; more: 503 */
 #define API_SSE_KEEPALIVE_MS 15000u   /* a ": keepalive" comment this often */
 #define API_SSE_BUFFER (64u * 1024)   /* bytes queued for one stream at most */
-#define API_SSE_BATCH 64u             /* journal entries read from the store per refill */
+#define API_SSE_BATCH 64u             /* journal entries read from the store at a time */
+#define API_SSE_SCAN 4096u            /* journal entries one refill may pass over (a filter) */
 #define API_CONNECTION_TIMEOUT_S 30u  /* an idle or stalled connection is closed after this */
 
 /* Fills the health of the chains for /healthz: returns a JSON array (owned by the caller, i.e. the
