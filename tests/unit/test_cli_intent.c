@@ -15,12 +15,16 @@
 
 #include <microhttpd.h>
 
+#include "../../src/orch_internal.h"
 #include "fakerpc.h"
 #include "ferry/address.h"
 #include "ferry/buf.h"
 #include "ferry/hex.h"
+#include "ferry/intent.h"
 #include "ferry/keystore.h"
+#include "ferry/orch.h"
 #include "ferry/signer.h"
+#include "ferry/store.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -406,7 +410,7 @@ static cJSON *parse_out(const struct run *x)
     return j;
 }
 
-/* "0:1,0:2,..." for the hops of a `hops --json` answer (intent letter : index). */
+/* "a:1,a:2,..." for the hops of a `hops --json` answer (the intent id's second hex digit : index). */
 static void hop_keys(const cJSON *j, char *out, size_t cap)
 {
     out[0] = 0;
@@ -415,7 +419,7 @@ static void hop_keys(const cJSON *j, char *out, size_t cap)
     {
         const cJSON *id = cJSON_GetObjectItem(h, "intent_id");
         size_t len = strlen(out);
-        snprintf(out + len, cap - len, "%s%c:%d", len ? "," : "", cJSON_IsString(id) ? id->valuestring[2] : '?',
+        snprintf(out + len, cap - len, "%s%c:%d", len ? "," : "", cJSON_IsString(id) ? id->valuestring[3] : '?',
                  cJSON_GetObjectItem(h, "index") ? cJSON_GetObjectItem(h, "index")->valueint : -1);
     }
 }
@@ -743,6 +747,173 @@ static void store_when_daemon_down(void **state)
     cleanup();
 }
 
+/* ---- records in the store, as the orchestrator writes them ---- */
+
+static const struct intent_chain_info devnet_chains[] = {
+    {"alpha", 31337, {0x9f, 0xe4}, 1000, 2},
+    {"beta", 31338, {0x9f, 0xe4}, 1000, 2},
+    {"gamma", 31339, {0x9f, 0xe4}, 1000, 2},
+};
+static const struct intent_dir devnet_dir = {devnet_chains, 3};
+
+/* A two-hop intent alpha -> beta -> gamma of `owner`, in `state`, hop states as given. */
+static void put_record(struct store *st, uint8_t tag, const char *owner, enum intent_state state,
+                       enum hop_state h0, enum hop_state h1, const char *reason)
+{
+    char json[1024], err[INTENT_ERR_MAX];
+    snprintf(json, sizeof json,
+             "{\"owner\": \"%s\", \"origin_chain\": \"alpha\", \"deadline\": %" PRIu64 ", \"nonce\": \"%u\", "
+             "\"refund\": \"origin\", \"steps\": ["
+             "{\"transfer\": {\"token\": \"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9\", \"amount\": \"5\", "
+             "\"to_chain\": \"beta\", \"timeout\": 600}},"
+             "{\"transfer\": {\"token\": \"0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9\", \"amount\": \"all\", "
+             "\"to_chain\": \"gamma\", \"timeout\": 600, \"recipient\": \"%s\"}}]}",
+             owner, now_s + 7200, tag, owner);
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    struct intent_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    if (intent_from_json(&r->intent, j, &devnet_dir, now_s, 0, "intent", err))
+        fail_msg("the test's intent: %s", err);
+    cJSON_Delete(j);
+    memset(r->id, tag, 32);
+    r->state = state;
+    if (state == INTENT_STUCK)
+        r->stuck_from = INTENT_IN_PROGRESS;
+    r->created_at = now_s - 1000 + tag; /* in tag order */
+    r->entered[INTENT_PENDING] = r->created_at;
+    r->entered[state] = now_s - 90;
+    r->current = h0 == HOP_DONE ? 1 : 0;
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+    enum hop_state hs[2] = {h0, h1};
+    for (uint32_t i = 0; i < 2; i++) {
+        struct hop_record *h = &r->hops[i];
+        h->index = i;
+        h->state = hs[i];
+        h->kind = INTENT_STEP_TRANSFER;
+        h->chain = i ? 31338 : 31337;
+        h->to_chain = i ? 31339 : 31338;
+        h->timeout_at = now_s + 600;
+        h->entered[HOP_WAITING] = r->created_at;
+        h->entered[hs[i]] = now_s - 300;
+        h->sequence = i + 1;
+    }
+    if (h0 == HOP_DONE) {
+        struct orch_funds *f = &r->hops[0].funds;
+        f->known = true;
+        f->chain = 31338;
+        f->amount[31] = 5;
+        r->funds = *f;
+    }
+    /* The orchestrator's write: the record, its state index, its owner index, in one batch. */
+    struct store_key k;
+    orch_intent_key(&k, r->id);
+    size_t len;
+    char *v = orch_record_encode(r, &len);
+    assert_non_null(v);
+    struct store_batch *b;
+    assert_int_equal(store_batch_begin(st, &b), FERRY_OK);
+    store_put(b, k.b, k.len, v, len);
+    free(v);
+    uint8_t field = (uint8_t)state, ofield[32];
+    store_index_move(b, STORE_IDX_INTENT_STATE, NULL, 0, &field, 1, k.b, k.len);
+    orch_owner_field(ofield, r->intent.owner);
+    store_index_put(b, STORE_IDX_INTENT_OWNER, ofield, 32, k.b, k.len);
+    assert_int_equal(store_commit_sync(b), FERRY_OK);
+    intent_record_clear(r);
+    free(r);
+}
+
+/* The first hex digit pair of each intent id in a listing ("01,02"). */
+static void intent_tags(const cJSON *j, char *out, size_t cap)
+{
+    out[0] = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "intents"))
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%.2s", len ? "," : "", cJSON_GetObjectItem(r, "intent_id")->valuestring + 2);
+    }
+}
+
+static void listing(const char *cfg, const char *const *args, const char *want)
+{
+    const char *argv[16];
+    int n = 0;
+    for (; *args; args++)
+        argv[n++] = *args;
+    argv[n++] = "--json";
+    argv[n++] = "--config";
+    argv[n++] = cfg;
+    argv[n] = NULL;
+    struct run x = ferry(argv);
+    EXPECT(x, 0, "\"source\":\t\"store\"", "");
+    cJSON *j = parse_out(&x);
+    char got[256];
+    if (!strcmp(argv[0], "hops"))
+        hop_keys(j, got, sizeof got);
+    else
+        intent_tags(j, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s %s: got \"%s\", want \"%s\"", argv[0], argv[1], got, want);
+    cJSON_Delete(j);
+    run_free(&x);
+}
+
+static void store_records(void **state)
+{
+    (void)state;
+    if (!have_binary())
+        skip();
+    char cfg[128], data[160];
+    snprintf(cfg, sizeof cfg, "%s/ferry.json", tmpdir);
+    snprintf(data, sizeof data, "%s/data", tmpdir);
+    write_config(cfg, fake_closed_port());
+    struct store *st;
+    assert_int_equal(store_open(&st, "leveldb", data), FERRY_OK);
+    const char *other = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    put_record(st, 1, OWNER, INTENT_COMPLETED, HOP_DONE, HOP_DONE, "");
+    put_record(st, 2, OWNER, INTENT_IN_PROGRESS, HOP_DONE, HOP_SUBMITTED, "");
+    put_record(st, 3, other, INTENT_STUCK, HOP_SUBMITTED, HOP_WAITING, "advance: reverted 6 times");
+    put_record(st, 4, OWNER, INTENT_PENDING, HOP_WAITING, HOP_WAITING, "");
+    assert_int_equal(store_close(st), FERRY_OK);
+
+    listing(cfg, (const char *[]){"intent", "list", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--pending", NULL}, "02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--state", "stuck", NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--owner", other, NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--owner", OWNER, "--limit", "2", NULL}, "01,02");
+    listing(cfg, (const char *[]){"intent", "list", "--chain", "gamma", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"hops", "--pending", NULL}, "2:1,3:0,3:1,4:0,4:1");
+
+    /* Tables from the store: chain names, states, the reason, and a note on stderr. */
+    struct run x = ferry((const char *[]){"intent", "list", "--config", cfg, NULL});
+    EXPECT(x, 0, "advance: reverted 6 times", "read from the store");
+    if (!strstr(x.out, "alpha->beta->gamma") || !strstr(x.out, "STUCK") || !strstr(x.out, "0x03030303…") ||
+        !strstr(x.out, "1m3")) /* 1m30s, or a few seconds more */
+        fail_msg("unexpected list:\n%s", x.out);
+    run_free(&x);
+    char id[67] = "0x";
+    for (int i = 0; i < 32; i++)
+        strcat(id, "02");
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 0, "state      IN_PROGRESS for 1m3", "read from the store");
+    if (!strstr(x.out, "route      alpha->beta->gamma") || !strstr(x.out, "SUBMITTED") ||
+        !strstr(x.out, "funds      beta 0x0000…0000 0x0000…0000 5"))
+        fail_msg("unexpected show:\n%s", x.out);
+    run_free(&x);
+    x = ferry((const char *[]){"hops", "--intent", id, "--config", cfg, NULL});
+    EXPECT(x, 0, "alpha->beta", "read from the store");
+    if (!strstr(x.out, "beta->gamma") || !strstr(x.out, "SUBMITTED") || !strstr(x.out, "5m0"))
+        fail_msg("unexpected hops:\n%s", x.out);
+    run_free(&x);
+    id[2] = '9';
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 1, "", "no intent 0x9");
+    run_free(&x);
+    cleanup();
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -751,6 +922,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(intent_commands_through_api),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(store_when_daemon_down),
+        cmocka_unit_test(store_records),
     };
     return TU_RUN(tests);
 }
