@@ -2,6 +2,7 @@
  * a fake daemon API that serves records in the shape of docs (notes/issue6.md) and checks what the
  * CLI sends: queries and cursors, the bearer token, request bodies, signatures. Then with no daemon:
  * the same commands read the store. */
+#define _XOPEN_SOURCE 700 /* posix_openpt: a pseudo-terminal for the colour checks */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -372,6 +374,55 @@ static struct run ferry(const char *const *args)
             fail_msg("exit %d (want %d); stdout (want \"%s\"):\n%s\nstderr (want \"%s\"):\n%s", (x).status, (st),    \
                      (in_out), (x).out, (in_err), (x).err);                                                        \
     } while (0)
+
+/* Runs `ferry ARGS...` with stdout on a pseudo-terminal (NO_COLOR set when no_color) and returns
+ * what it printed there. */
+static char *ferry_on_tty(const char *const *args, bool no_color)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(m >= 0);
+    assert_int_equal(grantpt(m), 0);
+    assert_int_equal(unlockpt(m), 0);
+    const char *argv[32] = {ferry_bin};
+    int n = 1;
+    for (; *args && n < 31; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, ptsname(m), O_RDWR | O_NOCTTY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (no_color)
+        setenv("NO_COLOR", "1", 1);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
+    unsetenv("NO_COLOR");
+    posix_spawn_file_actions_destroy(&fa);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    assert_non_null(out);
+    int status;
+    for (;;) { /* drain while it writes: a full terminal buffer would block it */
+        bool exited = waitpid(pid, &status, WNOHANG) == pid;
+        struct timeval tv = {0, 20000};
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(m, &rd);
+        while (select(m + 1, &rd, NULL, NULL, &tv) > 0) {
+            ssize_t r = read(m, out + len, cap - 1 - len);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            tv = (struct timeval){0, 20000};
+        }
+        if (exited)
+            break;
+    }
+    close(m);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return out;
+}
 
 /* Writes a config for an API on `port` with its data_dir in the temporary directory. */
 static void write_config(const char *path, unsigned port)
@@ -907,6 +958,16 @@ static void store_records(void **state)
         !strstr(x.out, "1m3")) /* 1m30s, or a few seconds more */
         fail_msg("unexpected list:\n%s", x.out);
     run_free(&x);
+    /* States are coloured on a terminal only, and not with NO_COLOR set. */
+    char *tty = ferry_on_tty((const char *[]){"intent", "list", "--config", cfg, NULL}, false);
+    if (!strstr(tty, "\033[1;31mSTUCK") || !strstr(tty, "\033[32mCOMPLETED") || !strstr(tty, "\033[36mIN_PROGRESS"))
+        fail_msg("no coloured states on a terminal:\n%s", tty);
+    free(tty);
+    tty = ferry_on_tty((const char *[]){"intent", "list", "--config", cfg, NULL}, true);
+    if (!strstr(tty, "STUCK") || strstr(tty, "\033["))
+        fail_msg("NO_COLOR set, yet:\n%s", tty);
+    free(tty);
+
     char id[67] = "0x";
     for (int i = 0; i < 32; i++)
         strcat(id, "02");
