@@ -368,6 +368,21 @@ static struct run ferry(const char *const *args)
     return x;
 }
 
+/* Runs `ferry ARGS... [--json] --config CFG`. */
+static struct run ferry_cfg(const char *const *args, bool json, const char *cfg)
+{
+    const char *argv[24];
+    int n = 0;
+    for (; *args && n < 20; args++)
+        argv[n++] = *args;
+    if (json)
+        argv[n++] = "--json";
+    argv[n++] = "--config";
+    argv[n++] = cfg;
+    argv[n] = NULL;
+    return ferry(argv);
+}
+
 #define EXPECT(x, st, in_out, in_err)                                                                              \
     do {                                                                                                           \
         if ((x).status != (st) || !strstr((x).out, (in_out)) || !strstr((x).err, (in_err)))                        \
@@ -764,17 +779,10 @@ static void bad_arguments(void **state)
         {{"intent", "prepare", "f.json", "--state", "OPEN"}, "unknown option '--state'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *argv[12];
-        int n = 0;
-        for (; n < 8 && cases[i].args[n]; n++)
-            argv[n] = cases[i].args[n];
-        argv[n++] = "--config";
-        argv[n++] = cfg;
-        argv[n] = NULL;
-        struct run x = ferry(argv);
+        struct run x = ferry_cfg(cases[i].args, false, cfg);
         if (x.status != 2 || !strstr(x.err, cases[i].err))
-            fail_msg("case %zu (%s %s): exit %d (want 2), stderr (want \"%s\"):\n%s", i, argv[0], argv[1], x.status,
-                     cases[i].err, x.err);
+            fail_msg("case %zu (%s %s): exit %d (want 2), stderr (want \"%s\"):\n%s", i, cases[i].args[0],
+                     cases[i].args[1] ? cases[i].args[1] : "", x.status, cases[i].err, x.err);
         assert_string_equal(x.out, "");
         run_free(&x);
     }
@@ -902,25 +910,17 @@ static const char *want_source = "store";
 
 static void listing(const char *cfg, const char *const *args, const char *want)
 {
-    const char *argv[16];
-    int n = 0;
-    for (; *args; args++)
-        argv[n++] = *args;
-    argv[n++] = "--json";
-    argv[n++] = "--config";
-    argv[n++] = cfg;
-    argv[n] = NULL;
-    struct run x = ferry(argv);
+    struct run x = ferry_cfg(args, true, cfg);
     cJSON *j = parse_out(&x);
     if (x.status || strcmp(cJSON_GetObjectItem(j, "source")->valuestring, want_source) != 0)
         fail_msg("exit %d, want the records from the %s:\n%s\n%s", x.status, want_source, x.out, x.err);
     char got[256];
-    if (!strcmp(argv[0], "hops"))
+    if (!strcmp(args[0], "hops"))
         hop_keys(j, got, sizeof got);
     else
         intent_tags(j, got, sizeof got);
     if (strcmp(got, want) != 0)
-        fail_msg("%s %s: got \"%s\", want \"%s\"", argv[0], argv[1], got, want);
+        fail_msg("%s %s: got \"%s\", want \"%s\"", args[0], args[1], got, want);
     cJSON_Delete(j);
     run_free(&x);
 }
