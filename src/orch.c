@@ -691,8 +691,10 @@ static void submit_now(struct orch *o, const char *sub)
     /* Nothing was persisted or sent: the same as a refusal. */
     struct chain_submission fs = {.id = sub, .state = CHAIN_SUB_REFUSED, .error = ferry_errmsg()};
     struct otxn *t = otxn_begin(o);
-    if (ch)
+    if (ch) {
         handle_outcome(o, t, ir, ch, &fs);
+        orch_drive(o, t, ir);
+    }
     else {
         sub_slot(ir, kind, step)[0] = 0;
         o->nsubs--;
@@ -783,9 +785,10 @@ static void handle_outcome(struct orch *o, struct otxn *t, struct irec *ir, stru
             r->open_attempts = 0;
         /* Its events should follow (they may also have come first). Until they do, nothing is
          * submitted again for it: a query after recheck_s settles it if they never come. */
-        ir->query_next_at = o->now + o->cfg.recheck_s;
-        if (still_due(o, ir, kind, step))
-            ir->verify = true;
+        if (!ir->verify) { /* (a restart asks at once anyway) */
+            ir->query_next_at = o->now + o->cfg.recheck_s;
+            ir->verify = still_due(o, ir, kind, step);
+        }
         orch_save(o, t, ir);
         break;
     case CHAIN_SUB_REVERTED:
@@ -881,6 +884,8 @@ static void on_query(void *ud, enum ferry_err err, const struct chain_intent_res
 static void start_query(struct orch *o, struct irec *ir, uint64_t chain)
 {
     struct ochain *ch = orch_chain(o, chain);
+    if (ir->querying)
+        return; /* one at a time */
     if (!ch || !ch->ops->query_intent) {
         ir->query_next_at = o->now + o->cfg.recheck_s;
         return;
@@ -1352,14 +1357,14 @@ static void refund_now(struct orch *o, struct otxn *t, struct irec *ir, const ch
 void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
 {
     struct intent_record *r = &ir->r;
-    if (o->failed || !o->started || intent_state_terminal(r->state) || r->state == INTENT_STUCK || ir->querying)
+    if (o->failed || !o->started || intent_state_terminal(r->state) || r->state == INTENT_STUCK)
         return;
     uint64_t now = o->now;
     char why[ORCH_REASON_MAX], cbuf[24];
     bool in_flight = r->open_sub[0] != 0;
     for (size_t i = 0; i < r->intent.n_steps; i++)
         in_flight = in_flight || r->hops[i].sub_id[0];
-    if (ir->verify || ir->fail_kind) {
+    if (ir->verify || ir->fail_kind) { /* ask first; the answer drives it on */
         if (!in_flight && now >= ir->query_next_at)
             start_query(o, ir, where(ir));
         return;
