@@ -647,7 +647,10 @@ void api_stop(struct api *a)
          * let MHD take the resumed ones back before it closes everything. */
         api_submit_stop_all(a);
         api_sse_stop_all(a);
-        MHD_run(a->mhd);
+        /* A few non-blocking rounds: take the resumed connections back and write their short
+         * answers (each round does one step of a connection's state machine). */
+        for (int i = 0; i < 4; i++)
+            MHD_run(a->mhd);
         loop_mhd_stop(&a->http);
         MHD_stop_daemon(a->mhd);
     }

@@ -33,6 +33,7 @@ struct sse_client {
     struct loop_defer later; /* resumes a stream that stopped a long scan to let the loop breathe */
     bool suspended;
     bool closing;             /* dropped or the API is stopping: the reader ends the stream */
+    bool failed;              /* ... because the journal could not be read */
     uint64_t last_progress_ms; /* loop clock when MHD last took bytes (or the buffer was empty) */
 };
 
@@ -145,7 +146,7 @@ static void refill(struct sse_client *c)
         if (e && !(e == FERRY_EBUSY && r.full)) {
             log_kv(LOGL_WARN, "api", "reading the journal failed: event stream dropped", "detail", ferry_errmsg(),
                    NULL);
-            c->closing = true;
+            c->closing = c->failed = true;
             return;
         }
         if (r.full || c->cursor == before)
@@ -156,15 +157,15 @@ static void refill(struct sse_client *c)
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct sse_client *c = cls;
-    if (c->closing)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (c->closing) /* a clean end: the client reconnects with Last-Event-ID */
+        return c->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     uint64_t before = c->cursor;
     if (c->off == c->buf.len) {
         fbuf_reset(&c->buf);
         c->off = 0;
         refill(c);
         if (c->closing)
-            return MHD_CONTENT_READER_END_WITH_ERROR;
+            return c->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     }
     c->last_progress_ms = loop_now(c->a->loop);
     if (c->off == c->buf.len) {

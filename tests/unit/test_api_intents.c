@@ -436,6 +436,15 @@ static void submitted(struct fx *f, const char *nonce, struct prepared *p)
     cJSON_Delete(j);
 }
 
+/* Pauses the origin chain so that submitted intents stay PENDING (no open goes out) and a cancel
+ * finishes at once. */
+static void hold_opens(struct fx *f)
+{
+    struct reply *r = req(f, "POST", "/v1/chains/alpha/pause", AUTH, NULL);
+    if (r->status != 200)
+        fail_msg("pause: %ld %s", r->status, r->body);
+}
+
 static size_t count_listed(struct fx *f, const char *query)
 {
     char path[256];
@@ -629,6 +638,7 @@ static void submit_and_get(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p;
     submitted(&f, "1", &p);
     /* The same again: 200, existing, nothing new. */
@@ -678,10 +688,100 @@ static void submit_and_get(void **state)
     fx_teardown(&f);
 }
 
+/* Starts POST /v1/intents on the loop without waiting. */
+static CURL *submit_start(struct fx *f, const struct prepared *p, struct reply *r, struct loop_xfer *x,
+                          struct curl_slist **h, char **body)
+{
+    memset(r, 0, sizeof *r);
+    *body = body_with("intent", cJSON_Duplicate(p->intent, true), p->sig);
+    char url[128];
+    snprintf(url, sizeof url, "%s/v1/intents", f->base);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, *body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    *h = curl_slist_append(NULL, "Authorization: " AUTH);
+    *h = curl_slist_append(*h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
+    assert_int_equal(loop_xfer_start(f->loop, x, c, on_done, r), FERRY_OK);
+    /* Turns without the store's end-of-turn flush: the intent reaches the orchestrator, whose
+     * batch then waits for the group commit. */
+    uint64_t end = loop_clock_ms() + 5000;
+    while (store_pending(f->store) == 0 && loop_clock_ms() < end)
+        assert_int_equal(loop_run_once(f->loop, 20), FERRY_OK);
+    assert_true(store_pending(f->store) > 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(loop_run_once(f->loop, 10), FERRY_OK);
+    return c;
+}
+
+static void submit_waits_for_durability(void **state)
+{
+    struct fx f;
+    fx_setup(&f);
+    hold_opens(&f);
+    struct prepared p[2];
+    prepare(&f, "41", &p[0]);
+    prepare(&f, "42", &p[1]);
+    struct reply r;
+    struct loop_xfer x;
+    struct curl_slist *h;
+    char *body;
+    CURL *c = submit_start(&f, &p[0], &r, &x, &h, &body);
+    assert_false(r.done); /* not durable: no answer yet, and the loop turns */
+    uint8_t id[32];
+    assert_true(api_parse_intent_id(p[0].id, id));
+    struct intent_record *rec = calloc(1, sizeof *rec);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_ENOTFOUND);
+    uint64_t end = loop_clock_ms() + 5000;
+    while (!r.done && loop_clock_ms() < end)
+        turn(&f, 20);
+    assert_true(r.done);
+    long code;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(code, 202);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_OK); /* durable when answered */
+    intent_record_clear(rec);
+    free(rec);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body);
+
+    /* The API stops while a submission waits: it is answered 503, and the orchestrator's later
+     * callback finds it detached. */
+    c = submit_start(&f, &p[1], &r, &x, &h, &body);
+    assert_false(r.done);
+    api_stop(f.api);
+    f.api = NULL;
+    end = loop_clock_ms() + 5000;
+    while (!r.done && loop_clock_ms() < end)
+        assert_int_equal(loop_run_once(f.loop, 20), FERRY_OK);
+    assert_true(r.done);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    assert_int_equal(r.rc, CURLE_OK);
+    assert_int_equal(code, 503);
+    assert_non_null(strstr(r.body, "stopping"));
+    assert_int_equal(store_flush(f.store), FERRY_OK);
+    assert_true(api_parse_intent_id(p[1].id, id));
+    rec = calloc(1, sizeof *rec);
+    assert_int_equal(intent_record_load(f.store, id, rec), FERRY_OK);
+    intent_record_clear(rec);
+    free(rec);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    free(body);
+    cJSON_Delete(p[0].intent);
+    cJSON_Delete(p[1].intent);
+    fx_teardown(&f);
+}
+
 static void listing(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p[3];
     submitted(&f, "11", &p[0]);
     submitted(&f, "12", &p[1]);
@@ -713,10 +813,11 @@ static void listing(void **state)
     /* Pages of one: every intent once, in id order, then next is null. */
     char seen[3][67];
     char cursor[INTENT_CURSOR_MAX * 3] = "";
+    char page_path[sizeof cursor + 64];
     size_t n = 0;
     for (int page = 0; page < 5; page++) {
-        snprintf(path, sizeof path, "/v1/intents?limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
-        struct reply *r = get(&f, path);
+        snprintf(page_path, sizeof page_path, "/v1/intents?limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
+        struct reply *r = get(&f, page_path);
         assert_int_equal(r->status, 200);
         cJSON *j = json_of(r);
         const cJSON *rec;
@@ -858,6 +959,7 @@ static void events_replay_and_live(void **state)
 {
     struct fx f;
     fx_setup(&f);
+    hold_opens(&f);
     struct prepared p[4];
     submitted(&f, "21", &p[0]);
     assert_true(f.notified >= 1);
@@ -984,7 +1086,7 @@ static void events_limits_and_keepalive(void **state)
     /* Other routes answer. */
     assert_int_equal(get(&f, "/v1/chains")->status, 200);
     for (int i = 0; i < 20; i++) {
-        char nonce[8];
+        char nonce[16];
         snprintf(nonce, sizeof nonce, "%d", 100 + i);
         submitted(&f, nonce, &p);
         cJSON_Delete(p.intent);
@@ -1038,6 +1140,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(auth_and_caps),
         cmocka_unit_test(bad_bodies),
         cmocka_unit_test(submit_and_get),
+        cmocka_unit_test(submit_waits_for_durability),
         cmocka_unit_test(listing),
         cmocka_unit_test(pause_resume),
         cmocka_unit_test(events_replay_and_live),
