@@ -86,8 +86,9 @@ enum ferry_err cli_api_get(const struct ferry_config *cfg, const char *path, str
  * "pending=true" or "") to `all`, following `next` cursors, at most max records. */
 enum ferry_err cli_api_list(const struct ferry_config *cfg, const char *path, const char *key, const char *query,
                             size_t max, struct cJSON *all) FERRY_WUR;
-/* POST path with the config's API token; a non-2xx answer fails with the API's message. */
-enum ferry_err cli_api_post(const struct ferry_config *cfg, const char *path, const struct cJSON *body,
+/* POST path with the config's API token (without one, only a route that is not a `write` goes);
+ * a non-2xx answer fails with the API's message. */
+enum ferry_err cli_api_post(const struct ferry_config *cfg, const char *path, const struct cJSON *body, bool write,
                             long *status, struct cJSON **out) FERRY_WUR;
 /* The API token (api.token_file or api.token_env) in guarded memory: cli_secret_free it. */
 enum ferry_err cli_api_token(const struct ferry_config *cfg, char **out, size_t *len) FERRY_WUR;

@@ -26,7 +26,7 @@ static int parse(int argc, char **argv, struct opts *o)
     o->q.limit = LIST_MAX;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool has_value = i + 1 < argc;
+        bool has_value = i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0; /* "--intent --json": no ID */
         if (!strcmp(a, "--pending"))
             o->q.pending = true;
         else if (!strcmp(a, "--json"))

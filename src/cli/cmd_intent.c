@@ -151,7 +151,7 @@ static cJSON *wrap_intent(const cJSON *intent)
 static int post(const struct ferry_config *cfg, const char *sub, const char *path, const cJSON *body, cJSON **ans)
 {
     long status;
-    if (cli_api_post(cfg, path, body, &status, ans)) {
+    if (cli_api_post(cfg, path, body, strcmp(sub, "prepare") != 0, &status, ans)) {
         cli_error("intent %s", sub);
         return CLI_FAIL;
     }
@@ -593,7 +593,7 @@ int cmd_intent(int argc, char **argv)
             *(bool *)field = true;
             continue;
         }
-        if (i + 1 >= argc)
+        if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
             return usage_error(sub->name, "%s needs a value", a);
         *(const char **)field = argv[++i];
     }

@@ -2,6 +2,7 @@
  * a fake daemon API that serves records in the shape of docs (notes/issue6.md) and checks what the
  * CLI sends: queries and cursors, the bearer token, request bodies, signatures. Then with no daemon:
  * the same commands read the store. */
+#define _XOPEN_SOURCE 700 /* posix_openpt: a pseudo-terminal for the colour checks */
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -9,18 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "../../src/orch_internal.h"
 #include "fakerpc.h"
 #include "ferry/address.h"
+#include "ferry/api.h"
 #include "ferry/buf.h"
 #include "ferry/hex.h"
+#include "ferry/intent.h"
 #include "ferry/keystore.h"
+#include "ferry/loop.h"
+#include "ferry/orch.h"
 #include "ferry/signer.h"
+#include "ferry/store.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -144,8 +152,8 @@ static cJSON *route(struct rest *r, struct MHD_Connection *conn, const char *met
 {
     *status = 200;
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    bool post = !strcmp(method, "POST");
-    if (post && (!auth || strcmp(auth, "Bearer " TOKEN) != 0)) {
+    bool post = !strcmp(method, "POST"), write = post && strcmp(url, "/v1/intents/prepare") != 0;
+    if (write && (!auth || strcmp(auth, "Bearer " TOKEN) != 0)) {
         rest_fail(r, "a write without the bearer token", auth);
         *status = 401;
         return error_body("wrong API token");
@@ -320,6 +328,7 @@ static void run_free(struct run *x)
 }
 
 static char tmpdir[64];
+static struct loop *serving; /* a real API on this loop answers while the CLI runs, when set */
 
 /* Runs `ferry ARGS...` (NULL-terminated) and collects its exit status, stdout and stderr. */
 static struct run ferry(const char *const *args)
@@ -340,7 +349,15 @@ static struct run ferry(const char *const *args)
     assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     struct run x = {0};
-    assert_int_equal(waitpid(pid, &x.status, 0), pid);
+    if (serving) {
+        uint64_t end = loop_clock_ms() + 20000;
+        while (waitpid(pid, &x.status, WNOHANG) != pid) {
+            assert_true(loop_clock_ms() < end);
+            assert_int_equal(loop_run_once(serving, 20), FERRY_OK);
+        }
+    } else {
+        assert_int_equal(waitpid(pid, &x.status, 0), pid);
+    }
     assert_true(WIFEXITED(x.status));
     x.status = WEXITSTATUS(x.status);
     size_t len;
@@ -351,6 +368,21 @@ static struct run ferry(const char *const *args)
     return x;
 }
 
+/* Runs `ferry ARGS... [--json] --config CFG`. */
+static struct run ferry_cfg(const char *const *args, bool json, const char *cfg)
+{
+    const char *argv[24];
+    int n = 0;
+    for (; *args && n < 20; args++)
+        argv[n++] = *args;
+    if (json)
+        argv[n++] = "--json";
+    argv[n++] = "--config";
+    argv[n++] = cfg;
+    argv[n] = NULL;
+    return ferry(argv);
+}
+
 #define EXPECT(x, st, in_out, in_err)                                                                              \
     do {                                                                                                           \
         if ((x).status != (st) || !strstr((x).out, (in_out)) || !strstr((x).err, (in_err)))                        \
@@ -358,8 +390,61 @@ static struct run ferry(const char *const *args)
                      (in_out), (x).out, (in_err), (x).err);                                                        \
     } while (0)
 
+/* Runs `ferry ARGS...` with stdout on a pseudo-terminal (NO_COLOR set when no_color) and returns
+ * what it printed there. */
+static char *ferry_on_tty(const char *const *args, bool no_color)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(m >= 0);
+    assert_int_equal(grantpt(m), 0);
+    assert_int_equal(unlockpt(m), 0);
+    const char *argv[32] = {ferry_bin};
+    int n = 1;
+    for (; *args && n < 31; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, ptsname(m), O_RDWR | O_NOCTTY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (no_color)
+        setenv("NO_COLOR", "1", 1);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
+    unsetenv("NO_COLOR");
+    posix_spawn_file_actions_destroy(&fa);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    assert_non_null(out);
+    int status;
+    for (;;) { /* drain while it writes: a full terminal buffer would block it */
+        bool exited = waitpid(pid, &status, WNOHANG) == pid;
+        struct timeval tv = {0, 20000};
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(m, &rd);
+        while (select(m + 1, &rd, NULL, NULL, &tv) > 0) {
+            ssize_t r = read(m, out + len, cap - 1 - len);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            tv = (struct timeval){0, 20000};
+        }
+        if (exited)
+            break;
+    }
+    close(m);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    return out;
+}
+
+static void write_config_token(const char *path, unsigned port, bool token);
+
 /* Writes a config for an API on `port` with its data_dir in the temporary directory. */
-static void write_config(const char *path, unsigned port)
+static void write_config(const char *path, unsigned port) { write_config_token(path, port, true); }
+
+static void write_config_token(const char *path, unsigned port, bool token)
 {
     size_t len;
     char *text = tu_read_file("config/devnet.template.json", &len);
@@ -375,7 +460,10 @@ static void write_config(const char *path, unsigned port)
     cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(data));
     cJSON *api = cJSON_GetObjectItem(cfg, "api");
     cJSON_ReplaceItemInObject(api, "listen", cJSON_CreateString(listen));
-    cJSON_ReplaceItemInObject(api, "token_file", cJSON_CreateString(tok));
+    if (token)
+        cJSON_ReplaceItemInObject(api, "token_file", cJSON_CreateString(tok));
+    else
+        cJSON_DeleteItemFromObject(api, "token_file");
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cfg, "keystore"), "dir", cJSON_CreateString(keys));
     char *s = cJSON_Print(cfg);
     FILE *f = fopen(path, "w");
@@ -406,7 +494,7 @@ static cJSON *parse_out(const struct run *x)
     return j;
 }
 
-/* "0:1,0:2,..." for the hops of a `hops --json` answer (intent letter : index). */
+/* "a:1,a:2,..." for the hops of a `hops --json` answer (the intent id's second hex digit : index). */
 static void hop_keys(const cJSON *j, char *out, size_t cap)
 {
     out[0] = 0;
@@ -415,7 +503,7 @@ static void hop_keys(const cJSON *j, char *out, size_t cap)
     {
         const cJSON *id = cJSON_GetObjectItem(h, "intent_id");
         size_t len = strlen(out);
-        snprintf(out + len, cap - len, "%s%c:%d", len ? "," : "", cJSON_IsString(id) ? id->valuestring[2] : '?',
+        snprintf(out + len, cap - len, "%s%c:%d", len ? "," : "", cJSON_IsString(id) ? id->valuestring[3] : '?',
                  cJSON_GetObjectItem(h, "index") ? cJSON_GetObjectItem(h, "index")->valueint : -1);
     }
 }
@@ -633,10 +721,13 @@ static void intent_commands_through_api(void **state)
                                cfg, NULL});
     EXPECT(x, 0, "accepted", ""); /* the same id: fine */
     run_free(&x);
-    cJSON *pj = cJSON_Parse(tu_read_file(prep, &(size_t){0}));
+    char *ptext = tu_read_file(prep, &(size_t){0});
+    assert_non_null(ptext);
+    cJSON *pj = cJSON_Parse(ptext);
+    free(ptext);
     assert_non_null(pj);
     cJSON_ReplaceItemInObject(pj, "intent_id", cJSON_CreateString(ID_A));
-    char *ptext = cJSON_Print(pj);
+    ptext = cJSON_Print(pj);
     write_text(prep, ptext);
     free(ptext);
     cJSON_Delete(pj);
@@ -651,6 +742,16 @@ static void intent_commands_through_api(void **state)
     x = ferry((const char *[]){"intent", "submit", file, "--sign-with", "owner", "--password-file", pwf, "--config",
                                cfg, NULL});
     EXPECT(x, 1, "", "but the intent's owner is " OWNER);
+    run_free(&x);
+    /* Without a token: prepare (not a write) still goes; a write is refused before asking. */
+    char cfg2[160];
+    snprintf(cfg2, sizeof cfg2, "%s/no-token.json", tmpdir);
+    write_config_token(cfg2, r.port, false);
+    x = ferry((const char *[]){"intent", "prepare", file, "--config", cfg2, NULL});
+    EXPECT(x, 0, "intent id: " ID_P, "");
+    run_free(&x);
+    x = ferry((const char *[]){"intent", "cancel", ID_A, "--config", cfg2, NULL});
+    EXPECT(x, 1, "", "the config sets no API token");
     run_free(&x);
     /* The API's field error is shown. */
     write_text(file, "{\"nonce\": \"bad\", \"steps\": []}");
@@ -677,6 +778,8 @@ static void bad_arguments(void **state)
         {{"hops", "--intent", "0x12"}, "'0x12' is not an intent id"},
         {{"hops", "--intent", "zz" ID_A}, "is not an intent id"},
         {{"hops", "--chain", "nope"}, "--chain: no chain 'nope'"},
+        {{"hops", "--intent", "--json"}, "hops: --intent needs a value"},
+        {{"intent", "list", "--state", "--json"}, "--state needs a value"},
         {{"intent"}, "usage: ferry intent"},
         {{"intent", "frob"}, "unknown subcommand"},
         {{"intent", "list", "--state", "WAITING"}, "--state: unknown state 'WAITING'"},
@@ -693,17 +796,10 @@ static void bad_arguments(void **state)
         {{"intent", "prepare", "f.json", "--state", "OPEN"}, "unknown option '--state'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *argv[12];
-        int n = 0;
-        for (; n < 8 && cases[i].args[n]; n++)
-            argv[n] = cases[i].args[n];
-        argv[n++] = "--config";
-        argv[n++] = cfg;
-        argv[n] = NULL;
-        struct run x = ferry(argv);
+        struct run x = ferry_cfg(cases[i].args, false, cfg);
         if (x.status != 2 || !strstr(x.err, cases[i].err))
-            fail_msg("case %zu (%s %s): exit %d (want 2), stderr (want \"%s\"):\n%s", i, argv[0], argv[1], x.status,
-                     cases[i].err, x.err);
+            fail_msg("case %zu (%s %s): exit %d (want 2), stderr (want \"%s\"):\n%s", i, cases[i].args[0],
+                     cases[i].args[1] ? cases[i].args[1] : "", x.status, cases[i].err, x.err);
         assert_string_equal(x.out, "");
         run_free(&x);
     }
@@ -738,6 +834,214 @@ static void store_when_daemon_down(void **state)
     cleanup();
 }
 
+/* ---- records in the store, as the orchestrator writes them ---- */
+
+static const struct intent_chain_info devnet_chains[] = {
+    {"alpha", 31337, {0x9f, 0xe4}, 1000, 2},
+    {"beta", 31338, {0x9f, 0xe4}, 1000, 2},
+    {"gamma", 31339, {0x9f, 0xe4}, 1000, 2},
+};
+static const struct intent_dir devnet_dir = {devnet_chains, 3};
+
+/* A two-hop intent alpha -> beta -> gamma of `owner`, in `state`, hop states as given. */
+static void put_record(struct store *st, uint8_t tag, const char *owner, enum intent_state state,
+                       enum hop_state h0, enum hop_state h1, const char *reason)
+{
+    char json[1024], err[INTENT_ERR_MAX];
+    snprintf(json, sizeof json,
+             "{\"owner\": \"%s\", \"origin_chain\": \"alpha\", \"deadline\": %" PRIu64 ", \"nonce\": \"%u\", "
+             "\"refund\": \"origin\", \"steps\": ["
+             "{\"transfer\": {\"token\": \"0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9\", \"amount\": \"5\", "
+             "\"to_chain\": \"beta\", \"timeout\": 600}},"
+             "{\"transfer\": {\"token\": \"0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9\", \"amount\": \"all\", "
+             "\"to_chain\": \"gamma\", \"timeout\": 600, \"recipient\": \"%s\"}}]}",
+             owner, now_s + 7200, tag, owner);
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    struct intent_record *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    if (intent_from_json(&r->intent, j, &devnet_dir, now_s, 0, "intent", err))
+        fail_msg("the test's intent: %s", err);
+    cJSON_Delete(j);
+    memset(r->id, tag, 32);
+    r->state = state;
+    if (state == INTENT_STUCK)
+        r->stuck_from = INTENT_IN_PROGRESS;
+    r->created_at = now_s - 1000 + tag; /* in tag order */
+    r->entered[INTENT_PENDING] = r->created_at;
+    r->entered[state] = now_s - 90;
+    r->current = h0 == HOP_DONE ? 1 : 0;
+    snprintf(r->reason, sizeof r->reason, "%s", reason);
+    enum hop_state hs[2] = {h0, h1};
+    for (uint32_t i = 0; i < 2; i++) {
+        struct hop_record *h = &r->hops[i];
+        h->index = i;
+        h->state = hs[i];
+        h->kind = INTENT_STEP_TRANSFER;
+        h->chain = i ? 31338 : 31337;
+        h->to_chain = i ? 31339 : 31338;
+        h->timeout_at = now_s + 600;
+        h->entered[HOP_WAITING] = r->created_at;
+        h->entered[hs[i]] = now_s - 300;
+        h->sequence = i + 1;
+    }
+    if (h0 == HOP_DONE) {
+        struct orch_funds *f = &r->hops[0].funds;
+        f->known = true;
+        f->chain = 31338;
+        f->amount[31] = 5;
+        r->funds = *f;
+    }
+    /* The orchestrator's write: the record, its state index, its owner index, in one batch. */
+    struct store_key k;
+    orch_intent_key(&k, r->id);
+    size_t len;
+    char *v = orch_record_encode(r, &len);
+    assert_non_null(v);
+    struct store_batch *b;
+    assert_int_equal(store_batch_begin(st, &b), FERRY_OK);
+    store_put(b, k.b, k.len, v, len);
+    free(v);
+    uint8_t field = (uint8_t)state, ofield[32];
+    store_index_move(b, STORE_IDX_INTENT_STATE, NULL, 0, &field, 1, k.b, k.len);
+    orch_owner_field(ofield, r->intent.owner);
+    store_index_put(b, STORE_IDX_INTENT_OWNER, ofield, 32, k.b, k.len);
+    assert_int_equal(store_commit_sync(b), FERRY_OK);
+    intent_record_clear(r);
+    free(r);
+}
+
+/* The first hex digit pair of each intent id in a listing ("01,02"). */
+static void intent_tags(const cJSON *j, char *out, size_t cap)
+{
+    out[0] = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(j, "intents"))
+    {
+        size_t len = strlen(out);
+        snprintf(out + len, cap - len, "%s%.2s", len ? "," : "", cJSON_GetObjectItem(r, "intent_id")->valuestring + 2);
+    }
+}
+
+static const char *want_source = "store";
+
+static void listing(const char *cfg, const char *const *args, const char *want)
+{
+    struct run x = ferry_cfg(args, true, cfg);
+    cJSON *j = parse_out(&x);
+    if (x.status || strcmp(cJSON_GetObjectItem(j, "source")->valuestring, want_source) != 0)
+        fail_msg("exit %d, want the records from the %s:\n%s\n%s", x.status, want_source, x.out, x.err);
+    char got[256];
+    if (!strcmp(args[0], "hops"))
+        hop_keys(j, got, sizeof got);
+    else
+        intent_tags(j, got, sizeof got);
+    if (strcmp(got, want) != 0)
+        fail_msg("%s %s: got \"%s\", want \"%s\"", args[0], args[1], got, want);
+    cJSON_Delete(j);
+    run_free(&x);
+}
+
+static void store_records(void **state)
+{
+    (void)state;
+    if (!have_binary())
+        skip();
+    char cfg[128], data[160];
+    snprintf(cfg, sizeof cfg, "%s/ferry.json", tmpdir);
+    snprintf(data, sizeof data, "%s/data", tmpdir);
+    write_config(cfg, fake_closed_port());
+    struct store *st;
+    assert_int_equal(store_open(&st, "leveldb", data), FERRY_OK);
+    const char *other = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+    put_record(st, 1, OWNER, INTENT_COMPLETED, HOP_DONE, HOP_DONE, "");
+    put_record(st, 2, OWNER, INTENT_IN_PROGRESS, HOP_DONE, HOP_SUBMITTED, "");
+    put_record(st, 3, other, INTENT_STUCK, HOP_SUBMITTED, HOP_WAITING, "advance: reverted 6 times");
+    put_record(st, 4, OWNER, INTENT_PENDING, HOP_WAITING, HOP_WAITING, "");
+    assert_int_equal(store_close(st), FERRY_OK);
+
+    listing(cfg, (const char *[]){"intent", "list", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--pending", NULL}, "02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--state", "stuck", NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--owner", other, NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--owner", OWNER, "--limit", "2", NULL}, "01,02");
+    listing(cfg, (const char *[]){"intent", "list", "--chain", "gamma", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"hops", "--pending", NULL}, "2:1,3:0,3:1,4:0,4:1");
+
+    /* Tables from the store: chain names, states, the reason, and a note on stderr. */
+    struct run x = ferry((const char *[]){"intent", "list", "--config", cfg, NULL});
+    EXPECT(x, 0, "advance: reverted 6 times", "read from the store");
+    if (!strstr(x.out, "alpha->beta->gamma") || !strstr(x.out, "STUCK") || !strstr(x.out, "0x03030303…") ||
+        !strstr(x.out, "1m3")) /* 1m30s, or a few seconds more */
+        fail_msg("unexpected list:\n%s", x.out);
+    run_free(&x);
+    /* States are coloured on a terminal only, and not with NO_COLOR set. */
+    char *tty = ferry_on_tty((const char *[]){"intent", "list", "--config", cfg, NULL}, false);
+    if (!strstr(tty, "\033[1;31mSTUCK") || !strstr(tty, "\033[32mCOMPLETED") || !strstr(tty, "\033[36mIN_PROGRESS"))
+        fail_msg("no coloured states on a terminal:\n%s", tty);
+    free(tty);
+    tty = ferry_on_tty((const char *[]){"intent", "list", "--config", cfg, NULL}, true);
+    if (!strstr(tty, "STUCK") || strstr(tty, "\033["))
+        fail_msg("NO_COLOR set, yet:\n%s", tty);
+    free(tty);
+
+    char id[67] = "0x";
+    for (int i = 0; i < 32; i++)
+        strcat(id, "02");
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 0, "state      IN_PROGRESS for 1m3", "read from the store");
+    if (!strstr(x.out, "route      alpha->beta->gamma") || !strstr(x.out, "SUBMITTED") ||
+        !strstr(x.out, "funds      beta 0x0000…0000 0x0000…0000 5"))
+        fail_msg("unexpected show:\n%s", x.out);
+    run_free(&x);
+    x = ferry((const char *[]){"hops", "--intent", id, "--config", cfg, NULL});
+    EXPECT(x, 0, "alpha->beta", "read from the store");
+    if (!strstr(x.out, "beta->gamma") || !strstr(x.out, "SUBMITTED") || !strstr(x.out, "5m0"))
+        fail_msg("unexpected hops:\n%s", x.out);
+    run_free(&x);
+    id[2] = '9';
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 1, "", "no intent 0x9");
+    run_free(&x);
+
+    /* The daemon's real API over the same store (no orchestrator: reads only) answers the same. */
+    struct loop *loop;
+    assert_int_equal(loop_new(&loop), FERRY_OK);
+    assert_int_equal(store_open(&st, "leveldb", data), FERRY_OK);
+    static const struct api_chain_name names[] = {{"alpha", 31337}, {"beta", 31338}, {"gamma", 31339}};
+    struct api_config ac = {.loop = loop, .store = st, .host = "127.0.0.1", .token = TOKEN, .chains = names,
+                            .n_chains = 3};
+    struct api *api;
+    assert_int_equal(api_start(&api, &ac), FERRY_OK);
+    write_config(cfg, api_port(api));
+    serving = loop;
+    want_source = "api";
+    listing(cfg, (const char *[]){"intent", "list", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--limit", "3", NULL}, "01,02,03");
+    listing(cfg, (const char *[]){"intent", "list", "--pending", NULL}, "02,03,04");
+    listing(cfg, (const char *[]){"intent", "list", "--state", "stuck", NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--owner", other, NULL}, "03");
+    listing(cfg, (const char *[]){"intent", "list", "--chain", "gamma", NULL}, "01,02,03,04");
+    listing(cfg, (const char *[]){"hops", "--pending", NULL}, "2:1,3:0,3:1,4:0,4:1");
+    id[2] = '0';
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 0, "route      alpha->beta->gamma", "");
+    run_free(&x);
+    id[2] = '9';
+    x = ferry((const char *[]){"intent", "show", id, "--config", cfg, NULL});
+    EXPECT(x, 1, "", "no intent 0x9");
+    run_free(&x);
+    x = ferry((const char *[]){"intent", "retry", id, "--config", cfg, NULL});
+    EXPECT(x, 1, "", "HTTP 503"); /* no orchestrator behind this API */
+    run_free(&x);
+    serving = NULL;
+    want_source = "store";
+    api_stop(api);
+    assert_int_equal(store_close(st), FERRY_OK);
+    loop_free(loop);
+    cleanup();
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -746,6 +1050,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(intent_commands_through_api),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(store_when_daemon_down),
+        cmocka_unit_test(store_records),
     };
     return TU_RUN(tests);
 }
