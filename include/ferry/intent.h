@@ -90,12 +90,14 @@ enum {
 /* Parses the dApp JSON (README "Intents" documents it) at unix time `now`. Without
  * INTENT_PARSE_FILL the nonce and every cross-chain transfer's timeout must be present (the
  * submitted intent must be exactly the one signed). On error *out is cleared and err names the
- * field and the problem, prefixed by `path` ("intent"). */
+ * field and the problem, prefixed by `path` ("intent"). With dir NULL (reading back the store's
+ * copy, see intent_to_json) chains must be numeric ids and are not checked against a directory. */
 enum ferry_err intent_from_json(struct intent *out, const cJSON *j, const struct intent_dir *dir, uint64_t now,
                                 unsigned flags, const char *path, char err[INTENT_ERR_MAX]) FERRY_WUR;
 
 /* The normalized JSON (chain names, EIP-55 addresses, decimal strings, every timeout explicit):
- * intent_from_json of it gives the same intent. NULL on no memory or a chain not in dir. */
+ * intent_from_json of it gives the same intent. NULL on no memory or a chain not in dir. With dir
+ * NULL chains are written as numeric ids (the store's form). */
 cJSON *intent_to_json(const struct intent *it, const struct intent_dir *dir);
 
 /* Fills the per-hop timeouts a transfer does not name (docs: "Timeouts"): the time left before
