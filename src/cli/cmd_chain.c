@@ -25,64 +25,10 @@
 
 /* ---- the submitter key ---- */
 
-/* The keystore password: keystore.password_file's first line, else $FERRY_PASSWORD. Guarded
- * memory; *out is freed with sodium_free. */
-static enum ferry_err read_password(const struct ferry_config *cfg, char **out, size_t *len)
-{
-    size_t cap = KEYSTORE_PASSWORD_MAX + 2;
-    char *pw = sodium_malloc(cap);
-    if (!pw)
-        return ferry_fail(FERRY_ENOMEM, "out of memory");
-    size_t n = 0;
-    if (cfg->keystore.password_file) {
-        int fd = open(cfg->keystore.password_file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            sodium_free(pw);
-            return ferry_fail(FERRY_EIO, "keystore.password_file %s: %s", cfg->keystore.password_file,
-                              strerror(errno));
-        }
-        ssize_t r;
-        while (n < cap && (r = read(fd, pw + n, cap - n)) != 0) {
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0)
-                break;
-            n += (size_t)r;
-        }
-        close(fd);
-        char *nl = memchr(pw, '\n', n);
-        if (nl)
-            n = (size_t)(nl - pw);
-        if (n && pw[n - 1] == '\r')
-            n--;
-    } else {
-        const char *env = getenv("FERRY_PASSWORD");
-        if (!env) {
-            sodium_free(pw);
-            return ferry_fail(FERRY_EINVAL, "no keystore password: set FERRY_PASSWORD or keystore.password_file in "
-                                            "the config");
-        }
-        n = strlen(env);
-        if (n > KEYSTORE_PASSWORD_MAX) {
-            sodium_free(pw);
-            return ferry_fail(FERRY_EINVAL, "FERRY_PASSWORD is longer than %u bytes", KEYSTORE_PASSWORD_MAX);
-        }
-        memcpy(pw, env, n);
-    }
-    *out = pw;
-    *len = n;
-    return FERRY_OK;
-}
-
 static enum ferry_err load_submitter(struct cli_chain *cc)
 {
     char dir[4096], path[4200];
-    if (cc->cfg.keystore.dir)
-        snprintf(dir, sizeof dir, "%s", cc->cfg.keystore.dir);
-    else if (getenv("FERRY_KEYSTORE_DIR"))
-        snprintf(dir, sizeof dir, "%s", getenv("FERRY_KEYSTORE_DIR"));
-    else
-        snprintf(dir, sizeof dir, "%s/.ferry/keys", getenv("HOME") ? getenv("HOME") : ".");
+    cli_keystore_dir(&cc->cfg, NULL, dir, sizeof dir);
     enum ferry_err e;
     if ((e = keystore_path(path, sizeof path, dir, cc->ch->submitter)))
         return e;
@@ -91,10 +37,10 @@ static enum ferry_err load_submitter(struct cli_chain *cc)
                           path);
     char *pw = NULL;
     size_t len = 0;
-    if ((e = read_password(&cc->cfg, &pw, &len)))
+    if ((e = cli_keystore_password(&cc->cfg, NULL, &pw, &len)))
         return e;
     e = signer_load_keystore(cc->sg, cc->ch->submitter, path, pw, len);
-    sodium_free(pw);
+    cli_secret_free(pw);
     if (e)
         return ferry_fail_ctx(e, "submitter key \"%s\"", cc->ch->submitter);
     return FERRY_OK;

@@ -64,6 +64,38 @@ static const struct cli_command commands[] = {
      "  --config FILE    the daemon's config (default: $FERRY_CONFIG, else build/devnet/ferry.json);\n"
      "                   asks GET /v1/packets on its api.listen; if nothing answers, reads data_dir",
      cmd_packets},
+    {"hops", "list the hops of intents: state, age, time left, where the funds are",
+     "ferry hops [--pending] [--intent ID] [--chain NAME] [--json] [--config FILE]\n"
+     "  one line per hop: intent (short id), index, kind, chain(s), state, time in that state,\n"
+     "  time left before its timeout, and where the funds are after it (chain holder token amount)\n"
+     "  --pending        only unfinished hops (not DONE or REFUNDED) of unfinished intents\n"
+     "  --intent ID      only the hops of intent ID (0x and 64 hex digits)\n"
+     "  --chain NAME     only hops that run on, or go to, chain NAME (a name from the config)\n"
+     "  --json           {\"source\": \"api\"|\"store\", \"hops\": [hop records + intent_id, intent_state]}\n"
+     "  --config FILE    the daemon's config (default: $FERRY_CONFIG, else build/devnet/ferry.json);\n"
+     "                   asks GET /v1/intents on its api.listen; if nothing answers, reads data_dir",
+     cmd_hops},
+    {"intent", "prepare, submit, show, list, retry or cancel multi-hop intents",
+     "ferry intent prepare FILE | submit FILE (--signature HEX | --sign-with KEYNAME) | show ID\n"
+     "             | list [--state S | --pending] [--owner ADDR] [--chain NAME] [--limit N] | retry ID | cancel ID\n"
+     "  prepare FILE       the daemon checks the intent JSON in FILE (- for stdin), fills in the nonce and\n"
+     "                     hop timeouts, and answers its id, the typed data to sign and the normalized intent\n"
+     "  submit FILE        submits the intent in FILE (a prepare answer or a normalized intent) with\n"
+     "    --signature HEX    the owner's 65-byte signature of the intent id, or\n"
+     "    --sign-with NAME   (development) signs the id with keystore key NAME, which must be the owner;\n"
+     "                       [--keystore-dir DIR] [--password-file FILE] as for `ferry keys`\n"
+     "                       (default: the config's keystore, else $FERRY_KEYSTORE_DIR, $FERRY_PASSWORD)\n"
+     "  show ID            the intent, where its funds are, and its hops\n"
+     "  list               intents, oldest first; --state S (PENDING, OPEN, IN_PROGRESS, COMPLETED,\n"
+     "                     REFUNDING, REFUNDED, STUCK, CANCELLED), --pending (not finished),\n"
+     "                     --owner ADDR, --chain NAME (a step on it), --limit N (records read, default all)\n"
+     "  retry ID           a STUCK intent goes back to where it was\n"
+     "  cancel ID          cancels an intent whose step 0 has not run\n"
+     "  --json             the API's answer (show: the record; list: {\"source\", \"intents\"})\n"
+     "  --config FILE      the daemon's config (default: $FERRY_CONFIG, else build/devnet/ferry.json).\n"
+     "                     show and list read data_dir when no daemon answers; the others need the\n"
+     "                     daemon and send the API token (api.token_file or api.token_env)",
+     cmd_intent},
     {"help", "show help for a command", "ferry help [COMMAND]", cmd_help},
 };
 

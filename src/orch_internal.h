@@ -1,0 +1,124 @@
+/* The orchestrator's internals, shared by src/orch*.c (nothing else includes this). */
+#ifndef FERRY_ORCH_INTERNAL_H
+#define FERRY_ORCH_INTERNAL_H
+
+#include "ferry/orch.h"
+#include "ferry/store.h"
+
+#define ORCH_RECORD_VERSION 1
+
+/* The store's meta keys: the next journal id, and one key per paused chain. */
+#define ORCH_META_JOURNAL "orch.journal_next"
+#define ORCH_META_PAUSED "orch.paused."
+
+void orch_intent_key(struct store_key *k, const uint8_t id[32]);
+void orch_meta_key(struct store_key *k, const char *name, const char *suffix);
+
+/* The record as stored (malloc'd JSON text, *len its length); NULL on no memory. */
+char *orch_record_encode(const struct intent_record *r, size_t *len);
+enum ferry_err orch_record_decode(struct intent_record *out, const uint8_t *v, size_t n) FERRY_WUR;
+/* A funds object (NULL: JSON null when unknown) with chain names when dir is given. */
+cJSON *orch_funds_json(const struct orch_funds *f, const struct intent_dir *dir);
+/* The owner's index field (the address left-padded to 32 bytes). */
+void orch_owner_field(uint8_t out[32], const uint8_t owner[ADDRESS_LEN]);
+
+/* ---- the running orchestrator ---- */
+
+struct ochain {
+    const struct chain_ops *ops;
+    struct chain *c;
+    uint64_t id;
+    char name[64];
+    bool paused;            /* by an operator (persisted) */
+    struct chain_head head;
+};
+
+/* Why a call is being made: the letter in its submission id. */
+enum sub_kind { SUB_OPEN = 'o', SUB_ADVANCE = 'a', SUB_REFUND = 'r', SUB_CANCEL = 'c' };
+
+/* An intent the orchestrator holds: its record and what is in flight about it. */
+struct irec {
+    struct intent_record r;
+    enum intent_state indexed; /* the state its index entry holds (as of the batches built so far) */
+    bool dirty;                /* changed in the batch being built */
+    bool querying;             /* a query_intent is in flight */
+    bool verify;               /* ask the chain before submitting anything again (after a failure, a restart) */
+    bool recheck_dst;          /* the next recheck of a hop in flight asks its destination */
+    uint64_t query_next_at;    /* do not ask again before this */
+    /* a failed submission whose cost is decided once the chain has been asked */
+    char fail_kind;            /* 0: none */
+    uint32_t fail_step;
+    char fail_why[ORCH_REASON_MAX];
+};
+
+enum act_kind { ACT_SUBMIT, ACT_FORGET };
+
+struct oact {
+    enum act_kind kind;
+    uint8_t id[32];
+    char sub[ORCH_SUB_ID_MAX];
+};
+
+/* One store batch and what follows from it; orphans (o == NULL) only free themselves. */
+struct otxn {
+    struct orch *o;
+    struct otxn *prev, *next;
+    struct store_batch *b;
+    struct oact *a;
+    size_t na, aalloc;
+    uint64_t last_event;    /* the highest journal id in the batch (0: none) */
+    orch_submit_cb *cb;     /* orch_submit's callback, once durable */
+    void *cb_ud;
+    uint8_t cb_id[32];
+};
+
+/* A query_intent in flight (the callback's ud); orphaned (o == NULL) when the orchestrator is freed. */
+struct oquery {
+    struct orch *o;
+    struct oquery *prev, *next;
+    uint8_t id[32];
+    uint64_t chain;
+};
+
+struct orch {
+    struct orch_config cfg;
+    struct intent_chain_info *dir_chains; /* cfg.dir.chains points here (names owned) */
+    struct ochain *chains;
+    size_t nchains;
+
+    struct irec **tab; /* by id: open addressing, linear probing, power-of-two capacity */
+    size_t cap, count;
+    size_t per_state[INTENT_STATE__COUNT];
+
+    struct otxn *txns;
+    struct otxn *building;
+    struct irec **dirty;
+    size_t ndirty, dirty_alloc;
+    struct oquery *queries;
+    size_t nqueries, nsubs;
+
+    uint64_t next_event;    /* the next journal id to give */
+    uint64_t durable_event; /* the last one made durable */
+    uint64_t now;
+    bool started;
+    enum ferry_err failed;
+
+    struct metric *m_transitions, *m_hop_transitions, *m_intents, *m_submissions;
+};
+
+/* orch.c */
+struct irec *orch_find(struct orch *o, const uint8_t id[32]);
+struct ochain *orch_chain(struct orch *o, uint64_t id);
+struct otxn *otxn_begin(struct orch *o);
+void otxn_commit(struct otxn *t);
+void orch_fail(struct orch *o, enum ferry_err err, const char *what);
+enum ferry_err orch_insert(struct orch *o, struct irec *ir);
+void orch_save(struct orch *o, struct otxn *t, struct irec *ir);
+enum ferry_err intent_set_state(struct orch *o, struct otxn *t, struct irec *ir, enum intent_state to,
+                                const char *reason, const uint8_t *tx);
+enum ferry_err hop_set_state(struct orch *o, struct otxn *t, struct irec *ir, uint32_t i, enum hop_state to,
+                             const char *reason, const uint8_t *tx);
+void orch_drive(struct orch *o, struct otxn *t, struct irec *ir);
+void irec_free(struct irec *ir);
+
+#endif

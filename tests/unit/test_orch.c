@@ -1,0 +1,1339 @@
+/* The intent orchestrator, driven by hand: the in-memory store, three fake chains written here
+ * (submit records router calls and lets the test settle them; query_intent answers are fed by
+ * the test; intent events are injected), a real signer for the owner's signature. The store is
+ * flushed explicitly, the way the daemon's loop does at the end of every turn. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ferry/hex.h"
+#include "ferry/log.h"
+#include "ferry/orch.h"
+#include "ferry/signer.h"
+#include "ferry/store.h"
+#include "ferry/u256.h"
+#include "testutil.h"
+
+#define NOW 1780000000ull
+#define DEADLINE 1790000000ull
+#define ALPHA 31337
+#define BETA 31338
+#define GAMMA 31339
+
+static const char ROUTER[] = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+static const char FTA[] = "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9";
+static const char FTB[] = "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9";
+static const char VOUCHER[] = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
+static const char RECIPIENT[] = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
+static const char RECOVERY[] = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
+
+/* ---- fake chains ---- */
+
+#define FK_SUBS 64
+#define FK_QUERIES 64
+
+struct fsub {
+    char id[ORCH_SUB_ID_MAX];
+    uint8_t data[2048];
+    size_t len;
+    enum chain_submission_state state;
+    uint8_t tx[32];
+};
+
+struct fquery {
+    chain_intent_cb cb;
+    void *ud;
+    uint8_t id[32];
+};
+
+struct chain {
+    uint64_t id;
+    const char *name;
+    struct fsub subs[FK_SUBS];
+    size_t nsubs;
+    bool lose_submits;        /* submit says yes and forgets (a crash before the adapter's write) */
+    enum ferry_err submit_fail;
+    struct fquery q[FK_QUERIES];
+    size_t nq, queries_asked;
+};
+
+static struct chain chains[3] = {{.id = ALPHA, .name = "alpha"}, {.id = BETA, .name = "beta"}, {.id = GAMMA, .name = "gamma"}};
+#define CA (&chains[0])
+#define CB (&chains[1])
+#define CG (&chains[2])
+
+static enum ferry_err fk_open(struct chain **out, const cJSON *config, const struct chain_env *env)
+{
+    (void)config, (void)env;
+    *out = NULL;
+    return ferry_fail(FERRY_EUNSUPPORTED, "fake");
+}
+static int fk_check(const cJSON *c, void (*problem)(void *, const char *, const char *), void *ud)
+{
+    (void)c, (void)problem, (void)ud;
+    return 0;
+}
+static enum ferry_err fk_start(struct chain *c) { (void)c; return FERRY_OK; }
+static void fk_stop(struct chain *c) { (void)c; }
+static uint64_t fk_chain_id(const struct chain *c) { return c->id; }
+static const char *fk_name(const struct chain *c) { return c->name; }
+static struct chain_head fk_head(const struct chain *c) { (void)c; return (struct chain_head){0}; }
+
+static struct fsub *fk_find(struct chain *c, const char *id)
+{
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (!strcmp(c->subs[i].id, id))
+            return &c->subs[i];
+    return NULL;
+}
+
+static enum ferry_err fk_submit(struct chain *c, const char *id, const struct chain_call *call)
+{
+    assert_int_equal(call->kind, CHAIN_CALL_ROUTER);
+    assert_true(strncmp(id, ORCH_SUB_PREFIX, strlen(ORCH_SUB_PREFIX)) == 0);
+    if (c->submit_fail) {
+        enum ferry_err e = c->submit_fail;
+        c->submit_fail = FERRY_OK;
+        return ferry_fail(e, "fake: no funds for gas");
+    }
+    if (fk_find(c, id) || c->lose_submits)
+        return FERRY_OK;
+    assert_true(c->nsubs < FK_SUBS);
+    struct fsub *s = &c->subs[c->nsubs++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->id, sizeof s->id, "%s", id);
+    assert_true(call->data_len <= sizeof s->data);
+    memcpy(s->data, call->data, call->data_len);
+    s->len = call->data_len;
+    s->state = CHAIN_SUB_PENDING;
+    tu_rand_bytes(s->tx, 32);
+    return FERRY_OK;
+}
+
+static enum chain_submission_state fk_submission(struct chain *c, const char *id, struct chain_submission *out)
+{
+    memset(out, 0, sizeof *out);
+    struct fsub *s = fk_find(c, id);
+    if (!s)
+        return out->state = CHAIN_SUB_UNKNOWN;
+    memcpy(out->tx_hash, s->tx, 32);
+    out->state = s->state;
+    out->error = "execution reverted";
+    return s->state;
+}
+
+static enum ferry_err fk_query_intent(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud)
+{
+    assert_true(c->nq < FK_QUERIES);
+    c->q[c->nq++] = (struct fquery){.cb = cb, .ud = ud};
+    memcpy(c->q[c->nq - 1].id, id, 32);
+    c->queries_asked++;
+    return FERRY_OK;
+}
+
+static const struct chain_ops fake_ops = {
+    .name = "fake",
+    .open = fk_open,
+    .check_config = fk_check,
+    .start = fk_start,
+    .stop = fk_stop,
+    .chain_id = fk_chain_id,
+    .chain_name = fk_name,
+    .head = fk_head,
+    .submit = fk_submit,
+    .submission = fk_submission,
+    .query_intent = fk_query_intent,
+};
+
+/* ---- the environment ---- */
+
+static struct intent_chain_info dir_chains[3] = {
+    {"alpha", ALPHA, {0}, 1000, 1},
+    {"beta", BETA, {0}, 2000, 2},
+    {"gamma", GAMMA, {0}, 12000, 0},
+};
+
+struct env {
+    struct store *st;
+    struct orch *o;
+    struct signer *sg;
+    uint8_t owner[20], router[20];
+    uint64_t now;
+    uint64_t notified;
+    int cbs;
+    enum ferry_err cb_err;
+    enum intent_state cb_state;
+    bool cb_existed;
+    uint32_t retry_limit;
+    uint8_t txn; /* a counter for event transaction hashes */
+};
+static struct env E;
+
+static void on_notify(void *ud, uint64_t last)
+{
+    (void)ud;
+    assert_true(last > E.notified);
+    E.notified = last;
+}
+
+static void orch_up(void)
+{
+    struct orch_config cfg;
+    orch_config_default(&cfg);
+    cfg.store = E.st;
+    cfg.dir = (struct intent_dir){dir_chains, 3};
+    cfg.notify = on_notify;
+    cfg.retry_limit = E.retry_limit ? E.retry_limit : 3;
+    cfg.backoff_base_s = 5;
+    cfg.backoff_max_s = 60;
+    cfg.recheck_s = 30;
+    assert_int_equal(orch_new(&E.o, &cfg), FERRY_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(orch_add_chain(E.o, &fake_ops, &chains[i]), FERRY_OK);
+    assert_int_equal(orch_start(E.o, E.now), FERRY_OK);
+    assert_int_equal(store_flush(E.st), FERRY_OK);
+}
+
+static void flush(void) { assert_int_equal(store_flush(E.st), FERRY_OK); }
+
+/* Frees the orchestrator (flushing first or not: a crash), then starts another on the same store. */
+static void restart(bool flush_first)
+{
+    if (flush_first)
+        flush();
+    orch_free(E.o);
+    flush(); /* orphaned batches still land: the disk got them */
+    for (int i = 0; i < 3; i++) { /* the chains close: queries in flight end with an error */
+        for (size_t k = 0; k < chains[i].nq; k++)
+            chains[i].q[k].cb(chains[i].q[k].ud, FERRY_EIO, NULL);
+        chains[i].nq = 0;
+    }
+    E.o = NULL;
+    E.notified = 0;
+    orch_up();
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&E, 0, sizeof E);
+    for (int i = 0; i < 3; i++) {
+        chains[i].nsubs = chains[i].nq = chains[i].queries_asked = 0;
+        chains[i].lose_submits = false;
+        chains[i].submit_fail = FERRY_OK;
+        assert_int_equal(address_parse(dir_chains[i].router, ROUTER), FERRY_OK);
+    }
+    assert_int_equal(address_parse(E.router, ROUTER), FERRY_OK);
+    E.now = NOW;
+    assert_int_equal(store_open(&E.st, "mem", NULL), FERRY_OK);
+    assert_int_equal(signer_new(&E.sg), FERRY_OK);
+    uint8_t key[32];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(i + 1);
+    assert_int_equal(signer_add_secret(E.sg, "owner", key), FERRY_OK);
+    assert_int_equal(signer_add_secret(E.sg, "other", (uint8_t[32]){[31] = 9}), FERRY_OK);
+    assert_int_equal(signer_address(E.sg, "owner", E.owner), FERRY_OK);
+    orch_up();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    orch_free(E.o);
+    for (int i = 0; i < 3; i++) {
+        for (size_t k = 0; k < chains[i].nq; k++)
+            chains[i].q[k].cb(chains[i].q[k].ud, FERRY_EIO, NULL);
+        chains[i].nq = 0;
+    }
+    enum ferry_err e = store_close(E.st); /* a test may have left it refusing writes */
+    (void)e;
+    signer_free(E.sg);
+    return 0;
+}
+
+/* ---- intents ---- */
+
+struct opts {
+    const char *key;      /* "owner" (default) or "other" */
+    bool recovery;
+    bool two_steps;       /* alpha -> beta transfer to the recipient */
+    uint64_t deadline;
+};
+
+static cJSON *intent_json(unsigned nonce, const struct opts *op)
+{
+    uint8_t owner[20];
+    char addr[ADDRESS_STR], text[2400];
+    assert_int_equal(signer_address(E.sg, op && op->key ? op->key : "owner", owner), FERRY_OK);
+    address_to_checksum(addr, owner);
+    uint64_t deadline = op && op->deadline ? op->deadline : DEADLINE;
+    char refund[96];
+    if (op && op->recovery)
+        snprintf(refund, sizeof refund, "{\"recovery\": \"%s\"}", RECOVERY);
+    else
+        snprintf(refund, sizeof refund, "\"origin\"");
+    if (op && op->two_steps)
+        snprintf(text, sizeof text,
+                 "{\"owner\": \"%s\", \"origin_chain\": \"alpha\", \"deadline\": %" PRIu64 ", \"nonce\": \"%u\","
+                 " \"refund\": %s, \"steps\": ["
+                 " {\"transfer\": {\"token\": \"%s\", \"amount\": \"5000\", \"to_chain\": \"beta\","
+                 "   \"recipient\": \"%s\", \"timeout\": 600}}]}",
+                 addr, deadline, nonce, refund, FTA, RECIPIENT);
+    else
+        snprintf(text, sizeof text,
+                 "{\"owner\": \"%s\", \"origin_chain\": \"alpha\", \"deadline\": %" PRIu64 ", \"nonce\": \"%u\","
+                 " \"refund\": %s, \"steps\": ["
+                 " {\"transfer\": {\"token\": \"%s\", \"amount\": \"1000000000000000000\", \"to_chain\": \"beta\","
+                 "   \"timeout\": 600}},"
+                 " {\"call\": {\"chain\": \"beta\", \"target\": \"0x5FC8d32690cc91D4c39d9d3abcBD16989F875707\","
+                 "   \"data\": \"0xabcdef01\", \"token_in\": \"%s\", \"token_out\": \"%s\", \"min_amount_out\": \"1\"}},"
+                 " {\"transfer\": {\"token\": \"%s\", \"amount\": \"all\", \"to_chain\": \"gamma\","
+                 "   \"recipient\": \"%s\", \"timeout\": 900}}]}",
+                 addr, deadline, nonce, refund, FTA, VOUCHER, FTB, FTB, RECIPIENT);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    return j;
+}
+
+static void sign_hex(const cJSON *j, const char *key, uint8_t id[32], char sig_hex[133])
+{
+    struct intent it;
+    char err[INTENT_ERR_MAX];
+    assert_int_equal(intent_from_json(&it, j, &(struct intent_dir){dir_chains, 3}, E.now, 0, "intent", err), FERRY_OK);
+    intent_id(&it, E.router, id);
+    uint8_t sig[65];
+    assert_int_equal(signer_sign_digest(E.sg, key ? key : "owner", id, sig), FERRY_OK);
+    hex_encode(sig_hex, sig, 65, true);
+    intent_clear(&it);
+}
+
+static void on_submitted(void *ud, enum ferry_err err, const uint8_t id[32], enum intent_state st, bool existed)
+{
+    uint8_t *want = ud;
+    assert_memory_equal(id, want, 32);
+    E.cbs++;
+    E.cb_err = err;
+    E.cb_state = st;
+    E.cb_existed = existed;
+}
+
+/* Submits an intent and makes it durable; returns its id. */
+static void submit(unsigned nonce, const struct opts *op, uint8_t id[32])
+{
+    cJSON *j = intent_json(nonce, op);
+    char sig[133], err[ORCH_ERR_MAX];
+    sign_hex(j, op ? op->key : NULL, id, sig);
+    int before = E.cbs;
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id, err), FERRY_OK);
+    assert_int_equal(E.cbs, before); /* not durable yet */
+    flush();
+    assert_int_equal(E.cbs, before + 1);
+    assert_int_equal(E.cb_err, FERRY_OK);
+    assert_false(E.cb_existed);
+    cJSON_Delete(j);
+}
+
+static enum intent_state st_of(const uint8_t id[32])
+{
+    struct intent_record r;
+    assert_int_equal(orch_get(E.o, id, &r), FERRY_OK);
+    enum intent_state s = r.state;
+    intent_record_clear(&r);
+    return s;
+}
+
+static enum hop_state hop_of(const uint8_t id[32], unsigned i)
+{
+    struct intent_record r;
+    assert_int_equal(orch_get(E.o, id, &r), FERRY_OK);
+    enum hop_state s = r.hops[i].state;
+    intent_record_clear(&r);
+    return s;
+}
+
+static void get(const uint8_t id[32], struct intent_record *r) { assert_int_equal(orch_get(E.o, id, r), FERRY_OK); }
+
+/* Submissions on chain c for intent id of kind k ('o', 'a', 'r', 'c') and step. */
+static size_t nsubs(struct chain *c, const uint8_t id[32], char k, unsigned step)
+{
+    char hid[65], pre[128];
+    hex_encode(hid, id, 32, false);
+    snprintf(pre, sizeof pre, ORCH_SUB_PREFIX "%s:%c%u.", hid, k, step);
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsubs; i++)
+        n += strncmp(c->subs[i].id, pre, strlen(pre)) == 0;
+    return n;
+}
+
+static size_t nsubs_of(struct chain *c, const uint8_t id[32])
+{
+    char hid[65], pre[128];
+    hex_encode(hid, id, 32, false);
+    snprintf(pre, sizeof pre, ORCH_SUB_PREFIX "%s:", hid);
+    size_t n = 0;
+    for (size_t i = 0; i < c->nsubs; i++)
+        n += strncmp(c->subs[i].id, pre, strlen(pre)) == 0;
+    return n;
+}
+
+static struct fsub *last_sub(struct chain *c)
+{
+    assert_true(c->nsubs > 0);
+    return &c->subs[c->nsubs - 1];
+}
+
+/* The adapter reports an outcome of sub. */
+static void outcome(struct chain *c, struct fsub *s, enum chain_submission_state st)
+{
+    s->state = st;
+    struct chain_submission cs = {.id = s->id, .state = st, .block_number = 10};
+    memcpy(cs.tx_hash, s->tx, 32);
+    if (st == CHAIN_SUB_REVERTED || st == CHAIN_SUB_REFUSED)
+        cs.error = "execution reverted: StepNotExpected";
+    assert_true(orch_on_submission(E.o, c, &cs));
+    flush();
+}
+
+struct evo {
+    uint32_t step;
+    uint64_t seq;
+    const char *token;
+    uint64_t amount;
+    enum chain_intent_fail fail;
+    bool timed_out;
+    const uint8_t *detail;
+    size_t dlen;
+};
+
+static struct chain_intent_event mkev(struct chain *c, enum chain_intent_event_kind k, const uint8_t id[32],
+                                      const struct evo *x)
+{
+    struct chain_intent_event e = {.kind = k};
+    e.at.chain_id = c->id;
+    e.at.block_timestamp = E.now;
+    e.at.tx_hash[0] = ++E.txn;
+    e.at.tx_hash[31] = 0x77;
+    memcpy(e.intent_id, id, 32);
+    if (x) {
+        e.step = x->step;
+        e.sequence = x->seq;
+        if (x->token)
+            assert_int_equal(address_parse(e.token, x->token), FERRY_OK);
+        u256_to_be(e.amount, u256_from_u64(x->amount));
+        e.fail_reason = x->fail;
+        e.timed_out = x->timed_out;
+        e.detail = x->detail;
+        e.detail_len = x->dlen;
+    }
+    return e;
+}
+
+static void event(struct chain *c, enum chain_intent_event_kind k, const uint8_t id[32], const struct evo *x)
+{
+    struct chain_intent_event e = mkev(c, k, id, x);
+    orch_on_intent_events(E.o, c, &e, 1);
+    flush();
+}
+
+/* Answers every query pending on chain c. */
+static void answer(struct chain *c, enum chain_intent_status status, uint32_t step, uint64_t seq)
+{
+    size_t n = c->nq;
+    struct fquery q[FK_QUERIES];
+    memcpy(q, c->q, n * sizeof q[0]);
+    c->nq = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct chain_intent_result r = {.status = status, .step = step, .hop_sequence = seq, .block_number = 5,
+                                        .block_timestamp = E.now};
+        assert_int_equal(address_parse(r.token, FTA), FERRY_OK);
+        u256_to_be(r.amount, u256_from_u64(1000));
+        q[i].cb(q[i].ud, FERRY_OK, &r);
+    }
+    flush();
+}
+
+static void tick(uint64_t dt)
+{
+    E.now += dt;
+    assert_int_equal(orch_tick(E.o, E.now), FERRY_OK);
+    flush();
+}
+
+/* The expected calldata of a router call. */
+static void expect_call(const struct fsub *s, const uint8_t id[32], char kind, uint32_t step)
+{
+    struct intent_record r;
+    get(id, &r);
+    struct fbuf b;
+    fbuf_init(&b, 1u << 20);
+    if (kind == 'o')
+        assert_int_equal(intent_encode_open(&b, &r.intent, r.sig), FERRY_OK);
+    else if (kind == 'a')
+        assert_int_equal(intent_encode_advance(&b, &r.intent, step), FERRY_OK);
+    else if (kind == 'r')
+        assert_int_equal(intent_encode_refund(&b, &r.intent), FERRY_OK);
+    else
+        assert_int_equal(intent_encode_cancel(&b, &r.intent), FERRY_OK);
+    assert_int_equal(s->len, b.len);
+    assert_memory_equal(s->data, b.data, b.len);
+    fbuf_free(&b);
+    intent_record_clear(&r);
+}
+
+/* ---- the journal ---- */
+
+struct jcollect {
+    uint64_t ids[512];
+    cJSON *j[512];
+    size_t n;
+};
+
+static enum ferry_err collect_ev(void *arg, uint64_t id, const char *json, size_t len)
+{
+    struct jcollect *c = arg;
+    assert_true(c->n < 512);
+    c->ids[c->n] = id;
+    c->j[c->n] = cJSON_ParseWithLength(json, len);
+    assert_non_null(c->j[c->n]);
+    c->n++;
+    return FERRY_OK;
+}
+
+static void journal_read(struct jcollect *c)
+{
+    memset(c, 0, sizeof *c);
+    uint64_t last;
+    assert_int_equal(orch_events_read(E.st, 0, 512, collect_ev, c, &last), FERRY_OK);
+    for (size_t i = 0; i < c->n; i++)
+        assert_int_equal(c->ids[i], i + 1); /* from 1, no gaps */
+    assert_int_equal(last, c->n);
+}
+
+static void journal_free(struct jcollect *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        cJSON_Delete(c->j[i]);
+}
+
+static const char *jstr(const cJSON *j, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Is there an entry for intent id going from -> to (hop -1: the intent)? */
+static bool journal_has(const struct jcollect *c, const uint8_t id[32], int hop, const char *from, const char *to)
+{
+    char hid[67];
+    hex_encode(hid, id, 32, true);
+    for (size_t i = 0; i < c->n; i++) {
+        const cJSON *j = c->j[i];
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(j, "hop");
+        if (strcmp(jstr(j, "intent_id"), hid) || strcmp(jstr(j, "from"), from) || strcmp(jstr(j, "to"), to))
+            continue;
+        if ((hop < 0 && !h && !strcmp(jstr(j, "kind"), "intent")) ||
+            (hop >= 0 && cJSON_IsNumber(h) && h->valueint == hop && !strcmp(jstr(j, "kind"), "hop")))
+            return true;
+    }
+    return false;
+}
+
+/* ---- tests ---- */
+
+/* Opens the intent and runs step 0 up to IN_FLIGHT (sequence 7 on alpha). */
+static void run_to_hop0_in_flight(const uint8_t id[32])
+{
+    assert_int_equal(nsubs(CA, id, 'o', 0), 1);
+    expect_call(last_sub(CA), id, 'o', 0);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(st_of(id), INTENT_IN_PROGRESS); /* opened, and step 0 submitted in the same turn */
+    assert_int_equal(hop_of(id, 0), HOP_SUBMITTED);
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+    expect_call(last_sub(CA), id, 'a', 0);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 0, .seq = 7, .token = FTA, .amount = 1000});
+    assert_int_equal(hop_of(id, 0), HOP_IN_FLIGHT);
+}
+
+static void happy_path(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(1, NULL, id);
+    assert_int_equal(st_of(id), INTENT_PENDING);
+    run_to_hop0_in_flight(id);
+    struct intent_record r;
+    get(id, &r);
+    assert_true(r.funds.known && r.funds.in_flight);
+    assert_int_equal(r.funds.chain, ALPHA);
+    assert_int_equal(r.hops[0].sequence, 7);
+    assert_int_equal(r.hops[0].timeout_at, NOW + 600);
+    assert_int_equal(r.hops[0].ntxs, 2); /* the submission's tx, then the event's (the same in reality) */
+    intent_record_clear(&r);
+    assert_int_equal(nsubs_of(CB, id), 0); /* nothing on beta before the funds arrived */
+
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(hop_of(id, 0), HOP_ARRIVED);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    expect_call(last_sub(CB), id, 'a', 1);
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    assert_int_equal(hop_of(id, 0), HOP_DONE);
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 450});
+    assert_int_equal(hop_of(id, 1), HOP_DONE);
+    get(id, &r);
+    assert_int_equal(r.current, 2);
+    assert_false(r.funds.in_flight);
+    assert_int_equal(r.funds.chain, BETA);
+    assert_int_equal(u256_from_be32(r.funds.amount).w[0], 450);
+    intent_record_clear(&r);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+    expect_call(last_sub(CB), id, 'a', 2);
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 2, .seq = 3, .token = FTB, .amount = 450});
+    assert_int_equal(hop_of(id, 2), HOP_IN_FLIGHT);
+    event(CB, CHAIN_IEV_COMPLETED, id, &(struct evo){.token = FTB, .amount = 450});
+    get(id, &r); /* from the store now: terminal intents leave memory */
+    assert_int_equal(r.state, INTENT_COMPLETED);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(r.hops[i].state, HOP_DONE);
+    uint8_t rcpt[20];
+    assert_int_equal(address_parse(rcpt, RECIPIENT), FERRY_OK);
+    assert_memory_equal(r.funds.holder, rcpt, 20);
+    assert_int_equal(r.funds.chain, GAMMA);
+    assert_int_equal(r.current, 3);
+    intent_record_clear(&r);
+
+    /* Exactly one submission per step, each the router call it should be. */
+    assert_int_equal(nsubs_of(CA, id), 2);
+    assert_int_equal(nsubs_of(CB, id), 2);
+    assert_int_equal(nsubs_of(CG, id), 0);
+
+    /* Repeats of old events (a restart replays) change nothing. */
+    uint64_t last = orch_last_event(E.o);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 450});
+    event(CB, CHAIN_IEV_COMPLETED, id, &(struct evo){.token = FTB, .amount = 450});
+    assert_int_equal(orch_last_event(E.o), last);
+
+    struct jcollect c;
+    journal_read(&c);
+    assert_int_equal(c.n, last);
+    assert_int_equal(E.notified, last);
+    assert_true(journal_has(&c, id, -1, "NONE", "PENDING"));
+    assert_true(journal_has(&c, id, -1, "PENDING", "OPEN"));
+    assert_true(journal_has(&c, id, -1, "OPEN", "IN_PROGRESS"));
+    assert_true(journal_has(&c, id, -1, "IN_PROGRESS", "COMPLETED"));
+    assert_true(journal_has(&c, id, 0, "CONFIRMED", "IN_FLIGHT"));
+    assert_true(journal_has(&c, id, 0, "IN_FLIGHT", "ARRIVED"));
+    assert_true(journal_has(&c, id, 0, "ARRIVED", "DONE"));
+    assert_true(journal_has(&c, id, 1, "CONFIRMED", "DONE"));
+    assert_true(journal_has(&c, id, 2, "IN_FLIGHT", "DONE"));
+    /* Chains by name, funds where known. */
+    const cJSON *j0 = c.j[c.n - 1];
+    assert_string_equal(jstr(j0, "to"), "COMPLETED");
+    assert_string_equal(jstr(cJSON_GetObjectItemCaseSensitive(j0, "funds"), "chain"), "gamma");
+    journal_free(&c);
+
+    /* Reading from the middle. */
+    struct jcollect part = {0};
+    uint64_t got;
+    assert_int_equal(orch_events_read(E.st, 3, 2, collect_ev, &part, &got), FERRY_OK);
+    assert_int_equal(part.n, 2);
+    assert_int_equal(part.ids[0], 4);
+    assert_int_equal(got, 5);
+    journal_free(&part);
+    memset(&part, 0, sizeof part);
+    assert_int_equal(orch_events_read(E.st, last, 10, collect_ev, &part, &got), FERRY_OK);
+    assert_int_equal(part.n, 0);
+    assert_int_equal(got, last);
+
+    /* The same intent again: existed, nothing changes. */
+    cJSON *j = intent_json(1, NULL);
+    char sig[133], err[ORCH_ERR_MAX];
+    uint8_t id2[32];
+    sign_hex(j, NULL, id2, sig);
+    int before = E.cbs;
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id2, err), FERRY_OK);
+    assert_int_equal(E.cbs, before + 1); /* at once */
+    assert_true(E.cb_existed);
+    assert_int_equal(E.cb_state, INTENT_COMPLETED);
+    cJSON_Delete(j);
+    flush();
+    assert_int_equal(orch_last_event(E.o), last);
+}
+
+static void submit_errors(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    char sig[133], err[ORCH_ERR_MAX];
+    cJSON *j = intent_json(2, NULL);
+    sign_hex(j, "other", id, sig); /* signed by someone else */
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id, err), FERRY_EINVAL);
+    assert_non_null(strstr(err, "signature"));
+    assert_int_equal(orch_submit(E.o, j, "0x1234", E.now, on_submitted, id, err), FERRY_EINVAL);
+    assert_non_null(strstr(err, "signature: expected 65 bytes"));
+    cJSON_Delete(j);
+    /* Strict: no nonce is filled in. */
+    j = intent_json(3, NULL);
+    cJSON_DeleteItemFromObject(j, "nonce");
+    assert_int_equal(orch_submit(E.o, j, sig, E.now, on_submitted, id, err), FERRY_EINVAL);
+    assert_non_null(strstr(err, "intent.nonce"));
+    cJSON_Delete(j);
+    flush();
+    assert_int_equal(E.cbs, 0);
+    assert_int_equal(orch_last_event(E.o), 0);
+    struct orch_stats s;
+    orch_stats(E.o, &s);
+    assert_int_equal(s.intents[INTENT_PENDING], 0);
+
+    /* prepare fills the nonce and stores nothing. */
+    j = intent_json(4, NULL);
+    cJSON_DeleteItemFromObject(j, "nonce");
+    cJSON *out;
+    assert_int_equal(orch_prepare(E.o, j, E.now, &out, err), FERRY_OK);
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(out, "intent_id")));
+    assert_true(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(out, "intent"), "nonce")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(out, "typed_data")));
+    cJSON_Delete(out);
+    cJSON_Delete(j);
+}
+
+static void call_failure_refund_origin(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(10, NULL, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    /* The swap reverted: the router refunds in the same transaction, sending the funds home. */
+    const uint8_t detail[] = {0x08, 0xc3, 0x79, 0xa0, 0x01};
+    struct chain_intent_event ev[2] = {
+        mkev(CB, CHAIN_IEV_STEP_FAILED, id,
+             &(struct evo){.step = 1, .fail = CHAIN_IFAIL_CALL_FAILED, .detail = detail, .dlen = sizeof detail}),
+        mkev(CB, CHAIN_IEV_REFUND_SENT, id, &(struct evo){.seq = 4, .token = VOUCHER, .amount = 990}),
+    };
+    ev[1].at.tx_hash[0] = ev[0].at.tx_hash[0];
+    orch_on_intent_events(E.o, CB, ev, 2);
+    flush();
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDING);
+    assert_int_equal(r.hops[1].state, HOP_FAILED);
+    assert_string_equal(r.hops[1].error, "step 1: call failed (0x08c379a001)");
+    assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
+    assert_true(r.funds.in_flight);
+    intent_record_clear(&r);
+    tick(10);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 0); /* the router refunded by itself */
+    assert_int_equal(nsubs(CB, id, 'a', 2), 0);
+    event(CB, CHAIN_IEV_REFUNDED, id, &(struct evo){.token = VOUCHER, .amount = 990});
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDED);
+    assert_int_equal(r.hops[1].state, HOP_REFUNDED);
+    assert_memory_equal(r.funds.holder, E.owner, 20);
+    assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
+    intent_record_clear(&r);
+}
+
+static void call_failure_refund_recovery(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(11, &(struct opts){.recovery = true}, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    struct chain_intent_event ev[2] = {
+        mkev(CB, CHAIN_IEV_STEP_FAILED, id, &(struct evo){.step = 1, .fail = CHAIN_IFAIL_TOKEN_MISMATCH}),
+        mkev(CB, CHAIN_IEV_REFUNDED, id, &(struct evo){.token = VOUCHER, .amount = 990}),
+    };
+    orch_on_intent_events(E.o, CB, ev, 2);
+    flush();
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDED);
+    assert_int_equal(r.hops[1].state, HOP_REFUNDED);
+    assert_non_null(strstr(r.hops[1].error, "token mismatch"));
+    uint8_t rec[20];
+    assert_int_equal(address_parse(rec, RECOVERY), FERRY_OK);
+    assert_memory_equal(r.funds.holder, rec, 20);
+    assert_int_equal(r.funds.chain, BETA);
+    intent_record_clear(&r);
+    /* The submission of step 1 reverting afterwards changes nothing. */
+    uint64_t last = orch_last_event(E.o);
+    outcome(CB, last_sub(CB), CHAIN_SUB_REVERTED);
+    assert_int_equal(orch_last_event(E.o), last);
+}
+
+static void hop_timeout_refund(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(12, NULL, id);
+    run_to_hop0_in_flight(id);
+    E.now += 700;
+    struct chain_intent_event ev[2] = {
+        mkev(CA, CHAIN_IEV_TRANSFER_REFUNDED, id, &(struct evo){.seq = 7, .token = FTA, .amount = 1000, .timed_out = true}),
+        mkev(CA, CHAIN_IEV_HOP_RETURNED, id, &(struct evo){.seq = 7, .token = FTA, .amount = 1000}),
+    };
+    memset(ev[0].intent_id, 0, 32); /* the vault's event names no intent */
+    ev[1].at.tx_hash[0] = ev[0].at.tx_hash[0];
+    orch_on_intent_events(E.o, CA, ev, 2);
+    flush();
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDING);
+    assert_int_equal(r.hops[0].state, HOP_TIMED_OUT);
+    assert_string_equal(r.reason, "hop 0 to beta timed out");
+    assert_false(r.funds.in_flight);
+    intent_record_clear(&r);
+    /* The orchestrator asks the router there for the refund. */
+    assert_int_equal(nsubs(CA, id, 'r', 0), 1);
+    expect_call(last_sub(CA), id, 'r', 0);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_REFUNDED, id, &(struct evo){.token = FTA, .amount = 1000});
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDED);
+    assert_int_equal(r.hops[0].state, HOP_REFUNDED);
+    intent_record_clear(&r);
+    assert_int_equal(nsubs(CA, id, 'r', 0), 1);
+
+    /* HopReturned first, then the vault's event, and a delivery failure rather than a timeout. */
+    uint8_t id2[32];
+    submit(13, NULL, id2);
+    run_to_hop0_in_flight(id2);
+    struct chain_intent_event ev2[2] = {
+        mkev(CA, CHAIN_IEV_HOP_RETURNED, id2, &(struct evo){.seq = 7, .token = FTA, .amount = 1000}),
+        mkev(CA, CHAIN_IEV_TRANSFER_REFUNDED, id2, &(struct evo){.seq = 7, .token = FTA, .amount = 1000}),
+    };
+    orch_on_intent_events(E.o, CA, ev2, 2);
+    flush();
+    assert_int_equal(hop_of(id2, 0), HOP_FAILED);
+    assert_int_equal(st_of(id2), INTENT_REFUNDING);
+}
+
+static void deadline_refund(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(14, NULL, id);
+    run_to_hop0_in_flight(id);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_pause_chain(E.o, "beta", true, err), FERRY_OK);
+    assert_true(orch_chain_paused(E.o, "beta"));
+    flush();
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs_of(CB, id), 0); /* paused: no advance */
+    tick(100);
+    assert_int_equal(nsubs_of(CB, id), 0);
+    E.now = DEADLINE;
+    tick(0);
+    /* Past the deadline with the funds held on beta: a refund, even though beta is paused. */
+    assert_int_equal(st_of(id), INTENT_REFUNDING);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 1);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 0);
+    expect_call(last_sub(CB), id, 'r', 0);
+    struct chain_intent_event ev[2] = {
+        mkev(CB, CHAIN_IEV_STEP_FAILED, id, &(struct evo){.step = 1, .fail = CHAIN_IFAIL_DEADLINE}),
+        mkev(CB, CHAIN_IEV_REFUND_SENT, id, &(struct evo){.seq = 5, .token = VOUCHER, .amount = 990}),
+    };
+    orch_on_intent_events(E.o, CB, ev, 2);
+    flush();
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    assert_int_equal(hop_of(id, 1), HOP_FAILED);
+    tick(60);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 1); /* in flight home: nothing more to do */
+    event(CB, CHAIN_IEV_REFUNDED, id, &(struct evo){.token = VOUCHER, .amount = 990});
+    assert_int_equal(st_of(id), INTENT_REFUNDED);
+    assert_int_equal(hop_of(id, 1), HOP_REFUNDED);
+    /* Paused survives a restart, and resume works. */
+    restart(true);
+    assert_true(orch_chain_paused(E.o, "beta"));
+    assert_int_equal(orch_pause_chain(E.o, "beta", false, err), FERRY_OK);
+    assert_false(orch_chain_paused(E.o, "beta"));
+    assert_int_equal(orch_pause_chain(E.o, "nope", true, err), FERRY_ENOTFOUND);
+
+    /* A pending intent past its deadline is dropped as cancelled: it was never opened. */
+    uint8_t id2[32];
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    submit(15, &(struct opts){.deadline = DEADLINE + 100}, id2);
+    assert_int_equal(nsubs_of(CA, id2), 0);
+    E.now = DEADLINE + 100;
+    tick(0);
+    assert_int_equal(st_of(id2), INTENT_CANCELLED);
+}
+
+static void cancel_in_each_state(void **state)
+{
+    (void)state;
+    char err[ORCH_ERR_MAX];
+    /* PENDING, no open in flight (alpha paused): cancelled at once. */
+    uint8_t a[32];
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    submit(20, NULL, a);
+    assert_int_equal(orch_cancel(E.o, a, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(st_of(a), INTENT_CANCELLED);
+    assert_int_equal(nsubs_of(CA, a), 0);
+    assert_int_equal(orch_cancel(E.o, a, E.now, err), FERRY_ESTATE);
+    assert_non_null(strstr(err, "CANCELLED already"));
+    assert_int_equal(orch_pause_chain(E.o, "alpha", false, err), FERRY_OK);
+
+    /* PENDING with the open in flight: once opened, cancel instead of advance. */
+    uint8_t b[32];
+    submit(21, NULL, b);
+    assert_int_equal(nsubs(CA, b, 'o', 0), 1);
+    assert_int_equal(orch_cancel(E.o, b, E.now, err), FERRY_OK);
+    flush();
+    struct intent_record r;
+    get(b, &r);
+    assert_int_equal(r.state, INTENT_PENDING);
+    assert_true(r.cancel_requested);
+    intent_record_clear(&r);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, b, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(st_of(b), INTENT_OPEN);
+    assert_int_equal(nsubs(CA, b, 'a', 0), 0);
+    assert_int_equal(nsubs(CA, b, 'c', 0), 1);
+    expect_call(last_sub(CA), b, 'c', 0);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_CANCELLED, b, NULL);
+    assert_int_equal(st_of(b), INTENT_CANCELLED);
+
+    /* OPEN, step 0 not submitted (alpha paused after the open): a cancel call. */
+    uint8_t c[32];
+    submit(22, NULL, c);
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, c, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(st_of(c), INTENT_OPEN);
+    assert_int_equal(orch_cancel(E.o, c, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(nsubs(CA, c, 'c', 0), 1);
+    assert_int_equal(nsubs(CA, c, 'a', 0), 0);
+    event(CA, CHAIN_IEV_CANCELLED, c, NULL);
+    get(c, &r);
+    assert_int_equal(r.state, INTENT_CANCELLED);
+    assert_memory_equal(r.funds.holder, E.owner, 20);
+    intent_record_clear(&r);
+    assert_int_equal(orch_pause_chain(E.o, "alpha", false, err), FERRY_OK);
+
+    /* After step 0 was submitted: refused, naming the transaction. */
+    uint8_t d[32];
+    submit(23, NULL, d);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, d, &(struct evo){.token = FTA, .amount = 1000});
+    outcome(CA, last_sub(CA), CHAIN_SUB_MINED);
+    assert_int_equal(orch_cancel(E.o, d, E.now, err), FERRY_ESTATE);
+    char tx[67], want[200];
+    hex_encode(tx, last_sub(CA)->tx, 32, true);
+    snprintf(want, sizeof want, "step 0 already submitted in tx %s: the intent can no longer be cancelled", tx);
+    assert_non_null(strstr(err, want));
+    uint8_t unknown[32] = {1};
+    assert_int_equal(orch_cancel(E.o, unknown, E.now, err), FERRY_ENOTFOUND);
+}
+
+static void retry_from_stuck(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(30, NULL, id);
+    /* The open fails again and again; each time the chain says it has not happened. */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(nsubs(CA, id, 'o', 0), (size_t)i + 1);
+        outcome(CA, last_sub(CA), CHAIN_SUB_REVERTED);
+        assert_int_equal(CA->nq, 1);
+        answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+        tick(100);
+    }
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_STUCK);
+    assert_int_equal(r.stuck_from, INTENT_PENDING);
+    assert_int_equal(r.open_attempts, 3);
+    assert_non_null(strstr(r.reason, "failed 3 times: execution reverted: StepNotExpected"));
+    intent_record_clear(&r);
+    tick(1000);
+    assert_int_equal(nsubs(CA, id, 'o', 0), 3);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_retry(E.o, id, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(st_of(id), INTENT_PENDING);
+    /* A retry asks first, then submits. */
+    assert_int_equal(nsubs(CA, id, 'o', 0), 3);
+    answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+    assert_int_equal(nsubs(CA, id, 'o', 0), 4);
+    assert_int_equal(orch_retry(E.o, id, E.now, err), FERRY_ESTATE);
+    assert_non_null(strstr(err, "not STUCK"));
+
+    /* A revert because somebody else ran the step is not a failure. */
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+    outcome(CA, last_sub(CA), CHAIN_SUB_REVERTED);
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 9);
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_IN_PROGRESS);
+    assert_int_equal(r.hops[0].state, HOP_IN_FLIGHT);
+    assert_int_equal(r.hops[0].sequence, 9);
+    assert_int_equal(r.hops[0].attempts, 0);
+    intent_record_clear(&r);
+    tick(100);
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+
+    /* An immediate refusal by the adapter counts like a revert. */
+    uint8_t id2[32];
+    CA->submit_fail = FERRY_EIO;
+    submit(31, NULL, id2);
+    assert_int_equal(nsubs_of(CA, id2), 0);
+    assert_int_equal(CA->nq, 1);
+    answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+    get(id2, &r);
+    assert_int_equal(r.open_attempts, 1);
+    assert_int_equal(r.open_next_at, E.now + 5);
+    intent_record_clear(&r);
+    tick(5);
+    assert_int_equal(nsubs(CA, id2, 'o', 0), 1);
+}
+
+/* ---- restarts ---- */
+
+static void restart_points(void **state)
+{
+    (void)state;
+    /* 1. The batch naming the open was durable, the adapter lost the call (crash before its write). */
+    uint8_t id[32];
+    CA->lose_submits = true;
+    submit(40, NULL, id);
+    CA->lose_submits = false;
+    assert_int_equal(nsubs_of(CA, id), 0);
+    restart(false);
+    assert_int_equal(nsubs_of(CA, id), 0); /* asked first */
+    assert_int_equal(CA->nq, 1);
+    answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+    assert_int_equal(nsubs(CA, id, 'o', 0), 1);
+
+    /* 2. A crash with the open pending: the adapter still has it; nothing new is sent. */
+    restart(false);
+    answer(CA, CHAIN_ISTATUS_NONE, 0, 0);
+    assert_int_equal(nsubs(CA, id, 'o', 0), 1);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+
+    /* 3. A crash after step 0 was submitted and its events were lost with the memory: the restart
+     * finds the submission confirmed and the hop in flight on chain. */
+    last_sub(CA)->state = CHAIN_SUB_CONFIRMED;
+    restart(true);
+    assert_int_equal(CA->nq, 1);
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 7);
+    assert_int_equal(hop_of(id, 0), HOP_IN_FLIGHT);
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED); /* a late report of the same: nothing new */
+    assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+    assert_int_equal(nsubs_of(CA, id), 2);
+}
+
+static void restart_crashes(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(50, NULL, id);
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 0, .seq = 7, .token = FTA, .amount = 1000});
+    uint64_t durable = orch_last_event(E.o);
+
+    /* The arrival is processed but its batch is never written (a crash before the flush). */
+    struct chain_intent_event e = mkev(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER,
+                                                                                     .amount = 990});
+    orch_on_intent_events(E.o, CB, &e, 1);
+    orch_free(E.o);
+    E.o = NULL;
+    store_fail_next_write(E.st, FERRY_EIO); /* the disk never got it */
+    assert_int_equal(store_flush(E.st), FERRY_EIO);
+    assert_int_equal(nsubs_of(CB, id), 0); /* nothing left before durability */
+    /* The store refuses writes after a failure: start again on a copy of what is durable. */
+    struct store *old = E.st;
+    assert_int_equal(store_open(&E.st, "mem", NULL), FERRY_OK);
+    struct store_iter *it;
+    struct store_batch *b;
+    assert_int_equal(store_iter_open(old, &it, NULL, 0), FERRY_OK);
+    assert_int_equal(store_batch_begin(E.st, &b), FERRY_OK);
+    for (; store_iter_valid(it); store_iter_next(it)) {
+        size_t kl, vl;
+        const uint8_t *k = store_iter_key(it, &kl), *v = store_iter_value(it, &vl);
+        if (k[0] != 'v')
+            store_put(b, k, kl, v, vl);
+    }
+    store_iter_free(it);
+    assert_int_equal(store_commit_sync(b), FERRY_OK);
+    assert_int_equal(store_close(old), FERRY_OK); /* nothing left queued */
+    orch_up();
+    assert_int_equal(orch_last_event(E.o), durable);
+    assert_int_equal(hop_of(id, 0), HOP_IN_FLIGHT);
+    /* The restart asks where the hop stands (its source), the event is replayed: one advance. */
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 7);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+
+    /* A crash right after the advance was made durable and submitted, before its outcome: the
+     * restart finds it pending at the adapter and waits for it. */
+    restart(false);
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+    tick(100);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    /* It reverted while we were down and the chain still holds the funds at step 1: retried once. */
+    outcome(CB, last_sub(CB), CHAIN_SUB_REVERTED);
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+    tick(5);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 2);
+
+    /* Journal ids continue without gaps across the restarts. */
+    struct jcollect c;
+    journal_read(&c);
+    assert_true(c.n > durable);
+    assert_int_equal(orch_last_event(E.o), c.n);
+    journal_free(&c);
+
+    /* A failed write stops the orchestrator; nothing is submitted after it. */
+    store_fail_next_write(E.st, FERRY_EIO);
+    e = mkev(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 450});
+    orch_on_intent_events(E.o, CB, &e, 1);
+    assert_int_equal(store_flush(E.st), FERRY_EIO);
+    assert_int_equal(orch_failed(E.o), FERRY_EIO);
+    assert_int_equal(orch_tick(E.o, E.now + 100), FERRY_EIO);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 0);
+    char err[ORCH_ERR_MAX];
+    cJSON *j = intent_json(51, NULL);
+    assert_int_equal(orch_submit(E.o, j, "0x00", E.now, on_submitted, id, err), FERRY_ESTATE);
+    cJSON_Delete(j);
+}
+
+/* ---- records and listing ---- */
+
+static void record_round_trip(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(60, &(struct opts){.recovery = true}, id);
+    run_to_hop0_in_flight(id);
+    struct intent_record r, back;
+    get(id, &r);
+    cJSON *j = intent_record_to_json(&r, NULL);
+    assert_non_null(j);
+    char *s1 = cJSON_PrintUnformatted(j);
+    assert_int_equal(intent_record_from_json(&back, j), FERRY_OK);
+    cJSON *j2 = intent_record_to_json(&back, NULL);
+    char *s2 = cJSON_PrintUnformatted(j2);
+    assert_string_equal(s1, s2);
+    assert_int_equal(back.intent.steps[1].data_len, 4);
+    assert_int_equal(back.hops[0].sequence, 7);
+    free(s1);
+    free(s2);
+    cJSON_Delete(j2);
+    intent_record_clear(&back);
+
+    /* A malformed record is refused, naming the field. */
+    static const struct {
+        const char *path, *value, *field;
+    } bad[] = {
+        {"hops/1/state", "\"BOGUS\"", "hops[1].state"},
+        {"hops/0/sequence", "-1", "hops[0].sequence"},
+        {"intent/steps/2/token", "\"0x12\"", "intent.steps[2].token"},
+        {"funds/amount", "\"12a\"", "funds.amount"},
+        {"signature", "\"0x00\"", "signature"},
+        {"entered/PENDING", "\"x\"", "entered.PENDING"},
+        {"current_step", "9", "current_step"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *m = cJSON_Duplicate(j, true);
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", bad[i].path);
+        cJSON *cur = m;
+        char *save, *tok = strtok_r(buf, "/", &save), *next;
+        while ((next = strtok_r(NULL, "/", &save))) {
+            cur = cJSON_IsArray(cur) ? cJSON_GetArrayItem(cur, atoi(tok)) : cJSON_GetObjectItem(cur, tok);
+            assert_non_null(cur);
+            tok = next;
+        }
+        cJSON_ReplaceItemInObject(cur, tok, cJSON_Parse(bad[i].value));
+        assert_int_equal(intent_record_from_json(&back, m), FERRY_EINVAL);
+        char want[96];
+        snprintf(want, sizeof want, "field \"%s\"", bad[i].field);
+        if (!strstr(ferry_errmsg(), want))
+            fail_msg("%s: got \"%s\"", bad[i].field, ferry_errmsg());
+        cJSON_Delete(m);
+    }
+    cJSON *m = cJSON_Duplicate(j, true);
+    cJSON_DeleteItemFromObject(m, "hops");
+    assert_int_equal(intent_record_from_json(&back, m), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "field \"hops\""));
+    cJSON_Delete(m);
+    cJSON_Delete(j);
+
+    /* With the directory: chain names, the normalized intent, calls with a null to_chain. */
+    struct intent_dir d = {dir_chains, 3};
+    j = intent_record_to_json(&r, &d);
+    assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "IN_PROGRESS");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "intent"), "origin_chain")->valuestring, "alpha");
+    cJSON *h0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "hops"), 0), *h1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "hops"), 1);
+    assert_string_equal(cJSON_GetObjectItem(h0, "to_chain")->valuestring, "beta");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(h1, "to_chain")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "funds"), "in_flight")));
+    assert_true(cJSON_GetObjectItem(j, "updated_at")->valuedouble >= (double)NOW);
+    cJSON_Delete(j);
+    intent_record_clear(&r);
+}
+
+struct lcollect {
+    uint8_t ids[64][32];
+    size_t n;
+};
+
+static enum ferry_err collect_rec(void *arg, const struct intent_record *r)
+{
+    struct lcollect *c = arg;
+    assert_true(c->n < 64);
+    memcpy(c->ids[c->n++], r->id, 32);
+    return FERRY_OK;
+}
+
+/* Lists everything matching f, `page` at a time; returns the count, checking no id twice. */
+static size_t list_all(const struct intent_filter *f, size_t page, struct lcollect *c)
+{
+    memset(c, 0, sizeof *c);
+    char cur[INTENT_CURSOR_MAX] = "", next[INTENT_CURSOR_MAX];
+    for (int pages = 0; pages < 100; pages++) {
+        size_t before = c->n;
+        assert_int_equal(intent_list(E.st, f, cur, page, collect_rec, c, next), FERRY_OK);
+        assert_true(c->n - before <= page);
+        if (!next[0])
+            break;
+        strcpy(cur, next);
+    }
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t k = i + 1; k < c->n; k++)
+            assert_memory_not_equal(c->ids[i], c->ids[k], 32);
+    return c->n;
+}
+
+static void listing(void **state)
+{
+    (void)state;
+    char err[ORCH_ERR_MAX];
+    uint8_t ids[7][32];
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    for (unsigned i = 0; i < 5; i++)
+        submit(70 + i, NULL, ids[i]);
+    submit(75, &(struct opts){.key = "other"}, ids[5]);
+    submit(76, &(struct opts){.key = "other", .two_steps = true}, ids[6]);
+    assert_int_equal(orch_cancel(E.o, ids[0], E.now, err), FERRY_OK);
+    assert_int_equal(orch_pause_chain(E.o, "alpha", false, err), FERRY_OK);
+    flush();
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, ids[6], &(struct evo){.token = FTA, .amount = 5000}); /* IN_PROGRESS */
+    struct fsub *adv = last_sub(CA);
+    outcome(CA, adv, CHAIN_SUB_MINED);
+
+    struct lcollect c;
+    struct intent_filter f = {0};
+    assert_int_equal(list_all(&f, 2, &c), 7);
+    for (size_t i = 1; i < c.n; i++) /* by id */
+        assert_true(memcmp(c.ids[i - 1], c.ids[i], 32) < 0);
+    f.pending = true;
+    assert_int_equal(list_all(&f, 2, &c), 6);
+    f = (struct intent_filter){.state = INTENT_CANCELLED};
+    assert_int_equal(list_all(&f, 1, &c), 1);
+    assert_memory_equal(c.ids[0], ids[0], 32);
+    f = (struct intent_filter){.state = INTENT_IN_PROGRESS};
+    assert_int_equal(list_all(&f, 3, &c), 1);
+    f = (struct intent_filter){.state = INTENT_PENDING};
+    assert_int_equal(list_all(&f, 2, &c), 5);
+    f = (struct intent_filter){.have_owner = true};
+    assert_int_equal(signer_address(E.sg, "other", f.owner), FERRY_OK);
+    assert_int_equal(list_all(&f, 1, &c), 2);
+    f.state = INTENT_PENDING;
+    assert_int_equal(list_all(&f, 1, &c), 1);
+    assert_memory_equal(c.ids[0], ids[5], 32);
+    f = (struct intent_filter){.chain = GAMMA};
+    assert_int_equal(list_all(&f, 4, &c), 6); /* the two-step one never touches gamma */
+    f = (struct intent_filter){.have_tx = true};
+    memcpy(f.tx, adv->tx, 32);
+    assert_int_equal(list_all(&f, 4, &c), 1);
+    assert_memory_equal(c.ids[0], ids[6], 32);
+    /* Bad cursors and filters. */
+    char next[INTENT_CURSOR_MAX];
+    f = (struct intent_filter){0};
+    assert_int_equal(intent_list(E.st, &f, "zz", 2, collect_rec, &c, next), FERRY_EINVAL);
+    f.state = (enum intent_state)42;
+    assert_int_equal(intent_list(E.st, &f, NULL, 2, collect_rec, &c, next), FERRY_EINVAL);
+    /* intent_record_load */
+    struct intent_record r;
+    assert_int_equal(intent_record_load(E.st, ids[3], &r), FERRY_OK);
+    assert_int_equal(r.state, INTENT_PENDING);
+    intent_record_clear(&r);
+    uint8_t none[32] = {9};
+    assert_int_equal(intent_record_load(E.st, none, &r), FERRY_ENOTFOUND);
+    struct orch_stats s;
+    orch_stats(E.o, &s);
+    assert_int_equal(s.intents[INTENT_PENDING], 5);
+    assert_int_equal(s.intents[INTENT_IN_PROGRESS], 1);
+}
+
+static void states_and_names(void **state)
+{
+    (void)state;
+    enum intent_state s;
+    enum hop_state h;
+    for (int i = INTENT_PENDING; i < INTENT_STATE__COUNT; i++) {
+        assert_int_equal(intent_state_parse(intent_state_name((enum intent_state)i), &s), FERRY_OK);
+        assert_int_equal(s, i);
+    }
+    assert_int_equal(intent_state_parse("in_progress", &s), FERRY_OK);
+    assert_int_equal(s, INTENT_IN_PROGRESS);
+    assert_int_equal(intent_state_parse("NONE", &s), FERRY_EINVAL);
+    for (int i = HOP_WAITING; i < HOP_STATE__COUNT; i++) {
+        assert_int_equal(hop_state_parse(hop_state_name((enum hop_state)i), &h), FERRY_OK);
+        assert_int_equal(h, i);
+    }
+    assert_string_equal(intent_state_name((enum intent_state)99), "?");
+    assert_true(intent_state_terminal(INTENT_REFUNDED));
+    assert_false(intent_state_terminal(INTENT_STUCK));
+    assert_true(hop_state_terminal(HOP_DONE));
+    assert_false(hop_state_terminal(HOP_IN_FLIGHT));
+    assert_false(orch_on_submission(E.o, CA, &(struct chain_submission){.id = "deliver:1"}));
+}
+
+static void quiet(void *ud, const char *line, size_t len) { (void)ud, (void)line, (void)len; }
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    if (!getenv("ORCH_TEST_LOG"))
+        log_set_sink(quiet, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(states_and_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(happy_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(submit_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(call_failure_refund_origin, setup, teardown),
+        cmocka_unit_test_setup_teardown(call_failure_refund_recovery, setup, teardown),
+        cmocka_unit_test_setup_teardown(hop_timeout_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(cancel_in_each_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(retry_from_stuck, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_points, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_crashes, setup, teardown),
+        cmocka_unit_test_setup_teardown(record_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(listing, setup, teardown),
+    };
+    return TU_RUN(tests);
+}
