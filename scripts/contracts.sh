@@ -618,6 +618,27 @@ cmd_smoke() {
   after=$("$CAST" call --rpc-url "$rb" "$voucher" "balanceOf(address)(uint256)" "$recipient")
   [ "${after%% *}" = "$(( ${before%% *} + 5000000000000000000 ))" ] && tap OK "advance the intent; its hop lands on B" ||
     tap FAIL "advance the intent; its hop lands on B" "before $before after $after"
+
+  # 5. The relayer that opened an intent cancels it before step 0: the funds go back to the owner.
+  jq '.message.nonce = "2"' "$tmp/intent.json" >"$tmp/intent2.json"
+  sig=$("$CAST" wallet sign --data --from-file "$tmp/intent2.json" --private-key "$user_key")
+  intent="($user,1001,2,$deadline,0,$z,[(0,1001,$token,5000000000000000000,2002,$recipient,$z,0x,$z,0,0)])"
+  iid=$("$CAST" call --rpc-url "$ra" "$rta" "intentId($INTENT_T)(bytes32)" "$intent")
+  before=$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$user")
+  local opener
+  if send "$ra" "$user_key" "$token" "approve(address,uint256)" "$rta" 5000000000000000000 >/dev/null &&
+    send "$ra" "$owner" "$rta" "open($INTENT_T,bytes)" "$intent" "$sig" >/dev/null &&
+    opener=$("$CAST" call --rpc-url "$ra" "$rta" "opener(bytes32)(address)" "$iid") &&
+    [ "$opener" = "$("$CAST" wallet address --private-key "$owner")" ] &&
+    ! "$CAST" send --rpc-url "$ra" --private-key "${DEV_KEYS[5]}" "$rta" "cancel($INTENT_T)" "$intent" >/dev/null 2>&1 &&
+    send "$ra" "$owner" "$rta" "cancel($INTENT_T)" "$intent" >/dev/null &&
+    [ "$("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$user")" = "$before" ] &&
+    [ "$("$CAST" call --rpc-url "$ra" "$rta" "opener(bytes32)(address)" "$iid")" = "$z" ]; then
+    tap OK "the relayer that opened an intent cancels it (a stranger cannot); the owner is whole"
+  else
+    tap FAIL "the relayer that opened an intent cancels it (a stranger cannot); the owner is whole" \
+      "opener ${opener:-?} before $before after $("$CAST" call --rpc-url "$ra" "$token" "balanceOf(address)(uint256)" "$user")"
+  fi
   [ "$smoke_fail" -eq 0 ]
 }
 
