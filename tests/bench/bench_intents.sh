@@ -6,7 +6,7 @@
 # - A devnet of its own (free ports in 22000-23999), automine by default (FERRY_BENCH_BLOCK_TIME=0, as
 #   bench_relay: the chains' own processing rate is the limit, not a block cadence); the daemon with
 #   confirmations 0 and 100 ms polls.
-# - N (FERRY_BENCH_INTENTS, 100) distinct sample intents (1 milli-FTA alpha -> beta, swap on beta's
+# - N (FERRY_BENCH_INTENTS, 200) distinct sample intents (1 milli-FTA alpha -> beta, swap on beta's
 #   pool, FTB beta -> gamma; distinct nonces) are prepared through the API and signed with cast before
 #   the clock starts. The owner allows alpha's router for all of them.
 # - Accepted: one curl process posts all N to POST /v1/intents, FERRY_BENCH_PARALLEL (8) at a time
@@ -24,7 +24,7 @@ root=$PWD
 export FERRY_BUILD=${FERRY_BUILD:-build}
 ferry=$root/$FERRY_BUILD/ferry
 cast=$root/scripts/toolchain/node_modules/.bin/cast
-N=${FERRY_BENCH_INTENTS:-100}
+N=${FERRY_BENCH_INTENTS:-200}
 P=${FERRY_BENCH_PARALLEL:-8}
 bt=${FERRY_BENCH_BLOCK_TIME:-0}
 tmp=$(mktemp -d)
@@ -129,6 +129,10 @@ h1=$(now)
 [ "$(grep -c '^200$' "$tmp/health.codes")" = "$N" ] || die "GET /healthz: not all 200: $(sort "$tmp/health.codes" | uniq -c | tr '\n' ' ')"
 health=$(rate "$N" "$h0" "$h1")
 
+submitter=$(jq -r '.accounts.submitter // empty' "$d")
+[ -n "$submitter" ] || submitter=$("$cast" wallet address --private-key "$(dev_key 1)")
+sent() { echo $(($("$cast" nonce --rpc-url "$rpc_a" "$submitter") + $("$cast" nonce --rpc-url "$rpc_b" "$submitter") + $("$cast" nonce --rpc-url "$rpc_c" "$submitter"))); }
+tx0=$(sent)
 t0=$(now)
 curl -s -Z --parallel-max "$P" -K "$tmp/submit.curl" >"$tmp/submit.codes" 2>/dev/null
 t1=$(now)
@@ -149,9 +153,11 @@ until [ "$(completed_n)" = "$N" ]; do
 done
 t2=$(now)
 done_rate=$(rate "$N" "$t0" "$t2")
+txs=$(($(sent) - tx0))
 secs() { printf '%.2f' "$(echo "$1 - $2" | bc)"; }
 echo "# $N intents, $P at a time, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"): healthz in $(secs "$h1" "$h0") s," \
-  "accepted in $(secs "$t1" "$t0") s, all COMPLETED in $(secs "$t2" "$t0") s; ceiling $(secs "$c1" "$c0") s for $N transfers"
+  "accepted in $(secs "$t1" "$t0") s, all COMPLETED in $(secs "$t2" "$t0") s ($txs transactions from the daemon's submitter," \
+  "$(printf '%.1f' "$(echo "scale=2; $txs / $N" | bc)") per intent); ceiling $(secs "$c1" "$c0") s for $N transfers"
 echo "bench intents_accepted: $accepted intents/s ($(ratio "$accepted" "$health")x GET /healthz at $health req/s)"
 echo "bench intents_completed: $done_rate intents/s ($(ratio "$done_rate" "$ceiling")x anvil's ceiling of $ceiling tx/s)"
 daemon_stop
