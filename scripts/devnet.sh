@@ -348,11 +348,12 @@ sample_intent() {
   t0=$(date +%s)
   end=$((t0 + 180))
   while [ "$(date +%s)" -le "$end" ]; do
-    state=$(curl -sf -H "$auth" "$api/v1/intents/$id" | jq -r .state) || state=""
-    out=$("$ferry" hops --intent "$id" --config "$dir/ferry.json" 2>&1) || true
-    if [ "$out" != "$last" ]; then
-      echo "--- $(($(date +%s) - t0)) s: intent ${state:-?}"
-      echo "$out"
+    # what moved: the intent's state and each hop's state (ages tick every second: not a change)
+    out=$(curl -sf -H "$auth" "$api/v1/intents/$id" | jq -r '"\(.state) \([.hops[].state] | join(","))"') || out=""
+    state=${out%% *}
+    if [ -n "$out" ] && [ "$out" != "$last" ]; then
+      echo "--- $(($(date +%s) - t0)) s: intent $state"
+      "$ferry" hops --intent "$id" --config "$dir/ferry.json" 2>&1 || true
       last=$out
     fi
     case $state in COMPLETED | REFUNDED | CANCELLED | STUCK) break ;; esac
