@@ -1000,7 +1000,6 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         r->funds.in_flight = true;
         r->hops[s].funds = r->funds;
         hop_reach(o, t, ir, s, HOP_IN_FLIGHT, "in flight (seen by query)", NULL);
-        ir->recheck_dst = true;
         orch_save(o, t, ir);
         break;
     case CHAIN_ISTATUS_DEPARTED:
@@ -1051,6 +1050,9 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         intent_reach(o, t, ir, INTENT_CANCELLED, "cancelled (seen by query)", NULL);
         break;
     }
+    /* A hop in flight is asked about alternately on its destination and its source. */
+    if (r->state == INTENT_IN_PROGRESS && r->current < n && r->hops[r->current].state == HOP_IN_FLIGHT)
+        ir->recheck_dst = chain != r->hops[r->current].to_chain;
     if (ir->fail_kind) {
         char k = ir->fail_kind;
         ir->fail_kind = 0;
@@ -1144,6 +1146,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
             h->funds = r->funds;
             hop_reach(o, t, ir, i, HOP_CONFIRMED, NULL, tx);
             hop_reach(o, t, ir, i, HOP_IN_FLIGHT, NULL, NULL);
+            ir->recheck_dst = true; /* a missed arrival is the likelier miss */
         } else if (st->kind == INTENT_STEP_CALL) {
             funds_held(o, &r->funds, chain, e->token, e->amount);
             h->funds = r->funds;
@@ -1428,11 +1431,9 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
             return;
         }
         /* Waiting for an event: ask the chain now and then, in case it was missed. */
-        if (now >= ir->query_next_at && ir->query_next_at) {
-            if (h->state == HOP_IN_FLIGHT || h->state == HOP_CONFIRMED)
-                ir->recheck_dst = h->state == HOP_IN_FLIGHT ? !ir->recheck_dst : false;
+        if (now >= ir->query_next_at && ir->query_next_at)
             start_query(o, ir, where(ir));
-        } else if (!ir->query_next_at)
+        else if (!ir->query_next_at)
             ir->query_next_at = now + o->cfg.recheck_s;
         return;
     }

@@ -867,6 +867,12 @@ static void recheck_finds_missed_arrival(void **state)
     assert_int_equal(CA->nq + CB->nq, 0);
     tick(30);
     assert_int_equal(CB->nq, 1); /* asks the destination of the hop in flight */
+    answer(CB, CHAIN_ISTATUS_NONE, 0, 0); /* not there yet */
+    tick(30);
+    assert_int_equal(CA->nq, 1); /* then its source */
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 7);
+    tick(30);
+    assert_int_equal(CB->nq, 1);
     answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
     struct intent_record r;
     get(id, &r);
