@@ -169,46 +169,6 @@ static bool add_funds(cJSON *o, const char *k, const struct orch_funds *f, const
     return j && cJSON_AddItemToObject(o, k, j);
 }
 
-static const uint8_t ALL_ONES[32] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-/* The on-chain struct field by field, chain ids as numbers: the store's form, which needs no
- * chain directory to read back (the config may change between runs). */
-static cJSON *intent_raw_json(const struct intent *it)
-{
-    cJSON *o = cJSON_CreateObject();
-    bool ok = o && add_addr(o, "owner", it->owner) && add_u64(o, "origin_chain", it->origin_chain) &&
-              add_dec(o, "nonce", it->nonce) && add_u64(o, "deadline", it->deadline);
-    if (ok && it->refund == INTENT_REFUND_RECOVERY) {
-        cJSON *rf = cJSON_AddObjectToObject(o, "refund");
-        ok = rf && add_addr(rf, "recovery", it->recovery);
-    } else
-        ok = ok && cJSON_AddStringToObject(o, "refund", "origin");
-    cJSON *steps = ok ? cJSON_AddArrayToObject(o, "steps") : NULL;
-    ok = ok && steps;
-    for (size_t i = 0; ok && i < it->n_steps; i++) {
-        const struct intent_step *s = &it->steps[i];
-        cJSON *j = cJSON_CreateObject();
-        ok = j && cJSON_AddItemToArray(steps, j);
-        ok = ok && cJSON_AddStringToObject(j, "kind", s->kind == INTENT_STEP_CALL ? "call" : "transfer") &&
-             add_u64(j, "chain", s->chain) && add_addr(j, "token", s->token);
-        if (ok && memcmp(s->amount, ALL_ONES, 32) == 0)
-            ok = cJSON_AddStringToObject(j, "amount", "all") != NULL;
-        else
-            ok = ok && add_dec(j, "amount", s->amount);
-        ok = ok && add_u64(j, "to_chain", s->to_chain) && add_addr(j, "recipient", s->recipient) &&
-             add_addr(j, "target", s->target) && add_hex(j, "data", s->data ? s->data : (const uint8_t *)"", s->data_len) &&
-             add_addr(j, "token_out", s->token_out) && add_dec(j, "min_amount_out", s->min_amount_out) &&
-             add_u64(j, "timeout", s->timeout);
-    }
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
 static uint64_t updated_at(const struct intent_record *r)
 {
     uint64_t t = r->created_at;
@@ -261,10 +221,10 @@ cJSON *intent_record_to_json(const struct intent_record *r, const struct intent_
     ok = ok && cJSON_AddStringToObject(o, "reason", r->reason) && add_u64(o, "created_at", r->created_at) &&
          add_u64(o, "updated_at", updated_at(r));
     cJSON *it = NULL;
-    if (ok && dir)
+    if (ok)
         it = intent_to_json(&r->intent, dir);
-    if (ok && !it) /* no directory, or a chain the config no longer names */
-        it = intent_raw_json(&r->intent);
+    if (ok && !it && dir) /* a chain the config no longer names: chain ids, like the store */
+        it = intent_to_json(&r->intent, NULL);
     ok = ok && it && cJSON_AddItemToObject(o, "intent", it);
     ok = ok && add_hex(o, "signature", r->sig, INTENT_SIG_LEN) && add_u64(o, "current_step", r->current) &&
          cJSON_AddBoolToObject(o, "cancel_requested", r->cancel_requested);
@@ -455,67 +415,18 @@ static enum ferry_err get_funds(const struct rd *c, const cJSON *o, const char *
     return FERRY_OK;
 }
 
+/* The intent in the store's form (intent_to_json with no directory: chain ids); it is not
+ * checked against the configured chains, which may have changed since it was stored. */
 static enum ferry_err get_intent(const struct rd *c, const cJSON *o, struct intent *it)
 {
     const cJSON *v = item(o, "intent");
     if (!cJSON_IsObject(v))
         return bad(c, "intent", v ? "expected an object" : "missing");
-    struct rd ic;
-    snprintf(ic.path, sizeof ic.path, "intent.");
-    enum ferry_err e;
-    if ((e = get_addr(&ic, v, "owner", it->owner)) || (e = get_u64(&ic, v, "origin_chain", &it->origin_chain)) ||
-        (e = get_dec(&ic, v, "nonce", it->nonce)) || (e = get_u64(&ic, v, "deadline", &it->deadline)))
-        return e;
-    const cJSON *rf = item(v, "refund");
-    if (cJSON_IsString(rf) && strcmp(rf->valuestring, "origin") == 0)
-        it->refund = INTENT_REFUND_ORIGIN;
-    else if (cJSON_IsObject(rf)) {
-        struct rd rc;
-        snprintf(rc.path, sizeof rc.path, "intent.refund.");
-        it->refund = INTENT_REFUND_RECOVERY;
-        if ((e = get_addr(&rc, rf, "recovery", it->recovery)))
-            return e;
-    } else
-        return bad(&ic, "refund", rf ? "expected \"origin\" or {\"recovery\": address}" : "missing");
-    const cJSON *steps = item(v, "steps");
-    int n = cJSON_GetArraySize(steps);
-    if (!cJSON_IsArray(steps) || n < 1 || n > INTENT_MAX_STEPS)
-        return bad(&ic, "steps", "expected an array of 1 to 16 steps");
-    for (int i = 0; i < n; i++) {
-        const cJSON *s = cJSON_GetArrayItem(steps, i);
-        struct intent_step *st = &it->steps[i];
-        struct rd sc;
-        snprintf(sc.path, sizeof sc.path, "intent.steps[%d].", i);
-        if (!cJSON_IsObject(s))
-            return bad(&ic, "steps", "expected objects");
-        it->n_steps = (size_t)i + 1; /* so that intent_clear frees what was read */
-        if ((e = get_kind(&sc, s, "kind", &st->kind)) || (e = get_u64(&sc, s, "chain", &st->chain)) ||
-            (e = get_addr(&sc, s, "token", st->token)))
-            return e;
-        const cJSON *am = item(s, "amount");
-        if (cJSON_IsString(am) && strcmp(am->valuestring, "all") == 0)
-            memcpy(st->amount, ALL_ONES, 32);
-        else if ((e = get_dec(&sc, s, "amount", st->amount)))
-            return e;
-        if ((e = get_u64(&sc, s, "to_chain", &st->to_chain)) || (e = get_addr(&sc, s, "recipient", st->recipient)) ||
-            (e = get_addr(&sc, s, "target", st->target)) || (e = get_addr(&sc, s, "token_out", st->token_out)) ||
-            (e = get_dec(&sc, s, "min_amount_out", st->min_amount_out)) ||
-            (e = get_u64(&sc, s, "timeout", &st->timeout)))
-            return e;
-        const cJSON *d = item(s, "data");
-        if (!cJSON_IsString(d))
-            return bad(&sc, "data", d ? "expected 0x-prefixed hex" : "missing");
-        struct fbuf b;
-        fbuf_init(&b, INTENT_MAX_CALL_DATA);
-        if (hex_decode_buf(&b, d->valuestring, HEX_PREFIX_REQUIRED)) {
-            fbuf_free(&b);
-            return bad(&sc, "data", ferry_errmsg());
-        }
-        st->data = fbuf_take(&b, &st->data_len);
-        if (st->data_len == 0) {
-            free(st->data);
-            st->data = NULL;
-        }
+    char perr[INTENT_ERR_MAX];
+    if (intent_from_json(it, v, NULL, 0, 0, "intent", perr)) {
+        const char *sep = strstr(perr, ": ");
+        int flen = sep ? (int)(sep - perr) : (int)strlen(perr);
+        return ferry_fail(FERRY_EINVAL, "intent record: field \"%.*s\": %s", flen, perr, sep ? sep + 2 : "invalid");
     }
     return FERRY_OK;
 }

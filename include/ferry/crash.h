@@ -8,7 +8,9 @@
  * Points outside the transaction manager (its own are listed in chains/evm/txmgr.h):
  *   watch.after_logs      a poll found gateway events; they are about to be handed to the engine
  *   engine.after_persist  a batch carrying packet records is durable; its follow-ups (submits,
- *                         events_done) not yet run */
+ *                         events_done) not yet run
+ *   orch.after_persist    a batch of intent changes with follow-ups is durable; its router calls
+ *                         (open, advance, refund, cancel) not yet submitted */
 void ferry_crash_point(const char *name);
 
 #endif
