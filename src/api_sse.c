@@ -304,6 +304,12 @@ enum MHD_Result api_h_events(struct api *a, struct MHD_Connection *conn, struct 
     uint64_t durable = orch_last_event(a->orch);
     if (durable > a->events_last)
         a->events_last = durable;
+    /* The kernel's share of a stream is bounded too: a fixed send buffer (no autotuning to
+     * megabytes) makes a client that does not read stall, and be dropped, after a bounded amount. */
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    int sndbuf = (int)API_SSE_BUFFER;
+    if (ci && setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) != 0)
+        log_kv(LOGL_DEBUG, "api", "could not set an event stream's send buffer", "detail", strerror(errno), NULL);
     /* From here the response owns c: sse_free runs when MHD is done with it. */
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read, c, sse_free);
     if (!r) {

@@ -64,6 +64,7 @@ struct api_config {
     struct loop *loop;       /* required */
     struct store *store;     /* required: listings read the durable records */
     struct engine *engine;   /* may be NULL: retries answer 503 */
+    struct orch *orch;       /* may be NULL: intents are disabled (their routes answer 503) */
     struct metrics *metrics; /* may be NULL: /metrics answers 503 */
     const char *host;        /* an IP literal or "localhost" */
     uint16_t port;           /* 0: any free port (tests; see api_port) */
@@ -73,8 +74,7 @@ struct api_config {
     size_t n_chains;
     api_health_fn *health; /* may be NULL: healthy with no chains listed */
     void *health_ud;
-    struct orch *orch;     /* may be NULL: the intent, chain and event routes answer 503 (intent
-                            * reads still come from the store) */
+    /* Without orch, GET /v1/intents and /v1/intents/{id} still read the store. */
     unsigned sse_max_clients;  /* 0: API_SSE_MAX_CLIENTS */
     unsigned sse_keepalive_ms; /* 0: API_SSE_KEEPALIVE_MS (tests shorten it) */
 };

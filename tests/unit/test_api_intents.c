@@ -38,6 +38,12 @@ struct chain {
     uint64_t id;
     const char *name;
     size_t submits;
+    bool refuse; /* every submission fails at once */
+    /* query_intent answers "not opened here" on a later turn (one question at a time) */
+    struct loop *loop;
+    struct loop_defer answer;
+    chain_intent_cb cb;
+    void *cb_ud;
 };
 
 static enum ferry_err st_open(struct chain **out, const cJSON *config, const struct chain_env *env)
@@ -64,6 +70,8 @@ static enum ferry_err st_digest(struct chain *c, enum chain_attest_kind kind, co
 static enum ferry_err st_submit(struct chain *c, const char *id, const struct chain_call *call)
 {
     c->submits++;
+    if (c->refuse)
+        return ferry_fail(FERRY_EIO, "stub: the node refuses the transaction");
     return FERRY_OK; /* stays pending forever */
 }
 static enum chain_submission_state st_submission(struct chain *c, const char *id, struct chain_submission *out)
@@ -79,9 +87,23 @@ static enum ferry_err st_pending(struct chain *c, uint64_t seq, chain_pending_cb
 {
     return ferry_fail(FERRY_EIO, "stub: not connected");
 }
+static void st_answer(struct loop_defer *d, void *ud)
+{
+    struct chain *c = ud;
+    chain_intent_cb cb = c->cb;
+    c->cb = NULL;
+    struct chain_intent_result r = {.status = CHAIN_ISTATUS_NONE, .block_number = 98,
+                                    .block_timestamp = (uint64_t)time(NULL)};
+    cb(c->cb_ud, FERRY_OK, &r);
+}
 static enum ferry_err st_query_intent(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud)
 {
-    return ferry_fail(FERRY_EIO, "stub: not connected");
+    if (!c->loop || c->cb)
+        return ferry_fail(FERRY_EIO, "stub: not connected");
+    c->cb = cb;
+    c->cb_ud = ud;
+    loop_defer(&c->answer);
+    return FERRY_OK;
 }
 static void st_events_done(struct chain *c, uint64_t token) {}
 static enum ferry_err st_resume(struct chain *c) { return FERRY_OK; }
@@ -152,6 +174,7 @@ struct fx_opts {
     bool no_orch;
     unsigned sse_max;
     unsigned keepalive_ms;
+    uint32_t retry_limit;
 };
 
 static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
@@ -165,8 +188,10 @@ static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
     assert_int_equal(signer_add_secret(f->signer, "owner", sk), FERRY_OK);
     assert_int_equal(signer_address(f->signer, "owner", f->owner), FERRY_OK);
     address_to_checksum(f->owner_hex, f->owner);
-    f->alpha = (struct chain){.id = 1001, .name = "alpha"};
-    f->beta = (struct chain){.id = 2002, .name = "beta"};
+    f->alpha = (struct chain){.id = 1001, .name = "alpha", .loop = f->loop};
+    f->beta = (struct chain){.id = 2002, .name = "beta", .loop = f->loop};
+    loop_defer_init(f->loop, &f->alpha.answer, st_answer, &f->alpha);
+    loop_defer_init(f->loop, &f->beta.answer, st_answer, &f->beta);
     f->info[0] = (struct intent_chain_info){.name = "alpha", .chain_id = 1001, .block_time_ms = 1000, .confirmations = 2};
     f->info[1] = (struct intent_chain_info){.name = "beta", .chain_id = 2002, .block_time_ms = 1000, .confirmations = 2};
     memset(f->info[0].router, 0xa1, ADDRESS_LEN);
@@ -178,6 +203,8 @@ static void fx_setup_opts(struct fx *f, const struct fx_opts *o)
         oc.dir = (struct intent_dir){f->info, 2};
         oc.notify = on_journal;
         oc.notify_ud = f;
+        if (o->retry_limit)
+            oc.retry_limit = o->retry_limit;
         assert_int_equal(orch_new(&f->orch, &oc), FERRY_OK);
         assert_int_equal(orch_add_chain(f->orch, &stub_ops, &f->alpha), FERRY_OK);
         assert_int_equal(orch_add_chain(f->orch, &stub_ops, &f->beta), FERRY_OK);
@@ -212,6 +239,8 @@ static void turn(struct fx *f, int64_t wait_ms)
 
 static void fx_teardown(struct fx *f)
 {
+    loop_defer_cancel(&f->alpha.answer);
+    loop_defer_cancel(&f->beta.answer);
     api_stop(f->api);
     f->api = NULL;
     assert_int_equal(store_flush(f->store), FERRY_OK);
@@ -777,6 +806,47 @@ static void submit_waits_for_durability(void **state)
     fx_teardown(&f);
 }
 
+static void retry_a_stuck_intent(void **state)
+{
+    struct fx f;
+    fx_setup_opts(&f, &(struct fx_opts){.token = TOKEN, .retry_limit = 1});
+    f.alpha.refuse = true;
+    struct prepared p;
+    submitted(&f, "51", &p);
+    char path[160];
+    snprintf(path, sizeof path, "/v1/intents/%s", p.id);
+    cJSON *j = NULL;
+    uint64_t end = loop_clock_ms() + 5000;
+    for (;;) {
+        assert_int_equal(orch_tick(f.orch, (uint64_t)time(NULL)), FERRY_OK);
+        turn(&f, 10);
+        j = json_of(get(&f, path));
+        if (!strcmp(str(j, "state"), "STUCK") || loop_clock_ms() > end)
+            break;
+        cJSON_Delete(j);
+    }
+    assert_string_equal(str(j, "state"), "STUCK");
+    assert_non_null(strstr(str(j, "reason"), "open on alpha failed 1 times: stub: the node refuses"));
+    cJSON_Delete(j);
+    assert_true(f.alpha.submits >= 1);
+    assert_int_equal(count_listed(&f, "?state=STUCK"), 1);
+    /* Cancel is refused only once step 0 ran: a stuck open may still be cancelled, so retry first. */
+    f.alpha.refuse = false;
+    snprintf(path, sizeof path, "/v1/intents/%s/retry", p.id);
+    struct reply *r = req(&f, "POST", path, AUTH, NULL);
+    if (r->status != 200)
+        fail_msg("retry: %ld %s", r->status, r->body);
+    j = json_of(r);
+    assert_string_equal(str(j, "intent_id"), p.id);
+    assert_string_equal(str(j, "state"), "PENDING");
+    cJSON_Delete(j);
+    assert_int_equal(count_listed(&f, "?state=STUCK"), 0);
+    /* Now it is not stuck: a second retry is a conflict. */
+    assert_error(req(&f, "POST", path, AUTH, NULL), 409, "", NULL);
+    cJSON_Delete(p.intent);
+    fx_teardown(&f);
+}
+
 static void listing(void **state)
 {
     struct fx f;
@@ -1127,6 +1197,112 @@ static void events_limits_and_keepalive(void **state)
     fx_teardown(&f);
 }
 
+static void count_submitted(void *ud, enum ferry_err err, const uint8_t id[32], enum intent_state state,
+                            bool existed)
+{
+    assert_int_equal(err, FERRY_OK);
+    ++*(size_t *)ud;
+}
+
+/* n intents straight through the orchestrator (quicker than HTTP when a test needs volume). */
+static void submit_direct(struct fx *f, size_t n, size_t first_nonce)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        char nonce[24], err[ORCH_ERR_MAX];
+        snprintf(nonce, sizeof nonce, "%zu", first_nonce + i);
+        cJSON *it = sample_intent(f, nonce), *out = NULL;
+        assert_int_equal(orch_prepare(f->orch, it, (uint64_t)time(NULL), &out, err), FERRY_OK);
+        cJSON_Delete(it);
+        uint8_t id[32], sig[65];
+        assert_true(api_parse_intent_id(str(out, "intent_id"), id));
+        assert_int_equal(signer_sign_digest(f->signer, "owner", id, sig), FERRY_OK);
+        sig[64] += 27;
+        char hex[2 * 65 + 3];
+        hex_encode(hex, sig, 65, true);
+        assert_int_equal(orch_submit(f->orch, cJSON_GetObjectItem(out, "intent"), hex, (uint64_t)time(NULL),
+                                     count_submitted, &done, err),
+                         FERRY_OK);
+        cJSON_Delete(out);
+    }
+    assert_int_equal(store_flush(f->store), FERRY_OK);
+    assert_int_equal(done, n);
+}
+
+/* The ids of the complete events in text (an HTTP/1.1 chunked body: chunk sizes are lines of
+ * their own, never "id: "). */
+static size_t raw_ids(const char *text, uint64_t *ids, size_t cap)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, "\nid: "); p && n < cap; p = strstr(p + 1, "\nid: ")) {
+        unsigned long long id;
+        if (sscanf(p, "\nid: %llu\n", &id) == 1 && strstr(p, "\n\n"))
+            ids[n++] = id;
+    }
+    return n;
+}
+
+static void events_stalled_client_dropped(void **state)
+{
+    struct fx f;
+    fx_setup_opts(&f, &(struct fx_opts){.token = TOKEN, .sse_max = 1, .keepalive_ms = 100});
+    hold_opens(&f);
+    int stalled = stalled_client(&f);
+    /* Its stream takes the only place. */
+    long code = 0;
+    for (int i = 0; i < 50 && code != 503; i++) {
+        turn(&f, 20);
+        code = get(&f, "/v1/events?after=99999")->status;
+    }
+    assert_int_equal(code, 503);
+    /* Far more than a socket holds; it never reads, so its buffer stops draining and it is
+     * dropped, while the loop goes on answering. */
+    uint64_t t0 = loop_clock_ms();
+    submit_direct(&f, 1500, 1000);
+    uint64_t total = f.notified;
+    print_message("1500 intents submitted in %" PRIu64 " ms\n", loop_clock_ms() - t0);
+    t0 = loop_clock_ms();
+    struct stream s;
+    uint64_t end = loop_clock_ms() + 10000;
+    for (code = 503; code == 503 && loop_clock_ms() < end;) {
+        turn(&f, 20);
+        stream_open(&f, &s, "?after=0", NULL);
+        uint64_t until = loop_clock_ms() + 3000;
+        while (!s.r.done && s.r.len < 100 && loop_clock_ms() < until)
+            turn(&f, 10);
+        curl_easy_getinfo(s.c, CURLINFO_RESPONSE_CODE, &code);
+        stream_close(&s);
+    }
+    assert_int_equal(code, 200);
+    print_message("the stalled stream was dropped %" PRIu64 " ms later\n", loop_clock_ms() - t0);
+    /* What it got before the drop is whole events 1..k: the rest comes on reconnecting. */
+    fcntl(stalled, F_SETFL, O_NONBLOCK);
+    static char got[8 << 20];
+    size_t len = 0;
+    for (;;) {
+        ssize_t k = read(stalled, got + len, sizeof got - 1 - len);
+        if (k <= 0)
+            break;
+        len += (size_t)k;
+    }
+    got[len] = 0;
+    close(stalled);
+    static uint64_t ids[4096];
+    size_t k = raw_ids(got, ids, 4096);
+    assert_true(k < total);
+    for (size_t i = 0; i < k; i++)
+        assert_int_equal(ids[i], i + 1);
+    char lei[24];
+    snprintf(lei, sizeof lei, "%zu", k);
+    stream_open(&f, &s, "", lei);
+    run_until_events(&f, &s, 1);
+    static uint64_t after[4096];
+    assert_true(stream_ids(&s, after, 4096, NULL) >= 1);
+    assert_int_equal(after[0], k + 1);
+    stream_close(&s);
+    fx_teardown(&f);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -1141,10 +1317,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_bodies),
         cmocka_unit_test(submit_and_get),
         cmocka_unit_test(submit_waits_for_durability),
+        cmocka_unit_test(retry_a_stuck_intent),
         cmocka_unit_test(listing),
         cmocka_unit_test(pause_resume),
         cmocka_unit_test(events_replay_and_live),
         cmocka_unit_test(events_limits_and_keepalive),
+        cmocka_unit_test(events_stalled_client_dropped),
     };
     int rc = TU_RUN(tests);
     curl_global_cleanup();
