@@ -215,6 +215,7 @@ enum ftype {
     T_DURATION,  /* uint64_t milliseconds within [min, max], written "500ms", "2s", "1m", "1h" */
     T_WEI,       /* u256, written "30000000000", "30 gwei", "1.5 gwei", "0.01 ether"; >= min */
     T_BOOL,      /* bool */
+    T_OPTBOOL,   /* struct config_optbool: a bool whose absence the checks across keys resolve */
     T_ENUM,      /* int: the index of the value in aux (a NULL-terminated list of names) */
     T_ADDRESS,   /* struct config_address */
     T_LISTEN,    /* struct config_listen */
@@ -265,6 +266,7 @@ static void check_root(struct ctx *c, char *base);
 static void check_api(struct ctx *c, char *base);
 static void check_attesters(struct ctx *c, char *base);
 static void check_relayer(struct ctx *c, char *base);
+static void check_intents(struct ctx *c, char *base);
 static void check_chain(struct ctx *c, char *base);
 
 #define C_OFF(m) offsetof(struct ferry_chain_config, m)
@@ -358,6 +360,19 @@ static const struct field relayer_fields[] = {
      0, NULL, "the longest wait between retries"},
 };
 
+static const struct field intents_fields[] = {
+    {"enabled", T_OPTBOOL, false, NULL, R_OFF(intents.enabled_opt), 0, 0, NULL, 0, NULL,
+     "run multi-hop intents (default: true when some chain names a router; true needs one)"},
+    {"retry_limit", T_U64, false, "6", R_OFF(intents.retry_limit), 0, 1000, NULL, 0, NULL,
+     "failed submissions of one router call retried before the intent is marked STUCK for an operator"},
+    {"max_pending", T_U64, false, "10000", R_OFF(intents.max_pending), 1, 1000000, NULL, 0, NULL,
+     "unfinished intents accepted at once; beyond it the API answers 503"},
+    {"backoff_base_s", T_U64, false, "5", R_OFF(intents.backoff_base_s), 1, 3600, NULL, 0, NULL,
+     "seconds before the first retry of a failed router call; each further retry doubles it"},
+    {"backoff_max_s", T_U64, false, "300", R_OFF(intents.backoff_max_s), 1, 86400, NULL, 0, NULL,
+     "the longest wait between retries of a router call, in seconds"},
+};
+
 #define SECTION(p, f, hint, chk) {p, f, sizeof f / sizeof f[0], 0, 0, hint, chk, false}
 static const struct section keystore_section =
     SECTION("keystore", keystore_fields,
@@ -375,6 +390,7 @@ static const struct section attester_section =
     "keys live in the keystore and are named by chains[].submitter and attesters.keys; the keystore password "   \
     "comes from keystore.password_file or $FERRY_PASSWORD; the API token from api.token_file or api.token_env"
 static const struct section relayer_section = SECTION("relayer", relayer_fields, ROOT_HINT, check_relayer);
+static const struct section intents_section = SECTION("intents", intents_fields, ROOT_HINT, check_intents);
 
 static const struct field root_fields[] = {
     {"data_dir", T_PATH, true, NULL, R_OFF(data_dir), 0, 0, NULL, 0, NULL,
@@ -387,6 +403,8 @@ static const struct field root_fields[] = {
     {"attesters", T_SECTION, true, NULL, 0, 0, 0, &attester_section, 0, NULL,
      "the attester set and the keys of it this daemon holds"},
     {"relayer", T_SECTION, false, NULL, 0, 0, 0, &relayer_section, 0, NULL, "retry tunables of the engine"},
+    {"intents", T_SECTION, false, NULL, 0, 0, 0, &intents_section, 0, NULL,
+     "the intent orchestrator (multi-hop intents over the chains' IntentRouters)"},
     {"chains", T_SECTIONS, true, NULL, R_OFF(chains), 2, 64, &chain_section, R_OFF(n_chains),
      "Ferry relays between chains", "the chains Ferry watches and submits to"},
 };
@@ -396,8 +414,9 @@ static const struct section root_section = {"", root_fields, sizeof root_fields 
                                              ROOT_HINT, check_root, true};
 
 /* Every section, for hints about keys written in the wrong place. */
-static const struct section *const all_sections[] = {&root_section,   &keystore_section, &api_section,
-                                                     &attester_section, &relayer_section, &chain_section};
+static const struct section *const all_sections[] = {&root_section,    &keystore_section, &api_section,
+                                                     &attester_section, &relayer_section, &intents_section,
+                                                     &chain_section};
 
 /* ---- small checks ---- */
 
@@ -1270,6 +1289,13 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
         }
         *(bool *)(void *)dst = cJSON_IsTrue(v);
         return;
+    case T_OPTBOOL:
+        if (!cJSON_IsBool(v)) {
+            type_problem(c, "true or false", v);
+            return;
+        }
+        memcpy(dst, &(struct config_optbool){.set = true, .value = cJSON_IsTrue(v)}, sizeof(struct config_optbool));
+        return;
     case T_ENUM: {
         const char *const *names = f->aux;
         char list[200] = "";
@@ -1521,6 +1547,16 @@ static void check_relayer(struct ctx *c, char *base)
     }
 }
 
+static void check_intents(struct ctx *c, char *base)
+{
+    struct ferry_config *cfg = (struct ferry_config *)(void *)base;
+    if (cfg->intents.backoff_base_s > cfg->intents.backoff_max_s) {
+        at(c, "intents.backoff_base_s");
+        problem(c, "%llu is above intents.backoff_max_s (%llu)", (unsigned long long)cfg->intents.backoff_base_s,
+                (unsigned long long)cfg->intents.backoff_max_s);
+    }
+}
+
 /* Runs with the chain's own path current ("chains[0]", or the prefix given to config_chain_parse). */
 static void check_chain(struct ctx *c, char *base)
 {
@@ -1539,6 +1575,15 @@ static void check_root(struct ctx *c, char *base)
 {
     struct ferry_config *cfg = (struct ferry_config *)(void *)base;
     char path[128], q[QUOTED];
+    /* intents.enabled defaults to whether any chain can run them */
+    bool any_router = false;
+    for (size_t i = 0; i < cfg->n_chains; i++)
+        any_router |= cfg->chains[i].router.set;
+    cfg->intents.enabled = cfg->intents.enabled_opt.set ? cfg->intents.enabled_opt.value : any_router;
+    if (cfg->intents.enabled_opt.set && cfg->intents.enabled_opt.value && cfg->n_chains && !any_router) {
+        at(c, "intents.enabled");
+        problem(c, "true, but no chain names a router: set chains[].router where an IntentRouter is deployed");
+    }
     for (size_t i = 0; i < cfg->n_chains; i++) {
         const struct ferry_chain_config *a = &cfg->chains[i];
         for (size_t j = 0; j < i; j++) {
@@ -1816,6 +1861,7 @@ static void describe_type(char *out, size_t n, const struct field *f)
         snprintf(out, n, "wei (string; gwei, ether allowed)%s", f->min ? ", above 0" : "");
         return;
     case T_BOOL:
+    case T_OPTBOOL:
         snprintf(out, n, "boolean");
         return;
     case T_ENUM: {

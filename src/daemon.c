@@ -21,10 +21,12 @@
 #include "ferry/chain.h"
 #include "ferry/config.h"
 #include "ferry/engine.h"
+#include "ferry/intent.h"
 #include "ferry/keystore.h"
 #include "ferry/log.h"
 #include "ferry/loop.h"
 #include "ferry/metrics.h"
+#include "ferry/orch.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
 #include "ferry/version.h"
@@ -45,6 +47,9 @@ struct daemon {
     struct metrics *metrics;
     struct loop *loop;
     struct engine *engine;
+    struct chain_env eng_env; /* the engine's callbacks, behind the daemon's routing wrappers */
+    struct orch *orch;        /* NULL when intents are disabled */
+    struct intent_chain_info *dir; /* the orchestrator's chain directory (copied by orch_new) */
     struct api *api;
     struct dchain *chains;
     size_t n_chains;
@@ -300,9 +305,14 @@ static void stop_with(struct daemon *d, enum ferry_err e, const char *what)
 static void on_tick(struct loop_timer *t, void *ud)
 {
     struct daemon *d = ud;
-    enum ferry_err e = engine_tick(d->engine, (uint64_t)time(NULL));
-    if (e)
+    uint64_t now = (uint64_t)time(NULL);
+    enum ferry_err e = engine_tick(d->engine, now);
+    if (e) {
         stop_with(d, e, "engine");
+        return;
+    }
+    if (d->orch && (e = orch_tick(d->orch, now)))
+        stop_with(d, e, "intent orchestrator");
 }
 
 static void on_turn_end(struct loop_hook *h, void *ud)
@@ -313,6 +323,52 @@ static void on_turn_end(struct loop_hook *h, void *ud)
         stop_with(d, e, "store flush");
     else if ((e = engine_failed(d->engine)))
         stop_with(d, e, "engine");
+    else if (d->orch && (e = orch_failed(d->orch)))
+        stop_with(d, e, "intent orchestrator");
+}
+
+/* ---- chain callbacks: the adapters call the daemon, which hands each to its consumer ----
+ * Intent events go to the orchestrator; the adapter calls on_intent_events before on_events for
+ * the same blocks, so the orchestrator's store writes are queued before the engine's batch that
+ * releases the watcher's cursor (chain.h). Submissions go by id: the orchestrator's start with
+ * ORCH_SUB_PREFIX. Heads go to both. */
+
+static void route_events(void *ud, struct chain *c, const struct chain_event *ev, size_t n, uint64_t token)
+{
+    struct daemon *d = ud;
+    d->eng_env.on_events(d->eng_env.engine, c, ev, n, token);
+}
+
+static void route_deep_reorg(void *ud, struct chain *c, uint64_t from_block, const char *detail)
+{
+    struct daemon *d = ud;
+    if (d->eng_env.on_deep_reorg)
+        d->eng_env.on_deep_reorg(d->eng_env.engine, c, from_block, detail);
+}
+
+static void route_submission(void *ud, struct chain *c, const struct chain_submission *s)
+{
+    struct daemon *d = ud;
+    if (d->orch && orch_on_submission(d->orch, c, s))
+        return;
+    if (d->eng_env.on_submission)
+        d->eng_env.on_submission(d->eng_env.engine, c, s);
+}
+
+static void route_head(void *ud, struct chain *c, const struct chain_head *h)
+{
+    struct daemon *d = ud;
+    if (d->eng_env.on_head)
+        d->eng_env.on_head(d->eng_env.engine, c, h);
+    if (d->orch)
+        orch_on_head(d->orch, c, h);
+}
+
+static void route_intent_events(void *ud, struct chain *c, const struct chain_intent_event *ev, size_t n)
+{
+    struct daemon *d = ud;
+    if (d->orch)
+        orch_on_intent_events(d->orch, c, ev, n);
 }
 
 static cJSON *health(void *ud, bool *healthy)
@@ -350,9 +406,14 @@ static enum ferry_err open_chains(struct daemon *d)
 {
     for (size_t i = 0; i < d->n_chains; i++) {
         struct dchain *dc = &d->chains[i];
-        struct chain_env env;
-        memset(&env, 0, sizeof env);
-        engine_chain_env(d->engine, &env);
+        struct chain_env env = {
+            .engine = d,
+            .on_events = route_events,
+            .on_deep_reorg = route_deep_reorg,
+            .on_submission = route_submission,
+            .on_head = route_head,
+            .on_intent_events = d->orch ? route_intent_events : NULL,
+        };
         env.loop = d->loop;
         env.store = d->store;
         env.signer = d->signer;
@@ -363,8 +424,46 @@ static enum ferry_err open_chains(struct daemon *d)
         struct engine_chain_config cc = {0};
         if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
             return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
+        /* a family without an intent router takes no part in intents (its directory entry names no
+         * router, so the parser refuses intents that name the chain) */
+        if (d->orch && dc->ops->query_intent && (e = orch_add_chain(d->orch, dc->ops, dc->c)))
+            return ferry_fail_ctx(e, "adding chain %s to the intent orchestrator", dc->cfg->name);
     }
     return FERRY_OK;
+}
+
+/* The orchestrator, when intents are enabled: its chain directory from the config (every chain,
+ * routers where configured: an intent naming a chain without one is refused by the parser). */
+static enum ferry_err new_orch(struct daemon *d)
+{
+    if (!d->cfg.intents.enabled) {
+        log_msg(LOGL_INFO, "daemon", "intents disabled (no chain names a router, or intents.enabled is false)");
+        return FERRY_OK;
+    }
+    d->dir = calloc(d->n_chains ? d->n_chains : 1, sizeof *d->dir);
+    if (!d->dir)
+        return ferry_fail(FERRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->n_chains; i++) {
+        const struct ferry_chain_config *cc = &d->cfg.chains[i];
+        struct intent_chain_info *ci = &d->dir[i];
+        ci->name = cc->name;
+        ci->chain_id = cc->chain_id;
+        if (cc->router.set && d->chains[i].ops->query_intent)
+            memcpy(ci->router, cc->router.bytes, ADDRESS_LEN);
+        ci->block_time_ms = cc->block_time_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)cc->block_time_ms;
+        /* the adapter's depth: it takes 0 as 1 (the head block has one confirmation) */
+        ci->confirmations = cc->confirmations ? (uint32_t)cc->confirmations : 1;
+    }
+    struct orch_config oc;
+    orch_config_default(&oc);
+    oc.store = d->store;
+    oc.metrics = d->metrics;
+    oc.dir = (struct intent_dir){d->dir, d->n_chains};
+    oc.retry_limit = (uint32_t)d->cfg.intents.retry_limit;
+    oc.max_pending = (uint32_t)d->cfg.intents.max_pending;
+    oc.backoff_base_s = (uint32_t)d->cfg.intents.backoff_base_s;
+    oc.backoff_max_s = (uint32_t)d->cfg.intents.backoff_max_s;
+    return orch_new(&d->orch, &oc);
 }
 
 static enum ferry_err start_api(struct daemon *d)
@@ -395,6 +494,7 @@ static enum ferry_err start_api(struct daemon *d)
         .loop = d->loop,
         .store = d->store,
         .engine = d->engine,
+        .orch = d->orch,
         .metrics = d->metrics,
         .host = d->cfg.api.listen.host,
         .port = d->cfg.api.listen.port,
@@ -458,6 +558,11 @@ static enum ferry_err start(struct daemon *d, const char *path)
         fail_print(d, "starting the engine");
         return e;
     }
+    engine_chain_env(d->engine, &d->eng_env);
+    if ((e = new_orch(d))) {
+        fail_print(d, "starting the intent orchestrator");
+        return e;
+    }
     if ((e = open_chains(d))) {
         fail_print(d, "opening chains");
         return e;
@@ -466,7 +571,12 @@ static enum ferry_err start(struct daemon *d, const char *path)
         fail_print(d, "reconciling the engine with the chains");
         return e;
     }
-    /* The records engine_start rewrote are durable before any chain starts acting on them. */
+    if (d->orch && (e = orch_start(d->orch, (uint64_t)time(NULL)))) {
+        fail_print(d, "reconciling the intent orchestrator with the chains");
+        return e;
+    }
+    /* The records engine_start and orch_start rewrote are durable before any chain starts acting
+     * on them. */
     if ((e = store_flush(d->store))) {
         fail_print(d, "flushing the store");
         return e;
@@ -521,6 +631,8 @@ static enum ferry_err shutdown_all(struct daemon *d)
     for (size_t i = 0; d->chains && i < d->n_chains; i++)
         if (d->chains[i].c)
             d->chains[i].ops->close(d->chains[i].c);
+    if (d->orch)
+        orch_free(d->orch);
     engine_free(d->engine);
     if (d->store) {
         enum ferry_err ce = store_close(d->store);
@@ -533,6 +645,7 @@ static enum ferry_err shutdown_all(struct daemon *d)
         loop_free(d->loop);
     free(d->chains);
     free(d->names);
+    free(d->dir);
     free(d->attesters);
     config_free(&d->cfg);
     return e;

@@ -1,11 +1,13 @@
 /* The Gateway's calls and attestation digests, byte for byte as docs/protocol.md gives them.
  * Pure functions: test_evm_adapter checks them against the Gateway's own view functions. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "evm/events.h"
 #include "evm/evm.h"
 #include "ferry/eip712.h"
+#include "ferry/hex.h"
 #include "ferry/keccak.h"
 
 #define PACKET_TUPLE "(uint64,uint64,uint64,bytes32,bytes32,uint64,bytes)"
@@ -239,4 +241,51 @@ size_t evm_query_calldata(uint8_t out[68], const struct evm_gateway_abi *g, bool
     word_u64(out + 4, src);
     word_u64(out + 36, seq);
     return 68;
+}
+
+/* ---- IntentRouter.intentState ---- */
+
+static bool word_fits(const uint8_t w[32], size_t bytes)
+{
+    for (size_t i = 0; i < 32 - bytes; i++)
+        if (w[i])
+            return false;
+    return true;
+}
+
+enum ferry_err evm_decode_position(struct chain_intent_result *out, const char *hex, char *err, size_t errlen)
+{
+    uint8_t w[6][32];
+    if (strcmp(hex, "0x") == 0) {
+        snprintf(err, errlen, "intentState returned nothing: no IntentRouter code at the configured address?");
+        return FERRY_EINVAL;
+    }
+    if (hex_decode_exact(w[0], sizeof w, hex, HEX_PREFIX_REQUIRED)) {
+        snprintf(err, errlen, "intentState returned %zu hex digits, not a Position (6 words)", strlen(hex));
+        return FERRY_EINVAL;
+    }
+    static const size_t width[6] = {1, 2, 1, 8, 20, 32};
+    static const char *const names[6] = {"status", "step", "finalHop", "hopSequence", "token", "amount"};
+    for (int i = 0; i < 6; i++)
+        if (!word_fits(w[i], width[i])) {
+            snprintf(err, errlen, "intentState: %s is not a %zu-byte value", names[i], width[i]);
+            return FERRY_EINVAL;
+        }
+    if (w[0][31] > CHAIN_ISTATUS_CANCELLED) {
+        snprintf(err, errlen, "intentState: status %u is none the router has (0 to 8)", w[0][31]);
+        return FERRY_EINVAL;
+    }
+    if (w[2][31] > 1) {
+        snprintf(err, errlen, "intentState: finalHop is not a bool");
+        return FERRY_EINVAL;
+    }
+    out->status = (enum chain_intent_status)w[0][31];
+    out->step = (uint32_t)w[1][30] << 8 | w[1][31];
+    out->final_hop = w[2][31] != 0;
+    out->hop_sequence = 0;
+    for (int i = 24; i < 32; i++)
+        out->hop_sequence = out->hop_sequence << 8 | w[3][i];
+    memcpy(out->token, w[4] + 12, 20);
+    memcpy(out->amount, w[5], 32);
+    return FERRY_OK;
 }

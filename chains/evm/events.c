@@ -1323,3 +1323,123 @@ enum ferry_err evm_decode_log(const struct evm_decoder *d, uint64_t chain_id, en
     *what = EVM_DECODED_APP;
     return FERRY_OK;
 }
+
+/* ---- intent events ---- */
+
+/* A uint64 or address field is right-aligned in its word (checked by the decoder). */
+static void addr_of(uint8_t out[20], const struct abi_value *v) { memcpy(out, v->u.word + 12, 20); }
+
+static enum ferry_err step_of(uint32_t *out, const struct abi_value *v, const char *event)
+{
+    for (int i = 0; i < 28; i++)
+        if (v->u.word[i])
+            return ferry_fail(FERRY_ERANGE, "%s: stepIndex above 2^32-1 (the router has at most 16 steps)", event);
+    *out = (uint32_t)v->u.word[28] << 24 | (uint32_t)v->u.word[29] << 16 | (uint32_t)v->u.word[30] << 8 |
+           v->u.word[31];
+    return FERRY_OK;
+}
+
+enum ferry_err evm_intent_event(const struct evm_app_event *app, const uint8_t *router,
+                                struct chain_intent_event *out, bool *is_intent)
+{
+    memset(out, 0, sizeof *out);
+    *is_intent = false;
+    const struct abi_value *f = app->fields;
+    const char *name = evm_app_kind_name(app->kind);
+    enum chain_intent_event_kind kind;
+    switch (app->kind) {
+    case EVM_APP_INTENT_OPENED: kind = CHAIN_IEV_OPENED; break;
+    case EVM_APP_STEP_EXECUTED: kind = CHAIN_IEV_STEP_EXECUTED; break;
+    case EVM_APP_STEP_FAILED: kind = CHAIN_IEV_STEP_FAILED; break;
+    case EVM_APP_HOP_ARRIVED: kind = CHAIN_IEV_HOP_ARRIVED; break;
+    case EVM_APP_HOP_DELIVERED: kind = CHAIN_IEV_HOP_DELIVERED; break;
+    case EVM_APP_HOP_RETURNED: kind = CHAIN_IEV_HOP_RETURNED; break;
+    case EVM_APP_REFUND_SENT: kind = CHAIN_IEV_REFUND_SENT; break;
+    case EVM_APP_INTENT_COMPLETED: kind = CHAIN_IEV_COMPLETED; break;
+    case EVM_APP_INTENT_REFUNDED: kind = CHAIN_IEV_REFUNDED; break;
+    case EVM_APP_INTENT_CANCELLED: kind = CHAIN_IEV_CANCELLED; break;
+    case EVM_APP_TRANSFER_REFUNDED:
+        /* sequence, sender, token, amount, timedOut: only the router's own hops (and refunds) */
+        if (!router || app->n_fields != 5 || memcmp(f[1].u.word + 12, router, 20) != 0)
+            return FERRY_OK;
+        kind = CHAIN_IEV_TRANSFER_REFUNDED;
+        break;
+    default:
+        return FERRY_OK;
+    }
+    static const size_t nfields[CHAIN_IEV__COUNT] = {
+        [CHAIN_IEV_OPENED] = 6,        [CHAIN_IEV_STEP_EXECUTED] = 5, [CHAIN_IEV_STEP_FAILED] = 4,
+        [CHAIN_IEV_HOP_ARRIVED] = 5,   [CHAIN_IEV_HOP_DELIVERED] = 2, [CHAIN_IEV_HOP_RETURNED] = 4,
+        [CHAIN_IEV_REFUND_SENT] = 4,   [CHAIN_IEV_COMPLETED] = 3,     [CHAIN_IEV_REFUNDED] = 3,
+        [CHAIN_IEV_CANCELLED] = 1,     [CHAIN_IEV_TRANSFER_REFUNDED] = 5,
+    };
+    if (app->n_fields != nfields[kind])
+        return ferry_fail(FERRY_EINVAL, "%s: %zu fields (want %zu)", name, app->n_fields, nfields[kind]);
+    out->kind = kind;
+    out->at = app->at;
+    enum ferry_err e = FERRY_OK;
+    if (kind != CHAIN_IEV_TRANSFER_REFUNDED)
+        memcpy(out->intent_id, f[0].u.word, 32);
+    switch (kind) {
+    case CHAIN_IEV_OPENED: /* intentId, owner, nonce, token, amount, deadline */
+        addr_of(out->owner, &f[1]);
+        memcpy(out->nonce, f[2].u.word, 32);
+        addr_of(out->token, &f[3]);
+        memcpy(out->amount, f[4].u.word, 32);
+        out->deadline = u64_of(&f[5]);
+        break;
+    case CHAIN_IEV_STEP_EXECUTED: /* intentId, stepIndex, token, amount, sequence */
+        e = step_of(&out->step, &f[1], name);
+        addr_of(out->token, &f[2]);
+        memcpy(out->amount, f[3].u.word, 32);
+        out->sequence = u64_of(&f[4]);
+        break;
+    case CHAIN_IEV_STEP_FAILED: /* intentId, stepIndex, reason, detail */
+        e = step_of(&out->step, &f[1], name);
+        switch (f[2].u.word[31]) {
+        case 1: out->fail_reason = CHAIN_IFAIL_DEADLINE; break;
+        case 2: out->fail_reason = CHAIN_IFAIL_TOKEN_MISMATCH; break;
+        case 3: out->fail_reason = CHAIN_IFAIL_CALL_FAILED; break;
+        default: out->fail_reason = CHAIN_IFAIL_NONE; break; /* a reason this version does not know */
+        }
+        out->detail = f[3].u.bytes.ptr;
+        out->detail_len = f[3].u.bytes.len > CHAIN_IEV_DETAIL_MAX ? CHAIN_IEV_DETAIL_MAX : f[3].u.bytes.len;
+        break;
+    case CHAIN_IEV_HOP_ARRIVED: /* intentId, stepIndex, srcChain, token, amount */
+        e = step_of(&out->step, &f[1], name);
+        out->src_chain = u64_of(&f[2]);
+        addr_of(out->token, &f[3]);
+        memcpy(out->amount, f[4].u.word, 32);
+        break;
+    case CHAIN_IEV_HOP_DELIVERED: /* intentId, sequence */
+        out->sequence = u64_of(&f[1]);
+        break;
+    case CHAIN_IEV_HOP_RETURNED: /* intentId, sequence, token, amount */
+    case CHAIN_IEV_REFUND_SENT:
+        out->sequence = u64_of(&f[1]);
+        addr_of(out->token, &f[2]);
+        memcpy(out->amount, f[3].u.word, 32);
+        break;
+    case CHAIN_IEV_COMPLETED: /* intentId, token, amount */
+    case CHAIN_IEV_REFUNDED:
+        addr_of(out->token, &f[1]);
+        memcpy(out->amount, f[2].u.word, 32);
+        break;
+    case CHAIN_IEV_CANCELLED:
+        break;
+    case CHAIN_IEV_TRANSFER_REFUNDED: /* sequence, sender, token, amount, timedOut */
+        out->sequence = u64_of(&f[0]);
+        addr_of(out->token, &f[2]);
+        memcpy(out->amount, f[3].u.word, 32);
+        out->timed_out = f[4].u.word[31] != 0;
+        break;
+    default:
+        break;
+    }
+    if (e) {
+        memset(out, 0, sizeof *out);
+        return e;
+    }
+    *is_intent = true;
+    return FERRY_OK;
+}

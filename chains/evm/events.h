@@ -152,6 +152,16 @@ enum ferry_err evm_decode_log(const struct evm_decoder *d, uint64_t chain_id, en
                               const struct evm_log *log, uint64_t block_timestamp, enum evm_decoded *what,
                               struct chain_event *ev, struct evm_app_event *app) FERRY_WUR;
 
+/* The intent event an app event stands for (ferry/chain.h, chain_intent_event): the router's
+ * events, and the vault's TransferRefunded of a transfer whose sender is `router` (NULL: the
+ * chain has no router, so no refund is one of its hops). *is_intent is false, and *out zeroed,
+ * for every other app event (a vault event of another sender, AttestersChanged,
+ * NonceInvalidated, ...). The decoder has checked each word against its type; what is refused
+ * here is what the router never emits: a stepIndex above 2^32-1 (FERRY_ERANGE). A StepFailed
+ * detail longer than CHAIN_IEV_DETAIL_MAX is cut to it; out->detail borrows the log's data. */
+enum ferry_err evm_intent_event(const struct evm_app_event *app, const uint8_t *router,
+                                struct chain_intent_event *out, bool *is_intent) FERRY_WUR;
+
 /* A PacketSent whose packetId is not keccak256(abi.encode(packet)) of the packet it carries is
  * FERRY_EINVAL; other events are fine. Separate from decoding because it costs a keccak256 over
  * the whole packet (about as much as the rest of the decoding for a vault transfer): the

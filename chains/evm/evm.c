@@ -19,6 +19,7 @@
 #include "ferry/abi.h"
 #include "ferry/config.h"
 #include "ferry/hex.h"
+#include "ferry/keccak.h"
 #include "ferry/log.h"
 #include "ferry/metrics.h"
 
@@ -37,6 +38,7 @@ struct chain {
     bool started, tx_started, closing;
     struct evm_gateway_abi gw;
     uint8_t domain[32]; /* this Gateway's EIP-712 domain separator */
+    uint8_t sel_intent_state[4]; /* IntentRouter.intentState(bytes32) */
     /* The probe: head, balance and nonce of the submitter, for status() (also when not started). */
     bool probing, probed;
     uint64_t probe_at;  /* loop ms of the last probe sent */
@@ -122,12 +124,42 @@ static void probe(struct chain *c)
 
 /* ---- watcher hooks ---- */
 
+/* Router events (and the vault's refunds of the router's hops) go to on_intent_events first,
+ * then the batch to on_events: the packet engine's batch is what releases the token, so the
+ * intent consumer's writes, queued before it, are durable no later than the cursor moves. */
 static void w_events(void *ud, const struct chain_event *ev, size_t n, const struct evm_app_event *app, size_t napp,
                      uint64_t token)
 {
-    (void)app;
-    (void)napp; /* the intent engine's input; the packet engine takes chain events only */
     struct chain *c = ud;
+    if (c->env.on_intent_events && napp) {
+        struct chain_intent_event *iev = calloc(napp, sizeof *iev);
+        size_t ni = 0;
+        if (!iev) {
+            /* Not handing over would lose them for good once the cursor moves: stop here. The
+             * watcher asks again (the token is never released). */
+            log_kv(LOGL_ERROR, LOG_MOD, "out of memory for intent events; the range will be scanned again", "chain",
+                   c->cfg.name, NULL);
+            return;
+        }
+        const uint8_t *router = c->cfg.router.set ? c->cfg.router.bytes : NULL;
+        for (size_t i = 0; i < napp; i++) {
+            bool is_intent;
+            if (evm_intent_event(&app[i], router, &iev[ni], &is_intent)) {
+                /* the router never emits such a log: the endpoint lied, or the contract is not ours */
+                log_fields(LOGL_ERROR, LOG_MOD, "router event dropped",
+                           (struct log_field[]){LOG_STR("chain", c->cfg.name),
+                                                LOG_U64("block", app[i].at.block_number),
+                                                LOG_U64("log_index", app[i].at.log_index),
+                                                LOG_STR("detail", ferry_errmsg())},
+                           4);
+                continue;
+            }
+            ni += is_intent;
+        }
+        if (ni)
+            c->env.on_intent_events(c->env.engine, c, iev, ni);
+        free(iev);
+    }
     c->env.on_events(c->env.engine, c, ev, n, token);
 }
 
@@ -352,6 +384,9 @@ static enum ferry_err evm_open(struct chain **out, const cJSON *config, const st
     if ((e = evm_gateway_abi_init(&c->gw)))
         goto fail;
     evm_domain_separator(c->domain, c->cfg.chain_id, c->cfg.gateway.bytes);
+    uint8_t h[32];
+    keccak256(h, "intentState(bytes32)", strlen("intentState(bytes32)"));
+    memcpy(c->sel_intent_state, h, 4);
 
     c->eps = calloc(c->cfg.rpc.n, sizeof *c->eps);
     if (!c->eps) {
@@ -501,6 +536,17 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
         tc.data = call->data;
         tc.data_len = call->data_len;
         tc.flags = 0; /* an operator's call: the node's estimate is the check */
+    } else if (call->kind == CHAIN_CALL_ROUTER) {
+        if (!c->cfg.router.set)
+            return ferry_fail(FERRY_ESTATE, "chain %s: a router call, but the chain's config names no router",
+                              c->cfg.name);
+        if (!call->data || call->data_len < 4)
+            return ferry_fail(FERRY_EINVAL, "chain %s: a router call needs calldata (a selector at least)",
+                              c->cfg.name);
+        memcpy(tc.to, c->cfg.router.bytes, ADDRESS_LEN);
+        tc.data = call->data;
+        tc.data_len = call->data_len;
+        /* TXMGR_DRY_RUN: a step that is not the next one reverts in the dry run, not on chain */
     } else {
         if ((e = evm_encode_call(&data, &c->gw, c->cfg.chain_id, call)))
             return ferry_fail_ctx(e, "chain %s: %s", c->cfg.name, chain_call_kind_name(call->kind));
@@ -529,10 +575,14 @@ static enum chain_submission_state evm_submission(struct chain *c, const char *i
 struct query {
     struct chain *c;
     bool pending_kind; /* query_pending (commitments) rather than query_received */
+    bool intent_kind;  /* query_intent (the router's intentState) */
     uint64_t src, seq;
+    uint8_t id[32];
     uint64_t block;
     chain_received_cb rcb;
     chain_pending_cb pcb;
+    chain_intent_cb icb;
+    struct chain_intent_result ir;
     void *ud;
     enum ferry_err err_code;
     char err[240];
@@ -543,7 +593,11 @@ static void query_finish(struct query *q, enum ferry_err err, bool yes, uint64_t
     if (!q->c->closing) {
         if (err)
             (void)ferry_fail(err, "chain %s: %s", q->c->cfg.name, q->err);
-        if (q->pending_kind) {
+        if (q->intent_kind) {
+            q->ir.block_number = block;
+            q->ir.block_timestamp = ts;
+            q->icb(q->ud, err, err ? NULL : &q->ir);
+        } else if (q->pending_kind) {
             struct chain_pending_result r = {.pending = yes, .block_number = block, .block_timestamp = ts};
             q->pcb(q->ud, err, err ? NULL : &r);
         } else {
@@ -567,6 +621,17 @@ static void query_answer(void *ud, struct rpc_reply *r, size_t n)
     uint64_t ts = 0, num = 0;
     const cJSON *blk = r[0].result;
     uint8_t word[32];
+    if (q->intent_kind) {
+        if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) ||
+            num != q->block || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts)) {
+            snprintf(q->err, sizeof q->err, "malformed block %" PRIu64 " in the answer to intentState", q->block);
+            return query_finish(q, FERRY_EIO, false, 0, 0);
+        }
+        if (!cJSON_IsString(r[1].result) || evm_decode_position(&q->ir, r[1].result->valuestring, q->err,
+                                                                sizeof q->err))
+            return query_finish(q, FERRY_EIO, false, 0, 0);
+        return query_finish(q, FERRY_OK, true, num, ts);
+    }
     if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) || num != q->block ||
         !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(r[1].result) ||
         hex_decode_exact(word, 32, r[1].result->valuestring, HEX_PREFIX_REQUIRED)) {
@@ -596,10 +661,17 @@ static enum ferry_err query_at(struct query *q)
 {
     struct chain *c = q->c;
     uint8_t cd[4 + 64];
-    size_t cdlen = evm_query_calldata(cd, &c->gw, q->pending_kind, q->src, q->seq);
+    size_t cdlen;
+    if (q->intent_kind) {
+        memcpy(cd, c->sel_intent_state, 4);
+        memcpy(cd + 4, q->id, 32);
+        cdlen = 36;
+    } else {
+        cdlen = evm_query_calldata(cd, &c->gw, q->pending_kind, q->src, q->seq);
+    }
     char cdhex[sizeof cd * 2 + 3], gw[43], num[19], p_blk[64], p_call[300];
     put_hex(cdhex, cd, cdlen);
-    put_hex(gw, c->cfg.gateway.bytes, 20);
+    put_hex(gw, q->intent_kind ? c->cfg.router.bytes : c->cfg.gateway.bytes, 20);
     hex_u64_quantity(num, q->block);
     snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
     snprintf(p_call, sizeof p_call, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
@@ -663,6 +735,20 @@ static enum ferry_err evm_query_pending(struct chain *c, uint64_t sequence, chai
     if (!q)
         return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
     *q = (struct query){.c = c, .pending_kind = true, .seq = sequence, .pcb = cb, .ud = ud};
+    return query_start(q);
+}
+
+static enum ferry_err evm_query_intent(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud)
+{
+    if (!cb || !id)
+        return ferry_fail(FERRY_EINVAL, "evm: query_intent needs an id and a callback");
+    if (!c->cfg.router.set)
+        return ferry_fail(FERRY_ESTATE, "chain %s: the chain's config names no router", c->cfg.name);
+    struct query *q = calloc(1, sizeof *q);
+    if (!q)
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    *q = (struct query){.c = c, .intent_kind = true, .icb = cb, .ud = ud};
+    memcpy(q->id, id, 32);
     return query_start(q);
 }
 
@@ -813,6 +899,7 @@ const struct chain_ops evm_chain_ops = {
     .submission = evm_submission,
     .query_received = evm_query_received,
     .query_pending = evm_query_pending,
+    .query_intent = evm_query_intent,
     .events_done = evm_events_done,
     .resume = evm_resume,
     .status = evm_status,

@@ -51,4 +51,12 @@ enum ferry_err evm_encode_call(struct fbuf *out, const struct evm_gateway_abi *g
 size_t evm_query_calldata(uint8_t out[68], const struct evm_gateway_abi *g, bool pending_kind, uint64_t src,
                           uint64_t seq);
 
+/* Reads the answer of an eth_call to IntentRouter.intentState(bytes32): "0x" and the ABI
+ * encoding of Position {uint8 status; uint16 step; bool finalHop; uint64 hopSequence; address
+ * token; uint256 amount} (six words). Every word must be the exact encoding of its type and the
+ * status one the router knows (0..8); otherwise FERRY_EINVAL with a message in err. out's block
+ * fields are left alone. */
+enum ferry_err evm_decode_position(struct chain_intent_result *out, const char *hex, char *err,
+                                   size_t errlen) FERRY_WUR;
+
 #endif

@@ -62,6 +62,12 @@ struct config_address {
     uint8_t bytes[ADDRESS_LEN];
 };
 
+/* An optional boolean: `set` when the file wrote it (its default depends on other keys). */
+struct config_optbool {
+    bool set;
+    bool value;
+};
+
 struct config_strings {
     const char **v;
     size_t n;
@@ -130,6 +136,14 @@ struct ferry_config {
         uint64_t backoff_base_ms;
         uint64_t backoff_max_ms;
     } relayer;
+    struct {
+        bool enabled;                      /* intents.enabled, else: some chain names a router */
+        struct config_optbool enabled_opt; /* as written in the file */
+        uint64_t retry_limit;
+        uint64_t max_pending;
+        uint64_t backoff_base_s;
+        uint64_t backoff_max_s;
+    } intents;
     struct ferry_chain_config *chains;
     size_t n_chains;
     cJSON *json; /* the whole file, parsed; owned */

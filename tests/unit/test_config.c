@@ -204,6 +204,95 @@ static void minimal_gets_defaults(void **state)
     config_free(&cfg);
 }
 
+/* The intents section: defaults, the default of `enabled` (whether a chain names a router), and
+ * the checks across its keys. */
+static char *with(const char *router, const char *intents)
+{
+    char *base = tu_read_file(VEC "good/minimal.json", NULL);
+    const char *gw = "\"gateway\": \"0x5FbDB2315678afecb367f032d93F642f64180aa3\",";
+    char *at = strstr(base, gw);
+    assert_non_null(at);
+    size_t cap = strlen(base) + 512;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    size_t head = (size_t)(at - base) + strlen(gw);
+    memcpy(out, base, head);
+    out[head] = 0;
+    if (router) {
+        strcat(out, "\"router\": \"");
+        strcat(out, router);
+        strcat(out, "\",");
+    }
+    strcat(out, at + strlen(gw));
+    if (intents) { /* before the last closing brace */
+        char *end = strrchr(out, '}');
+        snprintf(end, cap - (size_t)(end - out), ", \"intents\": %s}", intents);
+    }
+    free(base);
+    return out;
+}
+
+static void intents_section(void **state)
+{
+    (void)state;
+    struct ferry_config cfg;
+    struct config_problems p = {0};
+    const char *R = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0";
+    char *t = with(NULL, NULL);
+    assert_int_equal(config_parse(t, strlen(t), &cfg, &p), FERRY_OK);
+    assert_false(cfg.intents.enabled); /* no chain can run one */
+    assert_false(cfg.intents.enabled_opt.set);
+    assert_int_equal(cfg.intents.retry_limit, 6);
+    assert_int_equal(cfg.intents.max_pending, 10000);
+    assert_int_equal(cfg.intents.backoff_base_s, 5);
+    assert_int_equal(cfg.intents.backoff_max_s, 300);
+    config_free(&cfg);
+    free(t);
+
+    t = with(R, NULL);
+    assert_int_equal(config_parse(t, strlen(t), &cfg, &p), FERRY_OK);
+    assert_true(cfg.intents.enabled);
+    assert_true(cfg.chains[0].router.set);
+    config_free(&cfg);
+    free(t);
+
+    t = with(R, "{\"enabled\": false, \"retry_limit\": 0, \"max_pending\": 3, \"backoff_base_s\": 60, "
+                "\"backoff_max_s\": 60}");
+    assert_int_equal(config_parse(t, strlen(t), &cfg, &p), FERRY_OK);
+    assert_false(cfg.intents.enabled);
+    assert_true(cfg.intents.enabled_opt.set);
+    assert_int_equal(cfg.intents.retry_limit, 0);
+    assert_int_equal(cfg.intents.max_pending, 3);
+    assert_int_equal(cfg.intents.backoff_base_s, 60);
+    assert_int_equal(cfg.intents.backoff_max_s, 60);
+    config_free(&cfg);
+    free(t);
+
+    static const struct {
+        const char *router, *intents, *problem;
+    } bad[] = {
+        {NULL, "{\"enabled\": true}",
+         "intents.enabled: true, but no chain names a router: set chains[].router where an IntentRouter is "
+         "deployed"},
+        {"0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", "{\"backoff_base_s\": 301}",
+         "intents.backoff_base_s: 301 is above intents.backoff_max_s (300)"},
+        {NULL, "{\"enabled\": \"yes\"}", "intents.enabled: expected true or false"},
+        {NULL, "{\"max_pending\": 0}", "intents.max_pending"},
+        {NULL, "{\"backoff_max\": 3}", "intents.backoff_max: unknown key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = with(bad[i].router, bad[i].intents);
+        memset(&p, 0, sizeof p);
+        assert_int_equal(config_parse(t, strlen(t), &cfg, &p), FERRY_EINVAL);
+        char *got = problems_text(&p);
+        if (!strstr(got, bad[i].problem))
+            fail_msg("%s: want %s, got %s", bad[i].intents, bad[i].problem, got);
+        free(got);
+        config_problems_free(&p);
+        free(t);
+    }
+}
+
 /* Every key set to something other than its default lands where it should. */
 static void full_round_trip(void **state)
 {
@@ -731,6 +820,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(good_vectors),
         cmocka_unit_test(minimal_gets_defaults),
         cmocka_unit_test(full_round_trip),
+        cmocka_unit_test(intents_section),
         cmocka_unit_test(value_forms),
         cmocka_unit_test(listen_and_tokens),
         cmocka_unit_test(unreadable_files),
