@@ -434,6 +434,13 @@ static enum ferry_err open_chains(struct daemon *d)
 
 /* The orchestrator, when intents are enabled: its chain directory from the config (every chain,
  * routers where configured: an intent naming a chain without one is refused by the parser). */
+/* Journal entries are durable: wake the event streams that wait for them. */
+static void on_journal(void *ud, uint64_t last_id)
+{
+    struct daemon *d = ud;
+    api_events_notify(d->api, last_id);
+}
+
 static enum ferry_err new_orch(struct daemon *d)
 {
     if (!d->cfg.intents.enabled) {
@@ -463,6 +470,8 @@ static enum ferry_err new_orch(struct daemon *d)
     oc.max_pending = (uint32_t)d->cfg.intents.max_pending;
     oc.backoff_base_s = (uint32_t)d->cfg.intents.backoff_base_s;
     oc.backoff_max_s = (uint32_t)d->cfg.intents.backoff_max_s;
+    oc.notify = on_journal; /* the API starts later: until then d->api is NULL, which it ignores */
+    oc.notify_ud = d;
     return orch_new(&d->orch, &oc);
 }
 
