@@ -424,7 +424,9 @@ static enum ferry_err open_chains(struct daemon *d)
         struct engine_chain_config cc = {0};
         if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
             return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
-        if (d->orch && (e = orch_add_chain(d->orch, dc->ops, dc->c)))
+        /* a family without an intent router takes no part in intents (its directory entry names no
+         * router, so the parser refuses intents that name the chain) */
+        if (d->orch && dc->ops->query_intent && (e = orch_add_chain(d->orch, dc->ops, dc->c)))
             return ferry_fail_ctx(e, "adding chain %s to the intent orchestrator", dc->cfg->name);
     }
     return FERRY_OK;
@@ -432,6 +434,13 @@ static enum ferry_err open_chains(struct daemon *d)
 
 /* The orchestrator, when intents are enabled: its chain directory from the config (every chain,
  * routers where configured: an intent naming a chain without one is refused by the parser). */
+/* Journal entries are durable: wake the event streams that wait for them. */
+static void on_journal(void *ud, uint64_t last_id)
+{
+    struct daemon *d = ud;
+    api_events_notify(d->api, last_id);
+}
+
 static enum ferry_err new_orch(struct daemon *d)
 {
     if (!d->cfg.intents.enabled) {
@@ -446,7 +455,7 @@ static enum ferry_err new_orch(struct daemon *d)
         struct intent_chain_info *ci = &d->dir[i];
         ci->name = cc->name;
         ci->chain_id = cc->chain_id;
-        if (cc->router.set)
+        if (cc->router.set && d->chains[i].ops->query_intent)
             memcpy(ci->router, cc->router.bytes, ADDRESS_LEN);
         ci->block_time_ms = cc->block_time_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)cc->block_time_ms;
         /* the adapter's depth: it takes 0 as 1 (the head block has one confirmation) */
@@ -461,6 +470,8 @@ static enum ferry_err new_orch(struct daemon *d)
     oc.max_pending = (uint32_t)d->cfg.intents.max_pending;
     oc.backoff_base_s = (uint32_t)d->cfg.intents.backoff_base_s;
     oc.backoff_max_s = (uint32_t)d->cfg.intents.backoff_max_s;
+    oc.notify = on_journal; /* the API starts later: until then d->api is NULL, which it ignores */
+    oc.notify_ud = d;
     return orch_new(&d->orch, &oc);
 }
 

@@ -584,6 +584,12 @@ static void funds_held(struct orch *o, struct orch_funds *f, uint64_t chain, con
     f->in_flight = false;
 }
 
+static bool is_zero(const uint8_t p[32])
+{
+    static const uint8_t zero[32];
+    return memcmp(p, zero, 32) == 0;
+}
+
 /* ---- submissions ---- */
 
 static void make_sub_id(char out[ORCH_SUB_ID_MAX], const uint8_t id[32], enum sub_kind k, uint32_t step, uint32_t n)
@@ -598,13 +604,11 @@ static bool parse_sub_id(const char *s, uint8_t id[32], char *kind, uint32_t *st
     size_t pl = strlen(ORCH_SUB_PREFIX);
     if (strncmp(s, ORCH_SUB_PREFIX, pl) || strlen(s) < pl + 64 + 4 || s[pl + 64] != ':')
         return false;
-    if (hex_decode_exact(id, 32, s + pl, HEX_PREFIX_FORBIDDEN) != FERRY_OK) {
-        char tmp[65];
-        memcpy(tmp, s + pl, 64);
-        tmp[64] = 0;
-        if (hex_decode_exact(id, 32, tmp, HEX_PREFIX_FORBIDDEN))
-            return false;
-    }
+    char hid[65];
+    memcpy(hid, s + pl, 64);
+    hid[64] = 0;
+    if (hex_decode_exact(id, 32, hid, HEX_PREFIX_FORBIDDEN))
+        return false;
     const char *p = s + pl + 65;
     *kind = *p++;
     if (*kind != SUB_OPEN && *kind != SUB_ADVANCE && *kind != SUB_REFUND && *kind != SUB_CANCEL)
@@ -778,7 +782,7 @@ static void handle_outcome(struct orch *o, struct otxn *t, struct irec *ir, stru
             orch_save(o, t, ir);
             return;
         }
-        if (kind == SUB_OPEN && !r->open_tx[0] && !memcmp(r->open_tx, r->open_tx + 1, 31))
+        if (kind == SUB_OPEN && is_zero(r->open_tx))
             memcpy(r->open_tx, s->tx_hash, 32);
         slot[0] = 0;
         o->nsubs--;
@@ -1000,7 +1004,6 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         r->funds.in_flight = true;
         r->hops[s].funds = r->funds;
         hop_reach(o, t, ir, s, HOP_IN_FLIGHT, "in flight (seen by query)", NULL);
-        ir->recheck_dst = true;
         orch_save(o, t, ir);
         break;
     case CHAIN_ISTATUS_DEPARTED:
@@ -1051,6 +1054,9 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         intent_reach(o, t, ir, INTENT_CANCELLED, "cancelled (seen by query)", NULL);
         break;
     }
+    /* A hop in flight is asked about alternately on its destination and its source. */
+    if (r->state == INTENT_IN_PROGRESS && r->current < n && r->hops[r->current].state == HOP_IN_FLIGHT)
+        ir->recheck_dst = chain != r->hops[r->current].to_chain;
     if (ir->fail_kind) {
         char k = ir->fail_kind;
         ir->fail_kind = 0;
@@ -1109,7 +1115,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
     case CHAIN_IEV_OPENED:
         if (chain != r->intent.origin_chain)
             return;
-        if (!r->open_tx[0] && !memcmp(r->open_tx, r->open_tx + 1, 31))
+        if (is_zero(r->open_tx))
             memcpy(r->open_tx, tx, 32);
         if (r->state == INTENT_PENDING || (r->state == INTENT_STUCK && r->stuck_from == INTENT_PENDING)) {
             funds_held(o, &r->funds, chain, e->token, e->amount);
@@ -1144,6 +1150,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
             h->funds = r->funds;
             hop_reach(o, t, ir, i, HOP_CONFIRMED, NULL, tx);
             hop_reach(o, t, ir, i, HOP_IN_FLIGHT, NULL, NULL);
+            ir->recheck_dst = true; /* a missed arrival is the likelier miss */
         } else if (st->kind == INTENT_STEP_CALL) {
             funds_held(o, &r->funds, chain, e->token, e->amount);
             h->funds = r->funds;
@@ -1428,11 +1435,9 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
             return;
         }
         /* Waiting for an event: ask the chain now and then, in case it was missed. */
-        if (now >= ir->query_next_at && ir->query_next_at) {
-            if (h->state == HOP_IN_FLIGHT || h->state == HOP_CONFIRMED)
-                ir->recheck_dst = h->state == HOP_IN_FLIGHT ? !ir->recheck_dst : false;
+        if (now >= ir->query_next_at && ir->query_next_at)
             start_query(o, ir, where(ir));
-        } else if (!ir->query_next_at)
+        else if (!ir->query_next_at)
             ir->query_next_at = now + o->cfg.recheck_s;
         return;
     }

@@ -215,7 +215,7 @@ static enum ferry_err reload(struct orch *o, size_t *loaded)
 }
 
 /* Asks the adapter about a submission the record names, as if it had reported it. */
-static void ask_sub(struct orch *o, struct irec *ir, const char *sub, uint64_t chain)
+static void ask_sub(struct orch *o, const char *sub, uint64_t chain)
 {
     struct ochain *ch = orch_chain(o, chain);
     if (!sub[0] || !ch)
@@ -229,7 +229,6 @@ static void ask_sub(struct orch *o, struct irec *ir, const char *sub, uint64_t c
     if (s.state == CHAIN_SUB_PENDING || s.state == CHAIN_SUB_MINED)
         return;
     (void)orch_on_submission(o, ch->c, &s);
-    (void)ir;
 }
 
 enum ferry_err orch_start(struct orch *o, uint64_t now)
@@ -246,12 +245,14 @@ enum ferry_err orch_start(struct orch *o, uint64_t now)
         struct irec *ir = o->tab[i];
         if (!ir)
             continue;
-        ask_sub(o, ir, ir->r.open_sub, ir->r.open_sub[0] == 0 ? 0 :
+        ask_sub(o, ir->r.open_sub, ir->r.open_sub[0] == 0 ? 0 :
                 ir->r.open_sub[strlen(ORCH_SUB_PREFIX) + 65] == 'r' ? ir->r.funds.chain : ir->r.intent.origin_chain);
         for (size_t h = 0; h < ir->r.intent.n_steps; h++)
-            ask_sub(o, ir, ir->r.hops[h].sub_id, ir->r.hops[h].chain);
+            ask_sub(o, ir->r.hops[h].sub_id, ir->r.hops[h].chain);
     }
-    log_kv(LOGL_INFO, "orch", "started", "intents", loaded ? "reloaded" : "none", NULL);
+    char n[24];
+    snprintf(n, sizeof n, "%zu", loaded);
+    log_kv(LOGL_INFO, "orch", "started", "intents", n, NULL);
     return orch_tick(o, now);
 }
 

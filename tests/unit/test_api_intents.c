@@ -826,7 +826,7 @@ static void retry_a_stuck_intent(void **state)
         cJSON_Delete(j);
     }
     assert_string_equal(str(j, "state"), "STUCK");
-    assert_non_null(strstr(str(j, "reason"), "open on alpha failed"));
+    assert_non_null(strstr(str(j, "reason"), "open on alpha failed 1 times: stub: the node refuses"));
     cJSON_Delete(j);
     assert_true(f.alpha.submits >= 1);
     assert_int_equal(count_listed(&f, "?state=STUCK"), 1);

@@ -867,6 +867,12 @@ static void recheck_finds_missed_arrival(void **state)
     assert_int_equal(CA->nq + CB->nq, 0);
     tick(30);
     assert_int_equal(CB->nq, 1); /* asks the destination of the hop in flight */
+    answer(CB, CHAIN_ISTATUS_NONE, 0, 0); /* not there yet */
+    tick(30);
+    assert_int_equal(CA->nq, 1); /* then its source */
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 7);
+    tick(30);
+    assert_int_equal(CB->nq, 1);
     answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
     struct intent_record r;
     get(id, &r);
@@ -1287,6 +1293,114 @@ static void kill9_after_persist(void **state)
     }
 }
 
+/* The happy route under random restarts (flushed or not), replayed events and a chain whose
+ * answers are the truth: it completes, with exactly one call per step. */
+static void answer_truth(int stage)
+{
+    static const struct {
+        enum chain_intent_status a, b;
+        uint32_t sa, sb;
+    } truth[8] = {
+        {CHAIN_ISTATUS_NONE, CHAIN_ISTATUS_NONE, 0, 0},         {CHAIN_ISTATUS_HOLDING, CHAIN_ISTATUS_NONE, 0, 0},
+        {CHAIN_ISTATUS_IN_FLIGHT, CHAIN_ISTATUS_NONE, 0, 0},    {CHAIN_ISTATUS_IN_FLIGHT, CHAIN_ISTATUS_HOLDING, 0, 1},
+        {CHAIN_ISTATUS_DEPARTED, CHAIN_ISTATUS_HOLDING, 0, 1},  {CHAIN_ISTATUS_DEPARTED, CHAIN_ISTATUS_HOLDING, 0, 2},
+        {CHAIN_ISTATUS_DEPARTED, CHAIN_ISTATUS_IN_FLIGHT, 0, 2}, {CHAIN_ISTATUS_DEPARTED, CHAIN_ISTATUS_COMPLETED, 0, 2},
+    };
+    if (CA->nq)
+        answer(CA, truth[stage].a, truth[stage].sa, 7);
+    if (CB->nq)
+        answer(CB, truth[stage].b, truth[stage].sb, 3);
+    if (CG->nq)
+        answer(CG, CHAIN_ISTATUS_NONE, 0, 0);
+}
+
+static struct fsub *find_sub(struct chain *c, const uint8_t id[32], char k, unsigned step)
+{
+    char hid[65], pre[128];
+    hex_encode(hid, id, 32, false);
+    snprintf(pre, sizeof pre, ORCH_SUB_PREFIX "%s:%c%u.", hid, k, step);
+    for (size_t i = 0; i < c->nsubs; i++)
+        if (strncmp(c->subs[i].id, pre, strlen(pre)) == 0)
+            return &c->subs[i];
+    return NULL;
+}
+
+static void random_restarts(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 12; round++) {
+        uint8_t id[32];
+        submit(100 + (unsigned)round, NULL, id);
+        int stage = 0;
+        struct chain_intent_event seen[16];
+        size_t nseen = 0;
+        for (int guard = 0; stage < 7 && guard < 400; guard++) {
+            uint64_t r = tu_rand() % 8;
+            if (r == 0)
+                restart(tu_rand() % 2);
+            else if (r == 1 && nseen) { /* a replay */
+                struct chain_intent_event e = seen[tu_rand() % nseen];
+                struct chain *c = e.at.chain_id == ALPHA ? CA : CB;
+                orch_on_intent_events(E.o, c, &e, 1);
+                flush();
+            } else if (r == 2)
+                tick(31);
+            answer_truth(stage);
+            /* The chains move when the call they need is there, or on their own (arrival, ack). */
+            static const struct {
+                char k;
+                unsigned step;
+            } need[7] = {{'o', 0}, {'a', 0}, {0, 0}, {0, 0}, {'a', 1}, {'a', 2}, {0, 0}};
+            struct chain *c = stage < 2 ? CA : CB;
+            struct fsub *sub = need[stage].k ? find_sub(c, id, need[stage].k, need[stage].step) : NULL;
+            if (need[stage].k && !sub)
+                continue;
+            struct chain_intent_event e;
+            if (stage == 0)
+                e = mkev(CA, CHAIN_IEV_OPENED, id, &(struct evo){.token = FTA, .amount = 1000});
+            else if (stage == 1)
+                e = mkev(CA, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 0, .seq = 7, .token = FTA, .amount = 1000});
+            else if (stage == 2)
+                e = mkev(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+            else if (stage == 3)
+                e = mkev(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+            else if (stage == 4)
+                e = mkev(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 450});
+            else if (stage == 5)
+                e = mkev(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 2, .seq = 3, .token = FTB, .amount = 450});
+            else
+                e = mkev(CB, CHAIN_IEV_COMPLETED, id, &(struct evo){.token = FTB, .amount = 450});
+            stage++;
+            /* The adapter always reports its submission (before or after the events); an event
+             * may be lost (only queries will tell). */
+            bool report_first = tu_rand() % 2, lost = tu_rand() % 3 == 0;
+            if (sub && report_first)
+                outcome(c, sub, CHAIN_SUB_CONFIRMED);
+            if (!lost) {
+                orch_on_intent_events(E.o, e.at.chain_id == ALPHA ? CA : CB, &e, 1);
+                flush();
+                seen[nseen++ % 16] = e;
+            }
+            if (sub && !report_first)
+                outcome(c, sub, CHAIN_SUB_CONFIRMED);
+        }
+        for (int guard = 0; st_of(id) != INTENT_COMPLETED && guard < 20; guard++) {
+            tick(31);
+            answer_truth(stage);
+        }
+        assert_int_equal(st_of(id), INTENT_COMPLETED);
+        assert_int_equal(nsubs(CA, id, 'o', 0), 1);
+        assert_int_equal(nsubs(CA, id, 'a', 0), 1);
+        assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+        assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+        assert_int_equal(nsubs_of(CA, id) + nsubs_of(CB, id) + nsubs_of(CG, id), 4);
+    }
+    struct jcollect c;
+    journal_read(&c); /* ids from 1 without gaps through every restart */
+    assert_int_equal(c.n, orch_last_event(E.o));
+    journal_free(&c);
+}
+
 /* ---- records and listing ---- */
 
 static void record_round_trip(void **state)
@@ -1503,6 +1617,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(restart_points, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_crashes, setup, teardown),
         cmocka_unit_test_setup_teardown(kill9_after_persist, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(record_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(listing, setup, teardown),
     };
