@@ -368,7 +368,7 @@ enum ferry_err orch_submit(struct orch *o, const cJSON *intent, const char *sig_
         goto fail;
     }
     if (intent_check_signature(&r->intent, r->id, sig, slen)) {
-        e = say(err, FERRY_EINVAL, "signature: %s", ferry_errmsg());
+        e = say(err, FERRY_EINVAL, "%s", ferry_errmsg());
         goto fail;
     }
     if (sig[64] < 27)
