@@ -86,6 +86,12 @@ body . 0x1234 >"$tmp/b1b.json"
 refused "a signature that is not 65 bytes" 400 '^signature$' '65' "$tmp/b1b.json"
 body . "$(sign_id "$good_id" "$(dev_key 6)")" >"$tmp/b2.json"
 refused "signed by another key than the owner's" 400 '^signature$' '(?i)owner|signer|recover' "$tmp/b2.json"
+# the same signature made malleable: s -> n - s, v flipped (recovers to the owner, but high s)
+r=${good_sig:2:64} s_=${good_sig:66:64} v=${good_sig:130:2}
+hs=$(echo "obase=16; ibase=16; FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141 - $(echo "$s_" | tr a-f A-F)" | bc | tr -d '\\\n')
+hs=$(printf '%64s' "$hs" | tr ' ' 0)
+body . "0x$r$hs$([ "$v" = 1b ] && echo 1c || echo 1b)" >"$tmp/b2c.json"
+refused "a malleable (high-s) form of the owner's signature" 400 '^signature$' '(?i)malleable|upper half|high' "$tmp/b2c.json"
 body '.deadline += 1' >"$tmp/b2b.json"
 refused "signed, then changed (the deadline)" 400 '^signature$' '(?i)owner|signer|recover' "$tmp/b2b.json"
 body '.origin_chain = "delta"' >"$tmp/b3.json"
