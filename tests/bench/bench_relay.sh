@@ -18,7 +18,8 @@
 #   both accounts' nonces show every one mined. Relay: N TokenVault.transfer calls alpha -> beta,
 #   from the first send until `ferry packets` shows N ACKED packets (and, separately, until the
 #   recipient's voucher balance on beta is N units: delivery).
-# FERRY_BENCH_LOG=FILE keeps the daemon's log (where the time goes).
+# FERRY_BENCH_LOG=FILE keeps the daemon's log (where the time goes); FERRY_BENCH_WRAP runs the
+# daemon under a profiler, e.g. "perf record -g -o /tmp/ferry.perf" or "strace -f -tt -o /tmp/ferry.st".
 # A figure, not a test: fails only when the setup fails or the relay does not finish in time.
 set -u
 cd "$(dirname "$0")/../.."
@@ -38,7 +39,7 @@ now() { date +%s.%N; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for try in $(seq 1 20); do
-  base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): a client socket may take a port up there
+  base=$((24000 + RANDOM % 996)) # 24000-24999: below the ephemeral range, and the range kept for this benchmark
   port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
 done
 export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
@@ -149,7 +150,8 @@ rbal=$("$cast" call --rpc-url "$rpc_a" "$token" "balanceOf(address)(uint256)" "$
 ceiling=$(printf '%.1f' "$(echo "scale=3; $N / ($c1 - $c0)" | bc)")
 
 # ---- the relay ----
-"$ferry" start --config "$cfg" 2>"$tmp/ferry.log" &
+# shellcheck disable=SC2086 # FERRY_BENCH_WRAP is a command line, split on purpose
+${FERRY_BENCH_WRAP:-} "$ferry" start --config "$cfg" 2>"$tmp/ferry.log" &
 daemon=$!
 end=$(($(date +%s) + 30))
 until curl -sf "http://$FERRY_DEVNET_API/healthz" >/dev/null 2>&1; do
