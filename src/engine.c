@@ -1086,7 +1086,7 @@ void engine_config_default(struct engine_config *c)
     c->gas_per_packet = 250000;
     c->gas_per_payload_byte = 16;
     c->batch_gas_cap = 8000000;
-    c->inflight_max = 4;
+    c->inflight_max = 8;
     c->live_share_pct = 25;
     c->live_window_s = 300;
     c->retry_limit = 8;
