@@ -160,7 +160,7 @@ struct engine_config {
     uint64_t gas_per_packet;       /* estimated gas of one packet in a delivery (250000) */
     uint64_t gas_per_payload_byte; /* plus this much per payload byte (16) */
     uint64_t batch_gas_cap;        /* estimated gas per delivery (8000000); a lone packet may exceed it */
-    uint32_t inflight_max;         /* deliveries being checked or submitted per destination (4) */
+    uint32_t inflight_max;         /* deliveries being checked or submitted per destination (8) */
     uint32_t live_share_pct;       /* share of each batch kept for live packets (25) */
     uint32_t live_window_s;        /* a packet seen within this long of its block is live (300) */
     /* Retries. */
