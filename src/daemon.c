@@ -57,8 +57,9 @@ struct daemon {
     struct engine_attester *attesters;
     size_t n_attesters;
     struct loop_timer tick;
+    struct loop_timer kick; /* a zero-delay engine_tick the engine asked for (new work) */
     struct loop_hook flush;
-    bool tick_on, flush_on;
+    bool tick_on, kick_on, flush_on;
     enum ferry_err failure; /* what stopped the loop, if not a signal */
     char failure_msg[512];
 };
@@ -315,6 +316,13 @@ static void on_tick(struct loop_timer *t, void *ud)
         stop_with(d, e, "intent orchestrator");
 }
 
+static void kick_engine(void *ud)
+{
+    struct daemon *d = ud;
+    if (!loop_timer_armed(&d->kick))
+        loop_timer_start(&d->kick, 0, 0);
+}
+
 static void on_turn_end(struct loop_hook *h, void *ud)
 {
     struct daemon *d = ud;
@@ -421,7 +429,8 @@ static enum ferry_err open_chains(struct daemon *d)
         enum ferry_err e = dc->ops->open(&dc->c, dc->cfg->json, &env);
         if (e)
             return ferry_fail_ctx(e, "opening chain %s", dc->cfg->name);
-        struct engine_chain_config cc = {0};
+        /* chains[].max_batch bounds the deliveries to this chain */
+        struct engine_chain_config cc = {.batch_max = (uint32_t)dc->cfg->max_batch};
         if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
             return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
         /* a family without an intent router takes no part in intents (its directory entry names no
@@ -552,17 +561,16 @@ static enum ferry_err start(struct daemon *d, const char *path)
     ec.threshold = (unsigned)d->cfg.attesters.threshold;
     ec.sign = sign_digest;
     ec.sign_ud = d->signer;
+    loop_timer_init(d->loop, &d->kick, on_tick, d);
+    d->kick_on = true;
+    ec.kick = kick_engine;
+    ec.kick_ud = d;
     ec.retry_limit = (uint32_t)d->cfg.relayer.retry_limit;
     /* The engine counts backoff in whole seconds. */
     ec.backoff_base_s = (uint32_t)((d->cfg.relayer.backoff_base_ms + 999) / 1000);
     ec.backoff_max_s = (uint32_t)((d->cfg.relayer.backoff_max_ms + 999) / 1000);
     if (ec.backoff_max_s < ec.backoff_base_s)
         ec.backoff_max_s = ec.backoff_base_s;
-    /* chains[].max_batch: the engine has one batch size for every destination, so the smallest
-     * limit holds for all (no chain gets a batch larger than it allows). */
-    for (size_t i = 0; i < d->cfg.n_chains; i++)
-        if (d->cfg.chains[i].max_batch && (i == 0 || d->cfg.chains[i].max_batch < ec.batch_max))
-            ec.batch_max = (uint32_t)d->cfg.chains[i].max_batch;
     if ((e = engine_new(&d->engine, &ec))) {
         fail_print(d, "starting the engine");
         return e;
@@ -623,6 +631,8 @@ static enum ferry_err shutdown_all(struct daemon *d)
     enum ferry_err e = FERRY_OK;
     if (d->tick_on)
         loop_timer_stop(&d->tick);
+    if (d->kick_on)
+        loop_timer_stop(&d->kick);
     if (d->flush_on)
         loop_hook_stop(&d->flush);
     api_stop(d->api);

@@ -56,6 +56,14 @@ void eng_fail(struct engine *e, enum ferry_err err, const char *what)
            "error", ferry_errmsg(), NULL);
 }
 
+void eng_kick(struct engine *e)
+{
+    if (!e->cfg.kick || e->kicked || !e->started || e->failed)
+        return;
+    e->kicked = true;
+    e->cfg.kick(e->cfg.kick_ud);
+}
+
 /* ---- packets in memory: open addressing on (src, seq) ---- */
 
 static size_t slot_of(const struct engine *e, uint64_t src, uint64_t seq)
@@ -616,6 +624,7 @@ out:
         }
         lsub_drop(e, s);
         txn_commit(t);
+        eng_kick(e);
     } else if (err) {
         eng_fail(e, err, "building a call");
     }
@@ -684,6 +693,8 @@ static void handle_submission(struct engine *e, struct echain *ch, const struct 
     if (final)
         lsub_drop(e, ls);
     txn_commit(t);
+    if (final) /* its window slot is free, or its packets have a new state to act on */
+        eng_kick(e);
 }
 
 static void on_submission(void *engine, struct chain *c, const struct chain_submission *s)
@@ -911,6 +922,8 @@ static void on_events(void *engine, struct chain *c, const struct chain_event *e
         t->done_token = token;
     }
     txn_commit(t);
+    if (n) /* new packets to deliver: schedule them now, not at the next tick */
+        eng_kick(e);
 }
 
 static void on_deep_reorg(void *engine, struct chain *c, uint64_t from_block, const char *detail)
@@ -1073,7 +1086,7 @@ void engine_config_default(struct engine_config *c)
     c->gas_per_packet = 250000;
     c->gas_per_payload_byte = 16;
     c->batch_gas_cap = 8000000;
-    c->inflight_max = 4;
+    c->inflight_max = 8;
     c->live_share_pct = 25;
     c->live_window_s = 300;
     c->retry_limit = 8;
@@ -1225,6 +1238,8 @@ enum ferry_err engine_add_chain(struct engine *e, const struct chain_ops *ops, s
     ch->c = c;
     ch->id = id;
     ch->threshold = m;
+    ch->batch_max = cc && cc->batch_max ? cc->batch_max : e->cfg.batch_max;
+    ch->inflight_max = cc && cc->inflight_max ? cc->inflight_max : e->cfg.inflight_max;
     snprintf(ch->name, sizeof ch->name, "%s", ops->chain_name(c) ? ops->chain_name(c) : "");
     if (!ch->name[0])
         snprintf(ch->name, sizeof ch->name, "%" PRIu64, id);
@@ -1363,6 +1378,7 @@ enum ferry_err engine_tick(struct engine *e, uint64_t now)
         return ferry_fail(FERRY_ESTATE, "engine: engine_tick before engine_start");
     if (now > e->now)
         e->now = now;
+    e->kicked = false;
     sched_tick(e);
     return e->failed;
 }
@@ -1384,6 +1400,7 @@ enum ferry_err engine_retry(struct engine *e, uint64_t src_chain, uint64_t seque
     if (!err)
         try_ack(e, t, p);
     txn_commit(t);
+    eng_kick(e);
     return err ? err : e->failed;
 }
 

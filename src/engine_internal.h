@@ -28,6 +28,8 @@ struct echain {
     uint64_t id;
     char name[64];
     unsigned threshold;
+    uint32_t batch_max;    /* packets per delivery to it */
+    uint32_t inflight_max; /* its delivery window */
     uint32_t assembling; /* delivery batches whose checks are in flight */
     bool paused;         /* a deep reorg: no new work until the adapter resumes */
 };
@@ -137,6 +139,7 @@ struct engine {
     uint64_t now;
     uint64_t rng;
     bool started;
+    bool kicked; /* cfg.kick was called and engine_tick has not run since */
     enum ferry_err failed;
 
     struct metric *m_transitions, *m_packets, *m_events, *m_submissions, *m_attest, *m_backlog, *m_oldest,
@@ -155,6 +158,8 @@ enum ferry_err packet_set_state(struct engine *e, struct txn *t, struct prec *p,
 /* Persists a record whose state did not change. */
 void packet_save(struct engine *e, struct txn *t, struct prec *p);
 void eng_fail(struct engine *e, enum ferry_err err, const char *what);
+/* Asks the daemon for a prompt engine_tick (engine_config.kick), once per tick at most. */
+void eng_kick(struct engine *e);
 void sub_record(struct prec *p, const char *id, enum chain_submission_state st, const uint8_t *tx);
 struct lsub *lsub_find(struct engine *e, const char *id);
 struct lsub *lsub_add(struct engine *e, const char *id, enum sub_kind kind, struct echain *ch, const struct pkey *keys,

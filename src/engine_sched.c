@@ -289,6 +289,7 @@ static void deliver_answer(void *ud, enum ferry_err err, const struct chain_rece
             struct txn *t = txn_begin(e);
             finalize(e, as, t);
             txn_commit(t);
+            eng_kick(e); /* if some of the batch was not sent, its slot is free now */
         }
     }
     probe_unlink_free(e, pr);
@@ -367,7 +368,7 @@ static void form_batches(struct engine *e, struct echain *dst, struct prec **c, 
     for (struct lsub *s = e->subs; s; s = s->next)
         inflight += s->kind == SUB_DELIVER && s->ch == dst;
     bool *used = calloc(n ? n : 1, sizeof *used);
-    struct prec **b = calloc(e->cfg.batch_max, sizeof *b);
+    struct prec **b = calloc(dst->batch_max, sizeof *b);
     if (!used || !b) {
         free(used);
         free(b);
@@ -375,14 +376,14 @@ static void form_batches(struct engine *e, struct echain *dst, struct prec **c, 
         eng_fail(e, FERRY_ENOMEM, "forming delivery batches");
         return;
     }
-    size_t live_quota = ((size_t)e->cfg.batch_max * e->cfg.live_share_pct + 99) / 100;
-    while (inflight < e->cfg.inflight_max && !e->failed) {
+    size_t live_quota = ((size_t)dst->batch_max * e->cfg.live_share_pct + 99) / 100;
+    while (inflight < dst->inflight_max && !e->failed) {
         size_t nb = 0, live = 0;
         uint64_t gas = 0;
         bool solo = false;
         /* Two passes: live packets up to their share, then everyone by time left. */
-        for (int pass = 0; pass < 2 && !solo && nb < e->cfg.batch_max; pass++) {
-            for (size_t i = 0; i < n && !solo && nb < e->cfg.batch_max; i++) {
+        for (int pass = 0; pass < 2 && !solo && nb < dst->batch_max; pass++) {
+            for (size_t i = 0; i < n && !solo && nb < dst->batch_max; i++) {
                 if (used[i])
                     continue;
                 if (pass == 0 && (!is_live(e, c[i]) || live >= live_quota))

@@ -160,7 +160,7 @@ struct engine_config {
     uint64_t gas_per_packet;       /* estimated gas of one packet in a delivery (250000) */
     uint64_t gas_per_payload_byte; /* plus this much per payload byte (16) */
     uint64_t batch_gas_cap;        /* estimated gas per delivery (8000000); a lone packet may exceed it */
-    uint32_t inflight_max;         /* deliveries being checked or submitted per destination (4) */
+    uint32_t inflight_max;         /* deliveries being checked or submitted per destination (8) */
     uint32_t live_share_pct;       /* share of each batch kept for live packets (25) */
     uint32_t live_window_s;        /* a packet seen within this long of its block is live (300) */
     /* Retries. */
@@ -172,6 +172,12 @@ struct engine_config {
     uint32_t query_retry_s;  /* wait after a failed query (5) */
     uint32_t probe_timeout_s; /* a query unanswered this long is given up (120) */
     uint64_t seed;           /* jitter PRNG seed; 0: from the clock */
+    /* Prompt scheduling. The engine calls kick(kick_ud) when work may have become due between
+     * ticks (events arrived, a submission finished, a delivery check ended) and wants
+     * engine_tick called soon, from the loop (e.g. a zero-delay timer): never from inside kick.
+     * Coalesced: at most one kick between two engine_tick calls. NULL: the caller's timer only. */
+    void (*kick)(void *ud);
+    void *kick_ud;
 };
 
 /* Fills the defaults above (store, metrics, attesters and sign left empty). */
@@ -189,7 +195,9 @@ void engine_free(struct engine *e);
 void engine_chain_env(struct engine *e, struct chain_env *env);
 
 struct engine_chain_config {
-    unsigned threshold; /* the Gateway's m on this chain; 0: the engine's default */
+    unsigned threshold;    /* the Gateway's m on this chain; 0: the engine's default */
+    uint32_t batch_max;    /* packets per delivery to this chain (its max_batch); 0: engine_config's */
+    uint32_t inflight_max; /* deliveries checked or in flight to this chain; 0: engine_config's */
 };
 
 /* Adds an opened chain (before engine_start). The chain's ops are checked (chain_ops_check);
@@ -203,7 +211,8 @@ enum ferry_err engine_add_chain(struct engine *e, const struct chain_ops *ops, s
 enum ferry_err engine_start(struct engine *e, uint64_t now) FERRY_WUR;
 
 /* Does the work that is due at unix time `now`: delivery batches, timeouts, acks, retries.
- * Call from a timer (every second is plenty). Returns the error that stopped the engine, if any. */
+ * Call from a timer (every second: the time-based work) and whenever the engine kicks
+ * (engine_config.kick: new work). Returns the error that stopped the engine, if any. */
 enum ferry_err engine_tick(struct engine *e, uint64_t now) FERRY_WUR;
 
 /* FERRY_OK while the engine runs; otherwise the error that stopped it (a failed store write:

@@ -443,6 +443,8 @@ struct h {
     struct engine_attester att[4];
     struct chain *a, *b, *c;
     unsigned threshold_b; /* per-chain threshold for B (0: default) */
+    uint32_t batch_b, inflight_b; /* per-chain delivery window for B (0: default) */
+    unsigned kicks;               /* calls of cfg.kick, when a test sets it */
 };
 
 static void rm_rf(const char *path)
@@ -511,6 +513,10 @@ static void h_start_at(struct h *h, uint64_t now)
         cs[i]->nq = 0; /* queries of an earlier engine are gone with it */
         engine_chain_env(h->e, &cs[i]->env);
         struct engine_chain_config cc = {.threshold = cs[i] == h->b ? h->threshold_b : 0};
+        if (cs[i] == h->b) {
+            cc.batch_max = h->batch_b;
+            cc.inflight_max = h->inflight_b;
+        }
         if (engine_add_chain(h->e, &fake_ops, cs[i], &cc))
             fail_msg("engine_add_chain: %s", ferry_errmsg());
     }
@@ -1154,6 +1160,90 @@ static void batches_bounded_by_count_and_gas(void **state)
     h_free(h);
 }
 
+/* Each destination has its own batch size and window (the daemon passes chains[].max_batch);
+ * a chain that sets none gets engine_config's. */
+static void per_chain_batch_and_window(void **state)
+{
+    struct h *h = h_new("mem", 3, 2);
+    h->cfg.batch_max = 5;
+    h->cfg.inflight_max = 1;
+    h->batch_b = 2;
+    h->inflight_b = 2;
+    h_start(h);
+    for (uint64_t s = 1; s <= 7; s++)
+        send_packet(h->a, s <= 5 ? B_ID : C_ID, s, 3000 + s, 999);
+    send_packet(h->a, C_ID, 8, 3008, 999);
+    send_packet(h->a, C_ID, 9, 3009, 999);
+    send_packet(h->a, C_ID, 10, 3010, 999);
+    send_packet(h->a, C_ID, 11, 3011, 999);
+    pump(h);
+    tick(h, 1001);
+    pump(h);
+    /* B: max_batch 2, two in flight: 2 + 2, the fifth waits */
+    assert_int_equal(h->b->nsubs, 2);
+    assert_int_equal(h->b->subs[0].n, 2);
+    assert_int_equal(h->b->subs[1].n, 2);
+    /* C: the engine's 5, one in flight */
+    assert_int_equal(h->c->nsubs, 1);
+    assert_int_equal(h->c->subs[0].n, 5);
+    fk_report(h->b, h->b->subs[0].id, CHAIN_SUB_CONFIRMED, NULL);
+    pump(h);
+    tick(h, 1002);
+    pump(h);
+    assert_int_equal(h->b->nsubs, 3);
+    assert_int_equal(h->b->subs[2].n, 1);
+    assert_int_equal(h->b->subs[2].pk[0].sequence, 5);
+    assert_int_equal(h->c->nsubs, 1);
+    h_free(h);
+}
+
+static void count_kick(void *ud) { ((struct h *)ud)->kicks++; }
+
+/* New events and finished submissions ask for a prompt pass (kick), once until the next
+ * engine_tick; the pass does the work without waiting for the clock to move. */
+static void kick_asks_for_a_prompt_pass(void **state)
+{
+    struct h *h = h_new("mem", 3, 2);
+    h->cfg.kick = count_kick;
+    h->cfg.kick_ud = h;
+    h->batch_b = 3;
+    h->inflight_b = 1;
+    h_start(h);
+    assert_int_equal(h->kicks, 0);
+    for (uint64_t s = 1; s <= 3; s++)
+        send_packet(h->a, B_ID, s, 3000 + s, 999);
+    pump(h);
+    assert_int_equal(h->kicks, 1); /* three event calls, one kick */
+    assert_int_equal(h->b->nsubs, 0);
+    tick(h, 1000); /* the same second as the start: no time has to pass */
+    pump(h);
+    assert_int_equal(h->b->nsubs, 1);
+    assert_int_equal(h->b->subs[0].n, 3);
+    assert_int_equal(h->kicks, 2); /* the batch's checks ended */
+    tick(h, 1000);
+    for (uint64_t s = 4; s <= 5; s++)
+        send_packet(h->a, B_ID, s, 3000 + s, 999);
+    pump(h);
+    assert_int_equal(h->kicks, 3);
+    tick(h, 1000); /* the window (1) is full: nothing new, and no kick */
+    pump(h);
+    assert_int_equal(h->b->nsubs, 1);
+    assert_int_equal(h->kicks, 3);
+    fk_report(h->b, h->b->subs[0].id, CHAIN_SUB_CONFIRMED, NULL);
+    pump(h);
+    assert_int_equal(h->kicks, 4); /* the window has room again */
+    tick(h, 1000);
+    pump(h);
+    assert_int_equal(h->b->nsubs, 2);
+    assert_int_equal(h->b->subs[1].n, 2);
+    /* acks are submitted from the events themselves; the kick that follows finds nothing */
+    receive_packet(h->b, A_ID, 1, 3001, true, "ok");
+    pump(h);
+    assert_int_equal(h->kicks, 5);
+    assert_int_equal(h->a->nsubs, 1);
+    h_free(h);
+}
+
 /* 100 old packets (backfill) with nearer timeouts, then 2 live ones: does the first batch
  * carry the live ones? With live_share_pct 0, it must not (so the test can tell). */
 static bool first_batch_has_live(unsigned live_share)
@@ -1771,6 +1861,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(batches_by_destination_by_time_left),
         cmocka_unit_test(batches_bounded_by_count_and_gas),
         cmocka_unit_test(backfill_does_not_starve_live),
+        cmocka_unit_test(per_chain_batch_and_window),
+        cmocka_unit_test(kick_asks_for_a_prompt_pass),
         cmocka_unit_test(repeated_events_are_noops),
         cmocka_unit_test(attesters_m_of_n),
         cmocka_unit_test(invalid_transitions_are_refused),
