@@ -23,7 +23,6 @@
 
 export BC_LINE_LENGTH=0 # bc must not wrap 78-digit numbers
 AMOUNT_IN=0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833 # keccak256("Ferry.AMOUNT_IN")
-ZERO_ADDR=0x0000000000000000000000000000000000000000
 daemon=""
 
 # Four consecutive free ports in 22000-23999 (the range this project's intent tests use).
@@ -55,7 +54,7 @@ bal() {
   local out
   if out=$("$cast" call --rpc-url "$1" "$2" "balanceOf(address)(uint256)" "$3" 2>/dev/null); then echo "${out%% *}"
   elif [ "$("$cast" code --rpc-url "$1" "$2" 2>/dev/null)" = 0x ]; then echo 0
-  else echo "balance-error"; fi
+  else echo "?balance-error"; fi # (bc rejects it: no arithmetic on a failed read)
 }
 quote() { "$cast" call --rpc-url "$rpc_b" "$pool" "quote(address,uint256,address)(uint256)" "$voucher" "$1" "$ftb" | cut -d' ' -f1; }
 dev_key() { sed -n "s/^($1) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1; }
