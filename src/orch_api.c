@@ -124,6 +124,7 @@ void orch_free(struct orch *o)
     for (size_t i = 0; i < o->cap; i++)
         irec_free(o->tab[i]);
     free(o->tab);
+    free(o->seqs);
     free(o->dirty);
     free(o->chains);
     for (size_t i = 0; i < o->cfg.dir.n && o->dir_chains; i++)
@@ -245,6 +246,12 @@ enum ferry_err orch_start(struct orch *o, uint64_t now)
         struct irec *ir = o->tab[i];
         if (!ir)
             continue;
+        for (size_t h = 0; h < ir->r.intent.n_steps; h++) {
+            const struct hop_record *hr = &ir->r.hops[h];
+            if (hr->kind == INTENT_STEP_TRANSFER && hr->to_chain != hr->chain &&
+                !orch_seq_put(o, hr->chain, hr->sequence, ir, (int)h))
+                return o->failed;
+        }
         ask_sub(o, ir->r.open_sub, ir->r.open_sub[0] == 0 ? 0 :
                 ir->r.open_sub[strlen(ORCH_SUB_PREFIX) + 65] == 'r' ? ir->r.funds.chain : ir->r.intent.origin_chain);
         for (size_t h = 0; h < ir->r.intent.n_steps; h++)
