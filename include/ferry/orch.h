@@ -195,8 +195,10 @@ void orch_config_default(struct orch_config *cfg);
 enum ferry_err orch_new(struct orch **out, const struct orch_config *cfg) FERRY_WUR;
 void orch_free(struct orch *o);
 
-/* Adds an opened chain (before orch_start): intents may use it if its ops have query_intent and
- * its directory entry names a router. */
+/* Adds an opened chain (before orch_start). Every chain may be added: intents may use it if its
+ * ops have query_intent and its directory entry names a router; otherwise it is accepted and never
+ * used (its entry in the orchestrator's directory loses the router, so intents naming it are
+ * refused when parsed). FERRY_EEXIST for a chain added twice. */
 enum ferry_err orch_add_chain(struct orch *o, const struct chain_ops *ops, struct chain *c) FERRY_WUR;
 
 /* Reloads every non-terminal intent, asks the adapters about the submissions the records name

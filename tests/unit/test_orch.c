@@ -1047,6 +1047,59 @@ static void deadline_by_chain_time(void **state)
     assert_int_equal(nsubs(CA, id2, 'r', 0), 1);
 }
 
+/* A chain of a family without query_intent, or without a router, is accepted and never used:
+ * an intent naming it is refused by the parser; the others work as before. */
+static void chains_intents_cannot_use(void **state)
+{
+    (void)state;
+    static struct chain delta = {.id = 31340, .name = "delta"}, eps = {.id = 31341, .name = "epsilon"};
+    struct chain_ops noq = fake_ops;
+    noq.name = "noquery";
+    noq.query_intent = NULL;
+    struct intent_chain_info dir5[5];
+    memcpy(dir5, dir_chains, sizeof dir_chains);
+    dir5[3] = (struct intent_chain_info){"delta", 31340, {0}, 1000, 1};
+    memcpy(dir5[3].router, E.router, 20); /* a router configured, but the family cannot query it */
+    dir5[4] = (struct intent_chain_info){"epsilon", 31341, {0}, 1000, 1}; /* no router */
+    struct store *st;
+    assert_int_equal(store_open(&st, "mem", NULL), FERRY_OK);
+    struct orch_config cfg;
+    orch_config_default(&cfg);
+    cfg.store = st;
+    cfg.dir = (struct intent_dir){dir5, 5};
+    struct orch *o;
+    assert_int_equal(orch_new(&o, &cfg), FERRY_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(orch_add_chain(o, &fake_ops, &chains[i]), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &noq, &delta), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &fake_ops, &eps), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &fake_ops, &chains[1]), FERRY_EEXIST);
+    assert_int_equal(orch_start(o, E.now), FERRY_OK);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_pause_chain(o, "delta", true, err), FERRY_ENOTFOUND);
+    static const char *const names[] = {"delta", "epsilon"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *j = intent_json(30, &(struct opts){.two_steps = true});
+        cJSON *tr = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "steps"), 0), "transfer");
+        cJSON_ReplaceItemInObject(tr, "to_chain", cJSON_CreateString(names[k]));
+        cJSON *out = NULL;
+        assert_int_equal(orch_prepare(o, j, E.now, &out, err), FERRY_EINVAL);
+        assert_null(out);
+        assert_non_null(strstr(err, "intent.steps[0].transfer.to_chain"));
+        assert_non_null(strstr(err, names[k]));
+        cJSON_Delete(j);
+    }
+    /* The caller's directory is left as it was; the usable chains still take intents. */
+    assert_memory_equal(dir5[3].router, E.router, 20);
+    cJSON *j = intent_json(31, &(struct opts){.two_steps = true}), *out = NULL;
+    assert_int_equal(orch_prepare(o, j, E.now, &out, err), FERRY_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(j);
+    orch_free(o);
+    assert_int_equal(store_flush(st), FERRY_OK);
+    assert_int_equal(store_close(st), FERRY_OK);
+}
+
 static void deadline_refund(void **state)
 {
     (void)state;
@@ -1774,6 +1827,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(deadline_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(funds_follow_the_hops, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_by_chain_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(chains_intents_cannot_use, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_in_each_state, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_from_stuck, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_points, setup, teardown),
