@@ -1809,6 +1809,48 @@ static void states_and_names(void **state)
     assert_false(orch_on_submission(E.o, CA, &(struct chain_submission){.id = "deliver:1"}));
 }
 
+/* What is over for a hop: DONE and REFUNDED always; every hop of a terminal intent; a WAITING hop
+ * of a refunding intent (it never runs); FAILED/TIMED_OUT only once the intent is terminal. */
+static void hop_finished_rule(void **state)
+{
+    (void)state;
+    for (int i = INTENT_PENDING; i < INTENT_STATE__COUNT; i++)
+        for (int h = HOP_WAITING; h < HOP_STATE__COUNT; h++) {
+            enum intent_state is = (enum intent_state)i;
+            enum hop_state hs = (enum hop_state)h;
+            bool want = hs == HOP_DONE || hs == HOP_REFUNDED || intent_state_terminal(is) ||
+                        (is == INTENT_REFUNDING && hs == HOP_WAITING);
+            assert_int_equal(hop_finished(is, INTENT_NONE, hs), want);
+        }
+    assert_false(hop_finished(INTENT_REFUNDING, INTENT_NONE, HOP_FAILED));
+    assert_false(hop_finished(INTENT_REFUNDING, INTENT_NONE, HOP_TIMED_OUT));
+    assert_true(hop_finished(INTENT_REFUNDED, INTENT_NONE, HOP_FAILED));
+    assert_true(hop_finished(INTENT_CANCELLED, INTENT_NONE, HOP_WAITING));
+    assert_false(hop_finished(INTENT_IN_PROGRESS, INTENT_NONE, HOP_WAITING));
+    assert_true(hop_finished(INTENT_STUCK, INTENT_REFUNDING, HOP_WAITING));
+    assert_false(hop_finished(INTENT_STUCK, INTENT_IN_PROGRESS, HOP_WAITING));
+    assert_false(hop_finished(INTENT_STUCK, INTENT_REFUNDING, HOP_FAILED));
+
+    /* On a record: a call failed at step 1; step 2 will never run, step 1 waits for the refund. */
+    uint8_t id[32];
+    submit(40, &(struct opts){.recovery = true}, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    event(CB, CHAIN_IEV_STEP_FAILED, id, &(struct evo){.step = 1, .fail = CHAIN_IFAIL_CALL_FAILED});
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDING);
+    assert_false(hop_is_finished(&r, &r.hops[0]));  /* ARRIVED: DONE once its ack comes back */
+    assert_false(hop_is_finished(&r, &r.hops[1]));  /* FAILED: REFUNDED once the refund is paid */
+    assert_true(hop_is_finished(&r, &r.hops[2]));   /* WAITING: never runs */
+    intent_record_clear(&r);
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    get(id, &r);
+    assert_int_equal(r.hops[0].state, HOP_DONE);
+    assert_true(hop_is_finished(&r, &r.hops[0]));
+    intent_record_clear(&r);
+}
+
 static void quiet(void *ud, const char *line, size_t len) { (void)ud, (void)line, (void)len; }
 
 int main(int argc, char **argv)
@@ -1819,6 +1861,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(states_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(happy_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(hop_finished_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(submit_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(call_failure_refund_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(call_failure_refund_recovery, setup, teardown),
