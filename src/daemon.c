@@ -433,9 +433,9 @@ static enum ferry_err open_chains(struct daemon *d)
         struct engine_chain_config cc = {.batch_max = (uint32_t)dc->cfg->max_batch};
         if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
             return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
-        /* a family without an intent router takes no part in intents (its directory entry names no
-         * router, so the parser refuses intents that name the chain) */
-        if (d->orch && dc->ops->query_intent && (e = orch_add_chain(d->orch, dc->ops, dc->c)))
+        /* every chain: one without a router, or of a family without query_intent, is accepted
+         * and takes no part in intents (orch_add_chain) */
+        if (d->orch && (e = orch_add_chain(d->orch, dc->ops, dc->c)))
             return ferry_fail_ctx(e, "adding chain %s to the intent orchestrator", dc->cfg->name);
     }
     return FERRY_OK;
@@ -464,7 +464,7 @@ static enum ferry_err new_orch(struct daemon *d)
         struct intent_chain_info *ci = &d->dir[i];
         ci->name = cc->name;
         ci->chain_id = cc->chain_id;
-        if (cc->router.set && d->chains[i].ops->query_intent)
+        if (cc->router.set)
             memcpy(ci->router, cc->router.bytes, ADDRESS_LEN);
         ci->block_time_ms = cc->block_time_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)cc->block_time_ms;
         /* the adapter's depth: it takes 0 as 1 (the head block has one confirmation) */

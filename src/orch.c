@@ -159,6 +159,101 @@ static void tab_remove(struct orch *o, struct irec *ir)
     }
 }
 
+/* ---- the map of transfers in flight ---- */
+
+static size_t seq_slot(uint64_t chain, uint64_t seq, size_t cap)
+{
+    uint64_t h = (chain * 0x9E3779B97F4A7C15ull) ^ (seq + 0x632BE59BD9B4E019ull);
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 32;
+    return (size_t)h & (cap - 1);
+}
+
+struct oseq *orch_seq_find(struct orch *o, uint64_t chain, uint64_t seq)
+{
+    if (!o->seq_cap || seq == 0)
+        return NULL;
+    for (size_t i = seq_slot(chain, seq, o->seq_cap);; i = (i + 1) & (o->seq_cap - 1)) {
+        struct oseq *q = &o->seqs[i];
+        if (!q->used)
+            return NULL;
+        if (q->chain == chain && q->seq == seq)
+            return q;
+    }
+}
+
+static bool seq_grow(struct orch *o)
+{
+    size_t ncap = o->seq_cap ? o->seq_cap * 2 : 64;
+    struct oseq *n = calloc(ncap, sizeof *n);
+    if (!n)
+        return false;
+    for (size_t i = 0; i < o->seq_cap; i++)
+        if (o->seqs[i].used) {
+            size_t j = seq_slot(o->seqs[i].chain, o->seqs[i].seq, ncap);
+            while (n[j].used)
+                j = (j + 1) & (ncap - 1);
+            n[j] = o->seqs[i];
+        }
+    free(o->seqs);
+    o->seqs = n;
+    o->seq_cap = ncap;
+    return true;
+}
+
+bool orch_seq_put(struct orch *o, uint64_t chain, uint64_t seq, const struct irec *ir, int hop)
+{
+    if (seq == 0)
+        return true;
+    struct oseq *q = orch_seq_find(o, chain, seq);
+    if (!q) {
+        if ((o->seq_count + 1) * 2 > o->seq_cap && !seq_grow(o)) {
+            (void)ferry_fail(FERRY_ENOMEM, "orch: out of memory");
+            orch_fail(o, FERRY_ENOMEM, "remembering a transfer");
+            return false;
+        }
+        size_t i = seq_slot(chain, seq, o->seq_cap);
+        while (o->seqs[i].used)
+            i = (i + 1) & (o->seq_cap - 1);
+        q = &o->seqs[i];
+        o->seq_count++;
+    }
+    memset(q, 0, sizeof *q);
+    q->used = true;
+    q->chain = chain;
+    q->seq = seq;
+    memcpy(q->id, ir->r.id, 32);
+    q->hop = hop;
+    return true;
+}
+
+static void seq_del(struct orch *o, uint64_t chain, uint64_t seq, const uint8_t id[32])
+{
+    struct oseq *q = orch_seq_find(o, chain, seq);
+    if (!q || memcmp(q->id, id, 32) != 0)
+        return;
+    size_t i = (size_t)(q - o->seqs);
+    memset(q, 0, sizeof *q);
+    o->seq_count--;
+    /* Re-seat the run that follows, so that lookups do not stop at the hole. */
+    for (size_t j = (i + 1) & (o->seq_cap - 1); o->seqs[j].used; j = (j + 1) & (o->seq_cap - 1)) {
+        struct oseq m = o->seqs[j];
+        memset(&o->seqs[j], 0, sizeof m);
+        size_t k = seq_slot(m.chain, m.seq, o->seq_cap);
+        while (o->seqs[k].used)
+            k = (k + 1) & (o->seq_cap - 1);
+        o->seqs[k] = m;
+    }
+}
+
+static void seq_forget(struct orch *o, const struct irec *ir)
+{
+    for (size_t i = 0; i < ir->r.intent.n_steps; i++)
+        seq_del(o, ir->r.hops[i].chain, ir->r.hops[i].sequence, ir->r.id);
+    seq_del(o, ir->refund_chain, ir->refund_seq, ir->r.id);
+}
+
 void irec_free(struct irec *ir)
 {
     if (!ir)
@@ -173,6 +268,16 @@ struct ochain *orch_chain(struct orch *o, uint64_t id)
         if (o->chains[i].id == id)
             return &o->chains[i];
     return NULL;
+}
+
+/* The time on `chain` as its router judges a deadline (block.timestamp): its latest head's, so
+ * that a refund is not sent (to revert) while the chain is still before the deadline; the
+ * daemon's clock only until a head was seen. A transaction lands in a later block, whose time is
+ * at least this. */
+static uint64_t chain_now(struct orch *o, uint64_t chain)
+{
+    const struct ochain *ch = orch_chain(o, chain);
+    return ch && ch->head.timestamp ? ch->head.timestamp : o->now;
 }
 
 static struct ochain *chain_by_ptr(struct orch *o, const struct chain *c)
@@ -307,6 +412,7 @@ static void forget(struct orch *o, const uint8_t id[32])
     for (size_t i = 0; i < ir->r.intent.n_steps; i++)
         o->nsubs -= ir->r.hops[i].sub_id[0] != 0;
     o->per_state[ir->r.state]--;
+    seq_forget(o, ir);
     tab_remove(o, ir);
     irec_free(ir);
 }
@@ -987,7 +1093,7 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         funds_held(o, &r->funds, chain, res->token, res->amount);
         orch_save(o, t, ir);
         if (r->state == INTENT_REFUNDING)
-            confirms = o->now >= r->intent.deadline;
+            confirms = chain_now(o, chain) >= r->intent.deadline;
         else if (r->cancel_requested && s == 0)
             confirms = true;
         else
@@ -997,6 +1103,8 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
         intent_reach(o, t, ir, INTENT_IN_PROGRESS, NULL, NULL);
         hops_before(o, t, ir, s);
         r->hops[s].sequence = res->hop_sequence;
+        if (cross_chain(&r->intent.steps[s]) && !orch_seq_put(o, chain, res->hop_sequence, ir, (int)s))
+            return;
         r->funds.known = true;
         r->funds.chain = chain;
         memcpy(r->funds.token, res->token, 20);
@@ -1084,16 +1192,6 @@ static int find_hop_by_seq(const struct irec *ir, uint64_t chain, uint64_t seq)
     return -1;
 }
 
-static struct irec *find_by_seq(struct orch *o, uint64_t chain, uint64_t seq, int *hop)
-{
-    for (size_t i = 0; i < o->cap; i++) {
-        struct irec *ir = o->tab[i];
-        if (ir && (*hop = find_hop_by_seq(ir, chain, seq)) >= 0)
-            return ir;
-    }
-    return NULL;
-}
-
 static bool timed_out_in(const struct chain_intent_event *ev, size_t n, uint64_t chain, uint64_t seq,
                          const uint8_t tx[32])
 {
@@ -1138,6 +1236,8 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         struct hop_record *h = &r->hops[i];
         if (cross_chain(st)) {
             h->sequence = e->sequence;
+            if (!orch_seq_put(o, chain, e->sequence, ir, (int)i))
+                return;
             uint64_t ts = e->at.block_timestamp;
             h->timeout_at = st->timeout && ts + st->timeout < r->intent.deadline ? ts + st->timeout
                                                                                  : r->intent.deadline;
@@ -1199,8 +1299,11 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
             }
             prev->funds = r->funds;
             hop_reach(o, t, ir, s - 1, HOP_ARRIVED, NULL, tx);
-        } else if (r->current == s && r->hops[s].state == HOP_WAITING) {
-            funds_held(o, &r->funds, chain, e->token, e->amount); /* the ack was seen first */
+        } else if (r->current == s && r->hops[s].state <= HOP_SUBMITTED) {
+            /* The ack was seen first (HopDelivered moved the funds here with the source's token):
+             * this says what arrived, even if step s has been submitted since. */
+            funds_held(o, &r->funds, chain, e->token, e->amount);
+            prev->funds = r->funds;
         }
         orch_save(o, t, ir);
         return;
@@ -1245,6 +1348,10 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         return;
     }
     case CHAIN_IEV_REFUND_SENT:
+        if (!orch_seq_put(o, chain, e->sequence, ir, -1))
+            return;
+        ir->refund_chain = chain;
+        ir->refund_seq = e->sequence;
         intent_reach(o, t, ir, INTENT_REFUNDING, "refund sent home", tx);
         r->funds.known = true;
         r->funds.chain = chain;
@@ -1261,24 +1368,38 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         for (uint32_t j = 0; j < n; j++)
             hop_reach(o, t, ir, j, HOP_DONE, NULL, j + 1 == n ? tx : NULL);
         const struct intent_step *last = &r->intent.steps[n - 1];
-        r->funds.known = true;
-        r->funds.chain = last->to_chain;
-        memcpy(r->funds.holder, last->recipient, 20);
-        memcpy(r->funds.token, e->token, 20);
-        memcpy(r->funds.amount, e->amount, 32);
-        r->funds.in_flight = false;
+        const struct orch_funds *got = &r->hops[n - 1].funds;
+        if (got->known && !got->in_flight && got->chain == last->to_chain) {
+            /* What the recipient got (the destination's TransferReceived, or the local payout) */
+            r->funds = *got;
+        } else {
+            /* The destination's TransferReceived is not seen yet: the token and amount are the
+             * ones the last hop carried on its source (docs/intents.md, "Limits"). */
+            r->funds.known = true;
+            r->funds.chain = last->to_chain;
+            memcpy(r->funds.holder, last->recipient, 20);
+            memcpy(r->funds.token, e->token, 20);
+            memcpy(r->funds.amount, e->amount, 32);
+            r->funds.in_flight = false;
+        }
         r->hops[n - 1].funds = r->funds;
         r->current = (uint32_t)n;
         intent_reach(o, t, ir, INTENT_COMPLETED, NULL, tx);
         return;
     }
     case CHAIN_IEV_REFUNDED: {
+        /* The router pays where it is (policy recovery, or on the origin, or nothing to send); else
+         * this is the ack of the refund hop home: the owner was paid on the origin, what that
+         * hop's TransferReceived there says (the token there is not the one sent from here). */
+        bool recovery = r->intent.refund == INTENT_REFUND_RECOVERY;
+        bool here = recovery || chain == r->intent.origin_chain || is_zero(e->amount);
+        const struct oseq *q = here ? NULL : orch_seq_find(o, chain, ir->refund_seq);
+        bool got = q && q->got && !memcmp(q->id, r->id, 32);
         r->funds.known = true;
-        /* Policy origin pays on the origin (a return hop's IntentRefunded comes from its source). */
-        r->funds.chain = r->intent.refund == INTENT_REFUND_RECOVERY ? chain : r->intent.origin_chain;
-        memcpy(r->funds.holder, r->intent.refund == INTENT_REFUND_RECOVERY ? r->intent.recovery : r->intent.owner, 20);
-        memcpy(r->funds.token, e->token, 20);
-        memcpy(r->funds.amount, e->amount, 32);
+        r->funds.chain = here ? chain : r->intent.origin_chain;
+        memcpy(r->funds.holder, recovery ? r->intent.recovery : r->intent.owner, 20);
+        memcpy(r->funds.token, got ? q->token : e->token, 20);
+        memcpy(r->funds.amount, got ? q->amount : e->amount, 32);
         r->funds.in_flight = false;
         for (uint32_t j = 0; j < n; j++)
             if (r->hops[j].state == HOP_FAILED || r->hops[j].state == HOP_TIMED_OUT) {
@@ -1298,6 +1419,36 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         }
         intent_reach(o, t, ir, INTENT_CANCELLED, "cancelled on chain", tx);
         return;
+    case CHAIN_IEV_TRANSFER_RECEIVED: {
+        struct oseq *q = orch_seq_find(o, e->src_chain, e->sequence);
+        if (!q || memcmp(q->id, r->id, 32) != 0)
+            return;
+        if (q->hop < 0) { /* the refund hop home landed; IntentRefunded (its ack) settles the intent */
+            if (r->state == INTENT_REFUNDING && chain == r->intent.origin_chain &&
+                !memcmp(e->recipient, r->intent.owner, 20)) {
+                q->got = true;
+                memcpy(q->token, e->token, 20);
+                memcpy(q->amount, e->amount, 32);
+            }
+            return;
+        }
+        uint32_t i = (uint32_t)q->hop;
+        const struct intent_step *st = &r->intent.steps[i];
+        /* Earlier hops pay the next router: HopArrived says those. The last one pays the recipient. */
+        if (i + 1 != n || st->to_chain != chain || memcmp(e->recipient, st->recipient, 20) != 0 ||
+            r->state == INTENT_REFUNDING)
+            return;
+        r->funds.known = true;
+        r->funds.chain = chain;
+        memcpy(r->funds.holder, e->recipient, 20);
+        memcpy(r->funds.token, e->token, 20);
+        memcpy(r->funds.amount, e->amount, 32);
+        r->funds.in_flight = false;
+        r->hops[i].funds = r->funds;
+        hop_reach(o, t, ir, i, HOP_ARRIVED, NULL, tx);
+        orch_save(o, t, ir);
+        return;
+    }
     default: return;
     }
 }
@@ -1312,9 +1463,13 @@ void orch_on_intent_events(struct orch *o, struct chain *c, const struct chain_i
     size_t nt = 0;
     for (size_t i = 0; i < n && !o->failed; i++) {
         struct irec *ir;
-        if (ev[i].kind == CHAIN_IEV_TRANSFER_REFUNDED) {
-            int hop;
-            ir = find_by_seq(o, ch->id, ev[i].sequence, &hop);
+        if (ev[i].kind == CHAIN_IEV_TRANSFER_REFUNDED || ev[i].kind == CHAIN_IEV_TRANSFER_RECEIVED) {
+            /* no intent id: the map of the transfers the intents sent (most received ones are
+             * other traffic, and miss here at once) */
+            const struct oseq *q = ev[i].kind == CHAIN_IEV_TRANSFER_REFUNDED
+                                       ? orch_seq_find(o, ch->id, ev[i].sequence)
+                                       : orch_seq_find(o, ev[i].src_chain, ev[i].sequence);
+            ir = q ? orch_find(o, q->id) : NULL;
         } else
             ir = orch_find(o, ev[i].intent_id);
         if (!ir || intent_state_terminal(ir->r.state))
@@ -1346,6 +1501,7 @@ void orch_on_head(struct orch *o, struct chain *c, const struct chain_head *h)
 }
 
 /* ---- what is due ---- */
+
 
 static bool chain_ok(struct orch *o, uint64_t chain, bool for_refund)
 {
@@ -1400,7 +1556,7 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
                 start_sub(o, t, ir, SUB_CANCEL, 0);
             return;
         }
-        if (now >= r->intent.deadline) {
+        if (chain_now(o, r->funds.known ? r->funds.chain : r->intent.origin_chain) >= r->intent.deadline) {
             snprintf(why, sizeof why, "the deadline passed before step 0 ran (funds held on %s)",
                      chain_name(o, r->funds.chain, cbuf));
             refund_now(o, t, ir, why);
@@ -1421,7 +1577,7 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
         struct hop_record *h = &r->hops[i];
         bool held_here = r->funds.known && !r->funds.in_flight && r->funds.chain == h->chain;
         if ((h->state == HOP_WAITING || h->state == HOP_SUBMITTED) && held_here) {
-            if (now >= r->intent.deadline) {
+            if (chain_now(o, h->chain) >= r->intent.deadline) {
                 snprintf(why, sizeof why, "the deadline passed with the funds held on %s before step %" PRIu32,
                          chain_name(o, h->chain, cbuf), i);
                 refund_now(o, t, ir, why);

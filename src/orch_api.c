@@ -124,6 +124,7 @@ void orch_free(struct orch *o)
     for (size_t i = 0; i < o->cap; i++)
         irec_free(o->tab[i]);
     free(o->tab);
+    free(o->seqs);
     free(o->dirty);
     free(o->chains);
     for (size_t i = 0; i < o->cfg.dir.n && o->dir_chains; i++)
@@ -137,14 +138,24 @@ enum ferry_err orch_add_chain(struct orch *o, const struct chain_ops *ops, struc
     if (o->started)
         return ferry_fail(FERRY_ESTATE, "orch: chains are added before orch_start");
     uint64_t id = ops->chain_id(c);
-    const struct intent_chain_info *ci = intent_dir_by_id(&o->cfg.dir, id);
+    struct intent_chain_info *ci = NULL;
+    for (size_t i = 0; i < o->cfg.dir.n && !ci; i++)
+        if (o->dir_chains[i].chain_id == id)
+            ci = &o->dir_chains[i];
     static const uint8_t zero[ADDRESS_LEN];
-    if (!ci || !memcmp(ci->router, zero, ADDRESS_LEN))
-        return ferry_fail(FERRY_EINVAL, "orch: chain %" PRIu64 " names no intent router in the directory", id);
-    if (!ops->query_intent)
-        return ferry_fail(FERRY_EINVAL, "orch: chain family \"%s\" has no query_intent", ops->name);
     if (orch_chain(o, id))
         return ferry_fail(FERRY_EEXIST, "orch: chain %" PRIu64 " added twice", id);
+    /* A chain without a router, or of a family that cannot say where an intent stands, takes no
+     * part in intents: accepted, never driven. Its directory entry (the orchestrator's copy)
+     * loses the router, so the parser refuses an intent that names it ("has no IntentRouter"). */
+    if (!ci || !memcmp(ci->router, zero, ADDRESS_LEN) || !ops->query_intent) {
+        if (ci && memcmp(ci->router, zero, ADDRESS_LEN))
+            log_kv(LOGL_INFO, "orch", "chain not used by intents: its family has no query_intent", "chain", ci->name,
+                   "family", ops->name, NULL);
+        if (ci)
+            memset(ci->router, 0, ADDRESS_LEN);
+        return FERRY_OK;
+    }
     struct ochain *n = realloc(o->chains, (o->nchains + 1) * sizeof *n);
     if (!n)
         return ferry_fail(FERRY_ENOMEM, "orch: out of memory");
@@ -245,6 +256,12 @@ enum ferry_err orch_start(struct orch *o, uint64_t now)
         struct irec *ir = o->tab[i];
         if (!ir)
             continue;
+        for (size_t h = 0; h < ir->r.intent.n_steps; h++) {
+            const struct hop_record *hr = &ir->r.hops[h];
+            if (hr->kind == INTENT_STEP_TRANSFER && hr->to_chain != hr->chain &&
+                !orch_seq_put(o, hr->chain, hr->sequence, ir, (int)h))
+                return o->failed;
+        }
         ask_sub(o, ir->r.open_sub, ir->r.open_sub[0] == 0 ? 0 :
                 ir->r.open_sub[strlen(ORCH_SUB_PREFIX) + 65] == 'r' ? ir->r.funds.chain : ir->r.intent.origin_chain);
         for (size_t h = 0; h < ir->r.intent.n_steps; h++)

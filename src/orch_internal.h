@@ -49,6 +49,22 @@ struct irec {
     char fail_kind;            /* 0: none */
     uint32_t fail_step;
     char fail_why[ORCH_REASON_MAX];
+    /* the last refund hop sent home (RefundSent), for its TransferReceived there (not persisted) */
+    uint64_t refund_chain, refund_seq;
+};
+
+/* A transfer an intent sent, by (source chain, sequence): the vault's TransferRefunded and
+ * TransferReceived name no intent, and the latter comes for every transfer a chain receives, so
+ * they are matched here in O(1) rather than by a scan. Entries live as long as the intent is
+ * held. */
+struct oseq {
+    bool used;
+    uint64_t chain, seq;
+    uint8_t id[32];
+    int hop;                /* the hop's index; -1: a refund hop home */
+    bool got;               /* refund hop: its TransferReceived was seen (what the owner got) */
+    uint8_t token[ADDRESS_LEN];
+    uint8_t amount[32];
 };
 
 enum act_kind { ACT_SUBMIT, ACT_FORGET };
@@ -96,6 +112,8 @@ struct orch {
     size_t ndirty, dirty_alloc;
     struct oquery *queries;
     size_t nqueries, nsubs;
+    struct oseq *seqs;      /* open addressing, linear probing, power-of-two capacity */
+    size_t seq_cap, seq_count;
 
     uint64_t next_event;    /* the next journal id to give */
     uint64_t durable_event; /* the last one made durable */
@@ -119,6 +137,10 @@ enum ferry_err intent_set_state(struct orch *o, struct otxn *t, struct irec *ir,
 enum ferry_err hop_set_state(struct orch *o, struct otxn *t, struct irec *ir, uint32_t i, enum hop_state to,
                              const char *reason, const uint8_t *tx);
 void orch_drive(struct orch *o, struct otxn *t, struct irec *ir);
+/* Remembers that (chain, seq) is hop `hop` (-1: a refund hop) of intent ir; false on no memory
+ * (the orchestrator is then stopped). */
+bool orch_seq_put(struct orch *o, uint64_t chain, uint64_t seq, const struct irec *ir, int hop);
+struct oseq *orch_seq_find(struct orch *o, uint64_t chain, uint64_t seq);
 void irec_free(struct irec *ir);
 
 #endif

@@ -54,6 +54,19 @@ bool intent_state_terminal(enum intent_state s)
 
 bool hop_state_terminal(enum hop_state s) { return s == HOP_DONE || s == HOP_REFUNDED; }
 
+bool hop_finished(enum intent_state intent, enum intent_state stuck_from, enum hop_state hop)
+{
+    if (hop_state_terminal(hop) || intent_state_terminal(intent))
+        return true;
+    enum intent_state where = intent == INTENT_STUCK ? stuck_from : intent;
+    return where == INTENT_REFUNDING && hop == HOP_WAITING;
+}
+
+bool hop_is_finished(const struct intent_record *r, const struct hop_record *h)
+{
+    return hop_finished(r->state, r->stuck_from, h->state);
+}
+
 void intent_record_clear(struct intent_record *r)
 {
     intent_clear(&r->intent);

@@ -1364,6 +1364,14 @@ enum ferry_err evm_intent_event(const struct evm_app_event *app, const uint8_t *
             return FERRY_OK;
         kind = CHAIN_IEV_TRANSFER_REFUNDED;
         break;
+    case EVM_APP_TRANSFER_RECEIVED:
+        /* srcChain, sequence, recipient, token, amount: the last hop of an intent pays its recipient
+         * (or a refund hop the owner) through the vault, and only this event says what they got here.
+         * Every one is handed over on a chain with a router; the consumer matches (srcChain, sequence). */
+        if (!router)
+            return FERRY_OK;
+        kind = CHAIN_IEV_TRANSFER_RECEIVED;
+        break;
     default:
         return FERRY_OK;
     }
@@ -1371,14 +1379,14 @@ enum ferry_err evm_intent_event(const struct evm_app_event *app, const uint8_t *
         [CHAIN_IEV_OPENED] = 6,        [CHAIN_IEV_STEP_EXECUTED] = 5, [CHAIN_IEV_STEP_FAILED] = 4,
         [CHAIN_IEV_HOP_ARRIVED] = 5,   [CHAIN_IEV_HOP_DELIVERED] = 2, [CHAIN_IEV_HOP_RETURNED] = 4,
         [CHAIN_IEV_REFUND_SENT] = 4,   [CHAIN_IEV_COMPLETED] = 3,     [CHAIN_IEV_REFUNDED] = 3,
-        [CHAIN_IEV_CANCELLED] = 1,     [CHAIN_IEV_TRANSFER_REFUNDED] = 5,
+        [CHAIN_IEV_CANCELLED] = 1,     [CHAIN_IEV_TRANSFER_REFUNDED] = 5, [CHAIN_IEV_TRANSFER_RECEIVED] = 5,
     };
     if (app->n_fields != nfields[kind])
         return ferry_fail(FERRY_EINVAL, "%s: %zu fields (want %zu)", name, app->n_fields, nfields[kind]);
     out->kind = kind;
     out->at = app->at;
     enum ferry_err e = FERRY_OK;
-    if (kind != CHAIN_IEV_TRANSFER_REFUNDED)
+    if (kind != CHAIN_IEV_TRANSFER_REFUNDED && kind != CHAIN_IEV_TRANSFER_RECEIVED)
         memcpy(out->intent_id, f[0].u.word, 32);
     switch (kind) {
     case CHAIN_IEV_OPENED: /* intentId, owner, nonce, token, amount, deadline */
@@ -1432,6 +1440,13 @@ enum ferry_err evm_intent_event(const struct evm_app_event *app, const uint8_t *
         addr_of(out->token, &f[2]);
         memcpy(out->amount, f[3].u.word, 32);
         out->timed_out = f[4].u.word[31] != 0;
+        break;
+    case CHAIN_IEV_TRANSFER_RECEIVED: /* srcChain, sequence, recipient, token, amount */
+        out->src_chain = u64_of(&f[0]);
+        out->sequence = u64_of(&f[1]);
+        addr_of(out->recipient, &f[2]);
+        addr_of(out->token, &f[3]);
+        memcpy(out->amount, f[4].u.word, 32);
         break;
     default:
         break;

@@ -153,8 +153,10 @@ enum ferry_err evm_decode_log(const struct evm_decoder *d, uint64_t chain_id, en
                               struct chain_event *ev, struct evm_app_event *app) FERRY_WUR;
 
 /* The intent event an app event stands for (ferry/chain.h, chain_intent_event): the router's
- * events, and the vault's TransferRefunded of a transfer whose sender is `router` (NULL: the
- * chain has no router, so no refund is one of its hops). *is_intent is false, and *out zeroed,
+ * events, the vault's TransferRefunded of a transfer whose sender is `router`, and every vault
+ * TransferReceived (an intent's last hop pays its recipient, not the router, so the sender is no
+ * filter here); router NULL: the chain has no router, so neither vault event is one of an
+ * intent's. *is_intent is false, and *out zeroed,
  * for every other app event (a vault event of another sender, AttestersChanged,
  * NonceInvalidated, ...). The decoder has checked each word against its type; what is refused
  * here is what the router never emits: a stepIndex above 2^32-1 (FERRY_ERANGE). A StepFailed

@@ -104,6 +104,10 @@ enum chain_intent_event_kind {
     CHAIN_IEV_CANCELLED,        /* IntentCancelled */
     CHAIN_IEV_TRANSFER_REFUNDED, /* the vault's TransferRefunded of a transfer sent by the router:
                                   * sequence, token, amount, timed_out (no intent_id: match by sequence) */
+    CHAIN_IEV_TRANSFER_RECEIVED, /* the vault's TransferReceived of ANY transfer delivered here (the adapter
+                                  * cannot tell an intent's hop from other traffic): src_chain, sequence
+                                  * (on src_chain), recipient, token, amount (what the recipient got here).
+                                  * No intent_id: the consumer matches (src_chain, sequence) to its hops */
     CHAIN_IEV__COUNT
 };
 
@@ -127,7 +131,8 @@ struct chain_intent_event {
     uint8_t token[20];
     uint8_t amount[32];     /* big-endian */
     uint64_t sequence;      /* vault/gateway sequence of a hop (on the chain of the event) */
-    uint64_t src_chain;     /* HOP_ARRIVED */
+    uint64_t src_chain;     /* HOP_ARRIVED, TRANSFER_RECEIVED */
+    uint8_t recipient[20];  /* TRANSFER_RECEIVED: who was paid (not `owner`: that one is the intent's) */
     enum chain_intent_fail fail_reason;
     bool timed_out;         /* TRANSFER_REFUNDED */
     const uint8_t *detail;  /* STEP_FAILED: revert data (borrowed, valid during the callback) */

@@ -34,6 +34,8 @@
 #include "ferry/err.h"
 #include "ferry/intent.h"
 
+struct hop_record;
+struct intent_record;
 struct metrics;
 struct orch;
 struct store;
@@ -74,7 +76,16 @@ enum ferry_err intent_state_parse(const char *s, enum intent_state *out) FERRY_W
 bool intent_state_terminal(enum intent_state s);    /* COMPLETED, REFUNDED, CANCELLED */
 const char *hop_state_name(enum hop_state s);
 enum ferry_err hop_state_parse(const char *s, enum hop_state *out) FERRY_WUR;
-bool hop_state_terminal(enum hop_state s);          /* DONE, REFUNDED (and FAILED/TIMED_OUT once the intent is terminal) */
+/* Terminal by the hop's state alone: DONE, REFUNDED (no edge leaves them). Whether a hop is over
+ * also depends on its intent: hop_is_finished. */
+bool hop_state_terminal(enum hop_state s);
+/* Whether a hop's part is over for good (what `ferry hops --pending` leaves out): DONE or
+ * REFUNDED; any hop of a terminal intent (FAILED/TIMED_OUT of a cancelled or abandoned route, a
+ * WAITING hop of a cancelled one, ...); and a WAITING hop of a REFUNDING intent (or one STUCK on
+ * the way to its refund), which will never run. A FAILED or TIMED_OUT hop of a refunding intent is
+ * not finished: it becomes REFUNDED. stuck_from matters only for a STUCK intent. */
+bool hop_finished(enum intent_state intent, enum intent_state stuck_from, enum hop_state hop);
+bool hop_is_finished(const struct intent_record *r, const struct hop_record *h);
 
 /* ---- records ---- */
 
@@ -195,8 +206,10 @@ void orch_config_default(struct orch_config *cfg);
 enum ferry_err orch_new(struct orch **out, const struct orch_config *cfg) FERRY_WUR;
 void orch_free(struct orch *o);
 
-/* Adds an opened chain (before orch_start): intents may use it if its ops have query_intent and
- * its directory entry names a router. */
+/* Adds an opened chain (before orch_start). Every chain may be added: intents may use it if its
+ * ops have query_intent and its directory entry names a router; otherwise it is accepted and never
+ * used (its entry in the orchestrator's directory loses the router, so intents naming it are
+ * refused when parsed). FERRY_EEXIST for a chain added twice. */
 enum ferry_err orch_add_chain(struct orch *o, const struct chain_ops *ops, struct chain *c) FERRY_WUR;
 
 /* Reloads every non-terminal intent, asks the adapters about the submissions the records name

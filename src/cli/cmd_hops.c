@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "ferry/orch.h"
 
 #define LIST_MAX 100000u /* intents read at most */
 
@@ -49,11 +50,24 @@ static int parse(int argc, char **argv, struct opts *o)
     return CLI_OK;
 }
 
-/* Whether a hop is listed: --pending and --chain apply to hops, not only to their intents. */
-static bool hop_wanted(const struct opts *o, const struct ferry_config *cfg, const char *intent_state,
-                       const cJSON *hop)
+/* --pending lists the hops that are not finished, by the orchestrator's rule (hop_is_finished);
+ * a state this CLI does not know is listed. */
+static bool hop_pending(const cJSON *intent, const char *intent_state, const cJSON *hop)
 {
-    if (o->q.pending && (cli_intent_terminal(intent_state) || cli_hop_finished(cli_json_str(hop, "state", ""))))
+    enum intent_state is, from = INTENT_NONE;
+    enum hop_state hs;
+    if (intent_state_parse(intent_state, &is) || hop_state_parse(cli_json_str(hop, "state", ""), &hs))
+        return true;
+    if (is == INTENT_STUCK && intent_state_parse(cli_json_str(intent, "stuck_from", ""), &from))
+        from = INTENT_NONE;
+    return !hop_finished(is, from, hs);
+}
+
+/* Whether a hop is listed: --pending and --chain apply to hops, not only to their intents. */
+static bool hop_wanted(const struct opts *o, const struct ferry_config *cfg, const cJSON *intent,
+                       const char *intent_state, const cJSON *hop)
+{
+    if (o->q.pending && !hop_pending(intent, intent_state, hop))
         return false;
     if (o->q.chain) {
         char b1[24], b2[24];
@@ -98,7 +112,7 @@ int cmd_hops(int argc, char **argv)
         const cJSON *hop;
         cJSON_ArrayForEach(hop, cJSON_GetObjectItemCaseSensitive(r, "hops"))
         {
-            if (e || !hop_wanted(&o, &cfg, ist, hop))
+            if (e || !hop_wanted(&o, &cfg, r, ist, hop))
                 continue;
             if (o.json) {
                 cJSON *row = cJSON_Duplicate(hop, true);

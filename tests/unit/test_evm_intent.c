@@ -278,6 +278,24 @@ static void router_events_convert(void **state)
         assert_false(is);
         built_free(&b);
     }
+
+    /* TransferReceived(srcChain, sequence, recipient, token, amount): every one, whoever the
+     * recipient (an intent's last hop pays its recipient), but only on a chain with a router */
+    build(&b, d, EVM_SRC_VAULT, EVM_APP_TRANSFER_RECEIVED, (const char *[]){"31338", "41", OWNER, TOKEN, "1234"}, 5);
+    convert(&e, &b, router);
+    check_common(&e, CHAIN_IEV_TRANSFER_RECEIVED, false);
+    assert_int_equal(e.src_chain, 31338);
+    assert_int_equal(e.sequence, 41);
+    assert_memory_equal(e.recipient, owner, 20);
+    assert_true(is_zero(e.owner, 20));
+    assert_memory_equal(e.token, token, 20);
+    be_u64(want, 1234);
+    assert_memory_equal(e.amount, want, 32);
+    bool is = true;
+    assert_int_equal(evm_intent_event(&b.app, NULL, &e, &is), FERRY_OK);
+    assert_false(is);
+    assert_true(is_zero(&e, sizeof e));
+    built_free(&b);
     evm_decoder_free(d);
 }
 

@@ -32,6 +32,7 @@ static const char FTB[] = "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9";
 static const char VOUCHER[] = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc";
 static const char RECIPIENT[] = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
 static const char RECOVERY[] = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
+static const char GVOUCHER[] = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"; /* FTB@beta's voucher on gamma */
 
 /* ---- fake chains ---- */
 
@@ -449,6 +450,37 @@ static void event(struct chain *c, enum chain_intent_event_kind k, const uint8_t
     flush();
 }
 
+/* The vault's TransferReceived on chain c of the transfer (src, seq) to `to`. */
+static void received(struct chain *c, uint64_t src, uint64_t seq, const char *to, const char *token, uint64_t amount)
+{
+    static const uint8_t none[32];
+    struct chain_intent_event e = mkev(c, CHAIN_IEV_TRANSFER_RECEIVED, none,
+                                       &(struct evo){.seq = seq, .token = token, .amount = amount});
+    e.src_chain = src;
+    assert_int_equal(address_parse(e.recipient, to), FERRY_OK);
+    orch_on_intent_events(E.o, c, &e, 1);
+    flush();
+}
+
+static void head(struct chain *c, uint64_t timestamp)
+{
+    struct chain_head h = {.number = 100, .timestamp = timestamp, .confirmed = 99, .confirmed_timestamp = timestamp - 1};
+    orch_on_head(E.o, c, &h);
+}
+
+static void assert_funds(const struct orch_funds *f, uint64_t chain, const uint8_t *holder, const char *token,
+                         uint64_t amount)
+{
+    uint8_t tok[20];
+    assert_int_equal(address_parse(tok, token), FERRY_OK);
+    assert_true(f->known);
+    assert_false(f->in_flight);
+    assert_int_equal(f->chain, chain);
+    assert_memory_equal(f->holder, holder, 20);
+    assert_memory_equal(f->token, tok, 20);
+    assert_int_equal(u256_from_be32(f->amount).w[0], amount);
+}
+
 /* Answers every query pending on chain c. */
 static void answer(struct chain *c, enum chain_intent_status status, uint32_t step, uint64_t seq)
 {
@@ -770,12 +802,19 @@ static void call_failure_refund_origin(void **state)
     tick(10);
     assert_int_equal(nsubs(CB, id, 'r', 0), 0); /* the router refunded by itself */
     assert_int_equal(nsubs(CB, id, 'a', 2), 0);
+    /* The refund hop lands home: the owner gets FTA back on alpha (the voucher is burnt on beta). */
+    uint64_t last = orch_last_event(E.o);
+    received(CA, BETA, 4, "0x0000000000000000000000000000000000000abc", FTA, 990); /* somebody else's */
+    received(CA, BETA, 5, RECIPIENT, FTA, 990);                                     /* another transfer */
+    char owner[ADDRESS_STR];
+    address_to_checksum(owner, E.owner);
+    received(CA, BETA, 4, owner, FTA, 990);
+    assert_int_equal(orch_last_event(E.o), last); /* no state changed */
     event(CB, CHAIN_IEV_REFUNDED, id, &(struct evo){.token = VOUCHER, .amount = 990});
     get(id, &r);
     assert_int_equal(r.state, INTENT_REFUNDED);
     assert_int_equal(r.hops[1].state, HOP_REFUNDED);
-    assert_memory_equal(r.funds.holder, E.owner, 20);
-    assert_int_equal(r.funds.chain, ALPHA); /* the return hop landed home */
+    assert_funds(&r.funds, ALPHA, E.owner, FTA, 990); /* the return hop landed home */
     assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
     intent_record_clear(&r);
 }
@@ -800,8 +839,7 @@ static void call_failure_refund_recovery(void **state)
     assert_non_null(strstr(r.hops[1].error, "token mismatch"));
     uint8_t rec[20];
     assert_int_equal(address_parse(rec, RECOVERY), FERRY_OK);
-    assert_memory_equal(r.funds.holder, rec, 20);
-    assert_int_equal(r.funds.chain, BETA);
+    assert_funds(&r.funds, BETA, rec, VOUCHER, 990); /* paid where the funds were */
     intent_record_clear(&r);
     /* The submission of step 1 reverting afterwards changes nothing. */
     uint64_t last = orch_last_event(E.o);
@@ -885,6 +923,181 @@ static void recheck_finds_missed_arrival(void **state)
     /* The late event changes nothing. */
     event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
     assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+}
+
+/* Where the funds are after each hop: the destination's token (the voucher) once a hop arrived,
+ * whatever the order of the arrival and the ack; what the recipient got on the destination after
+ * the last hop (the vault's TransferReceived there), not the source's token. */
+static void funds_follow_the_hops(void **state)
+{
+    (void)state;
+    uint8_t id[32], rcpt[20];
+    assert_int_equal(address_parse(rcpt, RECIPIENT), FERRY_OK);
+    submit(17, NULL, id);
+    run_to_hop0_in_flight(id);
+    /* The ack first: the funds wait on beta and step 1 is submitted there at once... */
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    assert_int_equal(hop_of(id, 0), HOP_DONE);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    assert_int_equal(hop_of(id, 1), HOP_SUBMITTED);
+    /* ...then the arrival says what arrived: the voucher, 990 of it. */
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    struct intent_record r;
+    get(id, &r);
+    assert_funds(&r.funds, BETA, E.router, VOUCHER, 990);
+    assert_funds(&r.hops[0].funds, BETA, E.router, VOUCHER, 990);
+    intent_record_clear(&r);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 450});
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 2, .seq = 3, .token = FTB, .amount = 450});
+    assert_int_equal(hop_of(id, 2), HOP_IN_FLIGHT);
+    /* Other transfers gamma receives are not this intent's (nor is one paying someone else). */
+    uint64_t last = orch_last_event(E.o);
+    received(CG, BETA, 4, RECIPIENT, GVOUCHER, 1);
+    received(CG, ALPHA, 3, RECIPIENT, GVOUCHER, 1);
+    received(CG, BETA, 3, RECOVERY, GVOUCHER, 1);
+    assert_int_equal(orch_last_event(E.o), last);
+    /* The last hop lands: the recipient holds FTB@beta's voucher on gamma. */
+    received(CG, BETA, 3, RECIPIENT, GVOUCHER, 449);
+    assert_int_equal(hop_of(id, 2), HOP_ARRIVED);
+    assert_int_equal(st_of(id), INTENT_IN_PROGRESS);
+    get(id, &r);
+    assert_funds(&r.funds, GAMMA, rcpt, GVOUCHER, 449);
+    intent_record_clear(&r);
+    /* The ack on beta completes it; the funds stay what the recipient got. */
+    event(CB, CHAIN_IEV_COMPLETED, id, &(struct evo){.token = FTB, .amount = 450});
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_COMPLETED);
+    assert_int_equal(r.hops[2].state, HOP_DONE);
+    assert_funds(&r.funds, GAMMA, rcpt, GVOUCHER, 449);
+    assert_funds(&r.hops[2].funds, GAMMA, rcpt, GVOUCHER, 449);
+    intent_record_clear(&r);
+    struct jcollect c;
+    journal_read(&c);
+    assert_true(journal_has(&c, id, 2, "IN_FLIGHT", "ARRIVED"));
+    assert_true(journal_has(&c, id, 2, "ARRIVED", "DONE"));
+    journal_free(&c);
+    /* Forgotten with the intent: a late repeat finds nothing. */
+    last = orch_last_event(E.o);
+    received(CG, BETA, 3, RECIPIENT, GVOUCHER, 449);
+    assert_int_equal(orch_last_event(E.o), last);
+
+    /* A restart keeps the map: the hop in flight is found again by its sequence. */
+    uint8_t id2[32];
+    submit(18, &(struct opts){.two_steps = true}, id2);
+    run_to_hop0_in_flight(id2);
+    restart(true);
+    answer(CA, CHAIN_ISTATUS_IN_FLIGHT, 0, 7);
+    received(CB, ALPHA, 7, RECIPIENT, VOUCHER, 5000);
+    assert_int_equal(hop_of(id2, 0), HOP_ARRIVED);
+    event(CA, CHAIN_IEV_COMPLETED, id2, &(struct evo){.token = FTA, .amount = 5000});
+    get(id2, &r);
+    assert_int_equal(r.state, INTENT_COMPLETED);
+    assert_funds(&r.funds, BETA, rcpt, VOUCHER, 5000);
+    intent_record_clear(&r);
+}
+
+/* The router judges the deadline by block.timestamp: a chain whose time lags the daemon's clock
+ * gets no refund before its own time has passed the deadline (it would revert and count as a
+ * failure); a chain without a head yet is judged by the clock. */
+static void deadline_by_chain_time(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(19, NULL, id);
+    run_to_hop0_in_flight(id);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_pause_chain(E.o, "beta", true, err), FERRY_OK);
+    flush();
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    head(CB, DEADLINE - 120); /* beta's time is two minutes behind */
+    E.now = DEADLINE + 5;
+    tick(0);
+    assert_int_equal(st_of(id), INTENT_IN_PROGRESS);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 0);
+    head(CB, DEADLINE - 1);
+    tick(60);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 0);
+    head(CB, DEADLINE); /* block.timestamp >= deadline: refundable */
+    tick(1);
+    assert_int_equal(st_of(id), INTENT_REFUNDING);
+    assert_int_equal(nsubs(CB, id, 'r', 0), 1);
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.open_attempts, 0);
+    intent_record_clear(&r);
+
+    /* Before step 0 (OPEN, funds on alpha), alpha's time ahead of the clock decides too. */
+    uint8_t id2[32];
+    E.now = NOW;
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    submit(20, &(struct opts){.deadline = DEADLINE + 1000}, id2);
+    assert_int_equal(orch_pause_chain(E.o, "alpha", false, err), FERRY_OK);
+    flush();
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    assert_int_equal(orch_pause_chain(E.o, "alpha", true, err), FERRY_OK);
+    flush();
+    event(CA, CHAIN_IEV_OPENED, id2, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(st_of(id2), INTENT_OPEN);
+    head(CA, DEADLINE + 1000);
+    tick(1);
+    assert_int_equal(st_of(id2), INTENT_REFUNDING);
+    assert_int_equal(nsubs(CA, id2, 'r', 0), 1);
+}
+
+/* A chain of a family without query_intent, or without a router, is accepted and never used:
+ * an intent naming it is refused by the parser; the others work as before. */
+static void chains_intents_cannot_use(void **state)
+{
+    (void)state;
+    static struct chain delta = {.id = 31340, .name = "delta"}, eps = {.id = 31341, .name = "epsilon"};
+    struct chain_ops noq = fake_ops;
+    noq.name = "noquery";
+    noq.query_intent = NULL;
+    struct intent_chain_info dir5[5];
+    memcpy(dir5, dir_chains, sizeof dir_chains);
+    dir5[3] = (struct intent_chain_info){"delta", 31340, {0}, 1000, 1};
+    memcpy(dir5[3].router, E.router, 20); /* a router configured, but the family cannot query it */
+    dir5[4] = (struct intent_chain_info){"epsilon", 31341, {0}, 1000, 1}; /* no router */
+    struct store *st;
+    assert_int_equal(store_open(&st, "mem", NULL), FERRY_OK);
+    struct orch_config cfg;
+    orch_config_default(&cfg);
+    cfg.store = st;
+    cfg.dir = (struct intent_dir){dir5, 5};
+    struct orch *o;
+    assert_int_equal(orch_new(&o, &cfg), FERRY_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(orch_add_chain(o, &fake_ops, &chains[i]), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &noq, &delta), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &fake_ops, &eps), FERRY_OK);
+    assert_int_equal(orch_add_chain(o, &fake_ops, &chains[1]), FERRY_EEXIST);
+    assert_int_equal(orch_start(o, E.now), FERRY_OK);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_pause_chain(o, "delta", true, err), FERRY_ENOTFOUND);
+    static const char *const names[] = {"delta", "epsilon"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *j = intent_json(30, &(struct opts){.two_steps = true});
+        cJSON *tr = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "steps"), 0), "transfer");
+        cJSON_ReplaceItemInObject(tr, "to_chain", cJSON_CreateString(names[k]));
+        cJSON *out = NULL;
+        assert_int_equal(orch_prepare(o, j, E.now, &out, err), FERRY_EINVAL);
+        assert_null(out);
+        assert_non_null(strstr(err, "intent.steps[0].transfer.to_chain"));
+        assert_non_null(strstr(err, names[k]));
+        cJSON_Delete(j);
+    }
+    /* The caller's directory is left as it was; the usable chains still take intents. */
+    assert_memory_equal(dir5[3].router, E.router, 20);
+    cJSON *j = intent_json(31, &(struct opts){.two_steps = true}), *out = NULL;
+    assert_int_equal(orch_prepare(o, j, E.now, &out, err), FERRY_OK);
+    cJSON_Delete(out);
+    cJSON_Delete(j);
+    orch_free(o);
+    assert_int_equal(store_flush(st), FERRY_OK);
+    assert_int_equal(store_close(st), FERRY_OK);
 }
 
 static void deadline_refund(void **state)
@@ -1596,6 +1809,48 @@ static void states_and_names(void **state)
     assert_false(orch_on_submission(E.o, CA, &(struct chain_submission){.id = "deliver:1"}));
 }
 
+/* What is over for a hop: DONE and REFUNDED always; every hop of a terminal intent; a WAITING hop
+ * of a refunding intent (it never runs); FAILED/TIMED_OUT only once the intent is terminal. */
+static void hop_finished_rule(void **state)
+{
+    (void)state;
+    for (int i = INTENT_PENDING; i < INTENT_STATE__COUNT; i++)
+        for (int h = HOP_WAITING; h < HOP_STATE__COUNT; h++) {
+            enum intent_state is = (enum intent_state)i;
+            enum hop_state hs = (enum hop_state)h;
+            bool want = hs == HOP_DONE || hs == HOP_REFUNDED || intent_state_terminal(is) ||
+                        (is == INTENT_REFUNDING && hs == HOP_WAITING);
+            assert_int_equal(hop_finished(is, INTENT_NONE, hs), want);
+        }
+    assert_false(hop_finished(INTENT_REFUNDING, INTENT_NONE, HOP_FAILED));
+    assert_false(hop_finished(INTENT_REFUNDING, INTENT_NONE, HOP_TIMED_OUT));
+    assert_true(hop_finished(INTENT_REFUNDED, INTENT_NONE, HOP_FAILED));
+    assert_true(hop_finished(INTENT_CANCELLED, INTENT_NONE, HOP_WAITING));
+    assert_false(hop_finished(INTENT_IN_PROGRESS, INTENT_NONE, HOP_WAITING));
+    assert_true(hop_finished(INTENT_STUCK, INTENT_REFUNDING, HOP_WAITING));
+    assert_false(hop_finished(INTENT_STUCK, INTENT_IN_PROGRESS, HOP_WAITING));
+    assert_false(hop_finished(INTENT_STUCK, INTENT_REFUNDING, HOP_FAILED));
+
+    /* On a record: a call failed at step 1; step 2 will never run, step 1 waits for the refund. */
+    uint8_t id[32];
+    submit(40, &(struct opts){.recovery = true}, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    event(CB, CHAIN_IEV_STEP_FAILED, id, &(struct evo){.step = 1, .fail = CHAIN_IFAIL_CALL_FAILED});
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_REFUNDING);
+    assert_false(hop_is_finished(&r, &r.hops[0]));  /* ARRIVED: DONE once its ack comes back */
+    assert_false(hop_is_finished(&r, &r.hops[1]));  /* FAILED: REFUNDED once the refund is paid */
+    assert_true(hop_is_finished(&r, &r.hops[2]));   /* WAITING: never runs */
+    intent_record_clear(&r);
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    get(id, &r);
+    assert_int_equal(r.hops[0].state, HOP_DONE);
+    assert_true(hop_is_finished(&r, &r.hops[0]));
+    intent_record_clear(&r);
+}
+
 static void quiet(void *ud, const char *line, size_t len) { (void)ud, (void)line, (void)len; }
 
 int main(int argc, char **argv)
@@ -1606,12 +1861,16 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(states_and_names, setup, teardown),
         cmocka_unit_test_setup_teardown(happy_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(hop_finished_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(submit_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(call_failure_refund_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(call_failure_refund_recovery, setup, teardown),
         cmocka_unit_test_setup_teardown(hop_timeout_refund, setup, teardown),
         cmocka_unit_test_setup_teardown(recheck_finds_missed_arrival, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_refund, setup, teardown),
+        cmocka_unit_test_setup_teardown(funds_follow_the_hops, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_by_chain_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(chains_intents_cannot_use, setup, teardown),
         cmocka_unit_test_setup_teardown(cancel_in_each_state, setup, teardown),
         cmocka_unit_test_setup_teardown(retry_from_stuck, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_points, setup, teardown),
