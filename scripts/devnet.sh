@@ -32,6 +32,8 @@
 #   FERRY_DEVNET_PORTS   the three RPC ports, "8545 8546 8547" by default
 #   FERRY_DEVNET_API     the API's listen address, 127.0.0.1:7710 by default
 #   FERRY_DEVNET_BLOCK_TIME  anvil's block time in seconds, fractions allowed (1 by default)
+#   FERRY_DEVNET_VOUCHER_POOL  0: no hand-relayed transfer and no FTA@alpha/FTB pool on beta (the
+#                        sample intent then cannot run; the relay tests use it to own alpha's sequence 1)
 #   FERRY_BUILD          where build/ferry is (default build)
 set -euo pipefail
 
@@ -205,10 +207,15 @@ cmd_up() {
   "$root/scripts/contracts.sh" link --key "$owner_key" "$dir"/deploy-{alpha,beta,gamma}.json >"$dir/link.log" 2>&1 ||
     die "linking failed: $(tail -3 "$dir/link.log")"
   # Vouchers of alpha's FTA on beta need a real transfer: relayed by hand here (2 of the attesters sign).
-  "$root/scripts/contracts.sh" voucher-pool --key "$owner_key" --attester-keys "${att_keys[0]},${att_keys[1]}" \
-    --amount 100000000000000000000000 --liquidity 200000000000000000000000 --out "$dir/voucher-pool-beta.json" \
-    "$dir/deploy-alpha.json" "$dir/deploy-beta.json" >"$dir/voucher-pool.log" 2>&1 ||
-    die "seeding the FTA@alpha/FTB pool on beta failed: $(tail -3 "$dir/voucher-pool.log")"
+  # FERRY_DEVNET_VOUCHER_POOL=0 skips it (relay tests want alpha's sequence 1 to be their own packet).
+  if [ "${FERRY_DEVNET_VOUCHER_POOL:-1}" != 0 ]; then
+    "$root/scripts/contracts.sh" voucher-pool --key "$owner_key" --attester-keys "${att_keys[0]},${att_keys[1]}" \
+      --amount 100000000000000000000000 --liquidity 200000000000000000000000 --out "$dir/voucher-pool-beta.json" \
+      "$dir/deploy-alpha.json" "$dir/deploy-beta.json" >"$dir/voucher-pool.log" 2>&1 ||
+      die "seeding the FTA@alpha/FTB pool on beta failed: $(tail -3 "$dir/voucher-pool.log")"
+  else
+    echo '{}' >"$dir/voucher-pool-beta.json"
+  fi
   # Where alpha's FTA lives on each chain (the voucher address is fixed before any is minted).
   local fta vouchers=()
   fta=$(jq -r .testAssets.tokenA "$dir/deploy-alpha.json")
@@ -216,7 +223,7 @@ cmd_up() {
     vouchers+=("$("$CAST" to-check-sum-address "$("$CAST" call --rpc-url "http://127.0.0.1:${ports[$i]}" \
       "$(jq -r .vault "$dir/deploy-${names[$i]}.json")" "voucherOf(uint64,address)(address)" "${chain_ids[0]}" "$fta")")")
   done
-  [ "${vouchers[1]}" = "$(jq -r .voucher "$dir/voucher-pool-beta.json")" ] || die "beta's FTA@alpha voucher is not the pool's"
+  [ "${FERRY_DEVNET_VOUCHER_POOL:-1}" = 0 ] || [ "${vouchers[1]}" = "$(jq -r .voucher "$dir/voucher-pool-beta.json")" ] || die "beta's FTA@alpha voucher is not the pool's"
   for i in 0 1 2; do
     "$CAST" rpc --rpc-url "http://127.0.0.1:${ports[$i]}" evm_setIntervalMining 1 >/dev/null
   done
@@ -237,7 +244,7 @@ cmd_up() {
         tokens: { FTA: .testAssets.tokenA, FTB: .testAssets.tokenB },
         vouchers: (if $i == 0 then {} else { "FTA@alpha": $vouchers[$i] } end),
         pools: ({ "FTA/FTB": .testAssets.pool } +
-                (if $i == 1 then { "FTA@alpha/FTB": $vp[0].pool } else {} end)) } ] }' >"$dir/deployments.json"
+                (if $i == 1 and $vp[0].pool != null then { "FTA@alpha/FTB": $vp[0].pool } else {} end)) } ] }' >"$dir/deployments.json"
 
   # Keys: cast writes standard keystores, ferry imports them (checking the password opens each).
   (umask 077 && random_secret >"$dir/keystore-password" && random_secret >"$dir/api-token")

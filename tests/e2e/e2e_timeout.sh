@@ -12,6 +12,8 @@ ferry=$root/$FERRY_BUILD/ferry
 cast=$root/scripts/toolchain/node_modules/.bin/cast
 tmp=$(mktemp -d)
 export FERRY_DEVNET_DIR=$tmp/devnet
+# A devnet without the sample intent's voucher pool: its hand-relayed packet would be alpha's sequence 1.
+export FERRY_DEVNET_VOUCHER_POOL=0
 unset FERRY_PASSWORD FERRY_KEYSTORE_DIR
 
 . tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
