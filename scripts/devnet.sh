@@ -387,8 +387,14 @@ cmd_run() {
   if "$ferry" help start >/dev/null 2>&1; then
     echo
     echo "Starting the daemon: ${ferry#$root/} start --config ${dir#$root/}/ferry.json (Ctrl-C stops it and the chains)"
-    # Its log lines go to the terminal and to ferry.log.
-    "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" >&2) &
+    # Every log line goes to ferry.log; the terminal shows warnings and errors only, so that the
+    # sample intent's hop table stays readable (FERRY_DEVNET_LOG=all shows everything).
+    if [ "${FERRY_DEVNET_LOG:-}" = all ]; then
+      "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" >&2) &
+    else
+      echo "(the daemon's full log: tail -f ${dir#$root/}/ferry.log; warnings and errors show here)"
+      "$ferry" start --config "$dir/ferry.json" 2> >(tee "$dir/ferry.log" | grep --line-buffered -E '"level":"(warn|error)"' >&2) &
+    fi
     daemon=$!
     echo "$daemon" >"$dir/ferry.pid"
     if [ "${FERRY_DEVNET_SAMPLE:-1}" != 0 ]; then
