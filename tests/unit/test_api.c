@@ -28,6 +28,7 @@
 #include "ferry/metrics.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
+#include "httptest.h"
 #include "testutil.h"
 
 #define TOKEN "s3cret-token-for-tests"
@@ -263,124 +264,20 @@ static void fx_teardown(struct fx *f)
 
 /* ---- an HTTP client on the same loop ---- */
 
-struct reply {
-    long status;
-    char body[256 * 1024];
-    size_t len;
-    char content_type[128];
-    CURLcode rc;
-    int done;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct reply *r = ud;
-    size_t len = size * n;
-    if (r->len + len >= sizeof r->body)
-        return 0;
-    memcpy(r->body + r->len, p, len);
-    r->len += len;
-    r->body[r->len] = 0;
-    return len;
-}
-
-static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
-{
-    struct reply *r = ud;
-    r->rc = rc;
-    r->done = 1;
-}
-
-struct upload {
-    const char *data;
-    size_t len, off;
-};
-
-static size_t on_read(char *buf, size_t size, size_t n, void *ud)
-{
-    struct upload *u = ud;
-    size_t k = size * n;
-    if (k > u->len - u->off)
-        k = u->len - u->off;
-    memcpy(buf, u->data + u->off, k);
-    u->off += k;
-    return k;
-}
-
 /* Makes a request; `auth` is the whole Authorization value (NULL: none); chunked sends the body
  * without Content-Length. */
-static struct reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
-                         size_t body_len, bool chunked)
+static struct ht_reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
+                            size_t body_len, bool chunked)
 {
-    static struct reply r;
-    memset(&r, 0, sizeof r);
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", f->base, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    struct curl_slist *h = NULL;
-    char ah[256];
-    if (auth) {
-        snprintf(ah, sizeof ah, "Authorization: %s", auth);
-        h = curl_slist_append(h, ah);
-    }
-    struct upload u = {body, body_len, 0};
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, &u);
-        if (chunked)
-            h = curl_slist_append(h, "Transfer-Encoding: chunked");
-        else
-            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    struct loop_xfer x;
-    assert_int_equal(loop_xfer_start(f->loop, &x, c, on_done, &r), FERRY_OK);
-    uint64_t end = loop_clock_ms() + 10000;
-    while (!r.done && loop_clock_ms() < end) {
-        assert_int_equal(loop_run_once(f->loop, 50), FERRY_OK);
-        assert_int_equal(store_flush(f->store), FERRY_OK);
-    }
-    assert_true(r.done);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return &r;
+    return ht_request(f->loop, f->store, f->base, method, path, auth, body, body_len, chunked ? HT_CHUNKED : 0);
 }
 
-static struct reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL, 0, false); }
+static struct ht_reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL, 0, false); }
 
-/* The reply as JSON (asserts it is JSON). */
-static cJSON *json_of(const struct reply *r)
+/* The packet routes' errors name no field. */
+static void assert_error(const struct ht_reply *r, long status, const char *needle)
 {
-    assert_string_equal(r->content_type, "application/json");
-    cJSON *j = cJSON_Parse(r->body);
-    assert_non_null(j);
-    return j;
-}
-
-static void assert_error(const struct reply *r, long status, const char *needle)
-{
-    assert_int_equal(r->rc, CURLE_OK);
-    assert_int_equal(r->status, status);
-    cJSON *j = json_of(r);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    assert_true(cJSON_IsString(e));
-    if (!strstr(e->valuestring, needle))
-        fail_msg("error \"%s\" does not say \"%s\"", e->valuestring, needle);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "status")->valueint, status);
-    cJSON_Delete(j);
+    ht_assert_error(r, status, needle, NULL);
 }
 
 /* ---- tests ---- */
@@ -419,9 +316,9 @@ static void healthz(void **state)
 {
     struct fx f;
     fx_setup(&f, TOKEN, 0);
-    struct reply *r = get(&f, "/healthz");
+    struct ht_reply *r = get(&f, "/healthz");
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "ok");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "chains")), 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "chains"), 0), "head")->valueint,
@@ -430,7 +327,7 @@ static void healthz(void **state)
     f.healthy = false;
     r = get(&f, "/healthz");
     assert_int_equal(r->status, 503);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "degraded");
     cJSON_Delete(j);
     assert_int_equal(f.health_calls, 2);
@@ -442,7 +339,7 @@ static void metrics_text(void **state)
     struct fx f;
     fx_setup(&f, TOKEN, 0);
     assert_int_equal(get(&f, "/nope")->status, 404);
-    struct reply *r = get(&f, "/metrics");
+    struct ht_reply *r = get(&f, "/metrics");
     assert_int_equal(r->status, 200);
     assert_non_null(strstr(r->content_type, "text/plain; version=0.0.4"));
     assert_non_null(strstr(r->body, "# TYPE ferry_api_requests_total counter\n"));
@@ -462,9 +359,9 @@ static void packets_listing(void **state)
 {
     struct fx f;
     fx_setup(&f, TOKEN, 0);
-    struct reply *r = get(&f, "/v1/packets");
+    struct ht_reply *r = get(&f, "/v1/packets");
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_int_equal(packets_in(j), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "next")));
     cJSON_Delete(j);
@@ -476,7 +373,7 @@ static void packets_listing(void **state)
 
     r = get(&f, "/v1/packets");
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_int_equal(packets_in(j), 4);
     const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "packets"), 0);
     assert_int_equal(cJSON_GetObjectItem(p0, "src")->valueint, 1001);
@@ -489,31 +386,31 @@ static void packets_listing(void **state)
     cJSON_Delete(j);
 
     /* Filters: by source (id or name), destination, state, pending, one sequence. */
-    j = json_of(get(&f, "/v1/packets?src=beta"));
+    j = ht_json(get(&f, "/v1/packets?src=beta"));
     assert_int_equal(packets_in(j), 1);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?dst=2002"));
+    j = ht_json(get(&f, "/v1/packets?dst=2002"));
     assert_int_equal(packets_in(j), 3);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?state=sent&src=1001"));
+    j = ht_json(get(&f, "/v1/packets?state=sent&src=1001"));
     assert_int_equal(packets_in(j), 3);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?state=ACKED"));
+    j = ht_json(get(&f, "/v1/packets?state=ACKED"));
     assert_int_equal(packets_in(j), 0);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?pending=true"));
+    j = ht_json(get(&f, "/v1/packets?pending=true"));
     assert_int_equal(packets_in(j), 4);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?src=alpha&sequence=2"));
+    j = ht_json(get(&f, "/v1/packets?src=alpha&sequence=2"));
     assert_int_equal(packets_in(j), 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "packets"), 0), "seq")->valueint, 2);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?src=alpha&sequence=9"));
+    j = ht_json(get(&f, "/v1/packets?src=alpha&sequence=9"));
     assert_int_equal(packets_in(j), 0);
     cJSON_Delete(j);
 
     /* Paging: limit 3, then the rest from the cursor; nothing twice, nothing missed. */
-    j = json_of(get(&f, "/v1/packets?limit=3"));
+    j = ht_json(get(&f, "/v1/packets?limit=3"));
     size_t first = packets_in(j);
     const cJSON *next = cJSON_GetObjectItem(j, "next");
     assert_true(first <= 3);
@@ -523,7 +420,7 @@ static void packets_listing(void **state)
     cJSON_Delete(j);
     size_t total = first;
     for (int pages = 0; pages < 10; pages++) {
-        j = json_of(get(&f, path));
+        j = ht_json(get(&f, path));
         total += packets_in(j);
         next = cJSON_GetObjectItem(j, "next");
         bool more = cJSON_IsString(next);
@@ -536,7 +433,7 @@ static void packets_listing(void **state)
     assert_int_equal(total, 4);
 
     /* One record by path. */
-    j = json_of(get(&f, "/v1/packets/beta/1"));
+    j = ht_json(get(&f, "/v1/packets/beta/1"));
     assert_int_equal(cJSON_GetObjectItem(j, "src")->valueint, 2002);
     cJSON_Delete(j);
 
@@ -563,7 +460,7 @@ static void retry_needs_the_token(void **state)
     assert_int_equal(store_flush(f.store), FERRY_OK);
     assert_int_equal(engine_test_set_state(f.engine, 1001, 1, PACKET_PARKED, "test: parked"), FERRY_OK);
     assert_int_equal(store_flush(f.store), FERRY_OK);
-    cJSON *j = json_of(get(&f, "/v1/packets/1001/1"));
+    cJSON *j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "PARKED");
     cJSON_Delete(j);
 
@@ -571,16 +468,16 @@ static void retry_needs_the_token(void **state)
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", "Bearer wrong", NULL, 0, false), 401, "wrong");
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", "Bearer " TOKEN "x", NULL, 0, false), 401, "wrong");
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", TOKEN, NULL, 0, false), 401, "wrong");
-    j = json_of(get(&f, "/v1/packets/1001/1"));
+    j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "PARKED"); /* nothing changed */
     cJSON_Delete(j);
 
-    struct reply *r = req(&f, "POST", "/v1/packets/alpha/1/retry", "Bearer " TOKEN, "{}", 2, false);
+    struct ht_reply *r = req(&f, "POST", "/v1/packets/alpha/1/retry", "Bearer " TOKEN, "{}", 2, false);
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "retrying");
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets/1001/1"));
+    j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "DELIVERING");
     cJSON_Delete(j);
 
@@ -845,12 +742,12 @@ static void write_daemon_config(const char *dir, const char *password)
 /* A blocking GET/POST from the parent (the daemon runs in a child). */
 static long http(const char *method, const char *url, const char *auth, char *body, size_t cap)
 {
-    struct reply *r = calloc(1, sizeof *r);
+    struct ht_reply *r = calloc(1, sizeof *r);
     assert_non_null(r);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ht_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     struct curl_slist *h = NULL;
