@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <inttypes.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -32,8 +31,6 @@
 #include "testutil.h"
 
 #define TOKEN "s3cret-token-for-tests"
-
-extern char **environ;
 
 /* ---- a stub chain: just enough for the engine to hold packets ---- */
 
@@ -522,31 +519,8 @@ static char ferry_bin[512];
 static int run_packets(struct fx *f, const char *cfg, const char *out_path, const char *const *args)
 {
     const char *argv[16] = {ferry_bin, "packets", "--config", cfg};
-    int n = 4;
-    for (; *args && n < 15; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    uint64_t end = loop_clock_ms() + 20000;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        assert_true(w >= 0);
-        if (w == pid)
-            break;
-        assert_true(loop_clock_ms() < end);
-        if (f)
-            assert_int_equal(loop_run_once(f->loop, 20), FERRY_OK);
-        else
-            usleep(20000);
-    }
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    tu_argv(argv, 16, 4, args);
+    return tu_wait_exit(tu_spawn(argv, out_path, NULL), f ? f->loop : NULL);
 }
 
 static cJSON *read_json(const char *path)
@@ -578,14 +552,8 @@ static void assert_listing(const char *path, const char *source, const char *key
 
 static void cli_packets(void **state)
 {
-    const char *b = getenv("FERRY_TEST_BUILD");
-    snprintf(ferry_bin, sizeof ferry_bin, "%s/ferry", b ? b : "build");
-    if (access(ferry_bin, X_OK) != 0)
-        snprintf(ferry_bin, sizeof ferry_bin, "build/ferry");
-    if (access(ferry_bin, X_OK) != 0) {
-        print_message("no ferry binary (make all): skipped\n");
+    if (!tu_ferry_bin(ferry_bin, sizeof ferry_bin))
         skip();
-    }
     char dir[] = "/tmp/ferry-test-api-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char data[600], cfgp[600], out[600], cmd[700];
