@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anvil_deploy.h"
 #include "anvil_run.h"
 #include "evm/evm.h"
 #include "ferry/abi.h"
@@ -24,7 +25,6 @@
 #include "ferry/store.h"
 #include "testutil.h"
 
-static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 static const char *ATT_KEYS[3] = {
     "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", /* 0x7099... */
     "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a", /* 0x3C44... */
@@ -36,66 +36,6 @@ static const char *SUB_ADDR = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 #define OUR_CHAIN 31337u
 
 /* ---- blocking JSON-RPC for the test's own set-up ---- */
-
-static char *hexstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    assert_non_null(s);
-    hex_encode(s, p, n, true);
-    return s;
-}
-
-/* A transaction from anvil's unlocked account 0, waited for; the receipt. */
-static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size_t n)
-{
-    char *hex = hexstr(data, n);
-    char *params = malloc(strlen(hex) + 200);
-    if (to)
-        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
-    else
-        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
-    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
-    free(params);
-    free(hex);
-    char p2[100];
-    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
-    cJSON_Delete(txh);
-    cJSON *rc = NULL;
-    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) {
-        if (rc)
-            usleep(10000);
-        cJSON_Delete(rc);
-        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
-    }
-    assert_true(cJSON_IsObject(rc));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
-    return rc;
-}
-
-/* fn(args...) as an eth_call on `to`; the returned bytes (hex) decoded into out. */
-static void view_call(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t nargs,
-                      uint8_t *out, size_t outlen)
-{
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, fn_sig), FERRY_OK);
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, nargs), FERRY_OK);
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
-    char *hex = hexstr(cd.data, cd.len);
-    char *params = malloc(strlen(hex) + 200);
-    sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
-    cJSON *r = tu_anvil_call(url, "eth_call", params);
-    assert_true(cJSON_IsString(r));
-    assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(r);
-    free(params);
-    free(hex);
-    fbuf_free(&cd);
-    abi_value_free(v);
-    abi_sig_free(fn);
-}
 
 static uint64_t account_nonce(const char *url, const char *addr)
 {
@@ -216,34 +156,12 @@ static cJSON *chain_config(const char *gateway, const char *url)
 
 static void deploy(void)
 {
-    size_t len;
-    char *art = tu_read_file("build/contracts/Gateway.json", &len);
-    cJSON *aj = cJSON_Parse(art);
-    free(art);
-    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
-    assert_true(cJSON_IsString(bc));
-    struct fbuf code;
-    fbuf_init(&code, 1 << 20);
-    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(aj);
-    struct abi_type *ct;
-    assert_int_equal(abi_type_parse(&ct, "(address,address[],uint8)"), FERRY_OK);
     /* the attester set, ascending: dev keys 2, 1, 3 */
-    const char *cargs[] = {DEV0,
+    const char *cargs[] = {ANVIL_DEV0,
                            "[0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x70997970C51812dc3A010C7d01b50e0d17dc79C8,"
                            "0x90F79bf6EB2c4f870365E785982E1f101E93b906]",
                            "2"};
-    struct abi_value *cv;
-    assert_int_equal(abi_args_parse(&cv, ct, cargs, 3), FERRY_OK);
-    assert_int_equal(abi_encode(&code, cv), FERRY_OK);
-    abi_value_free(cv);
-    abi_type_free(ct);
-    cJSON *rc = dev0_tx(F.anvil.url, NULL, code.data, code.len);
-    fbuf_free(&code);
-    snprintf(F.gateway, sizeof F.gateway, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
-    assert_int_equal(hex_quantity_u64(&F.deployed, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
-                     FERRY_OK);
-    cJSON_Delete(rc);
+    anvil_deploy(F.anvil.url, "Gateway", "(address,address[],uint8)", cargs, 3, F.gateway, &F.deployed);
 }
 
 static int setup(void **state)
@@ -406,27 +324,27 @@ static void digests_match_gateway(void **state)
     packet_text(pt, sizeof pt, &p);
     uint8_t id[32], onchain[32], ours[32];
     F.ops->packet_id(&p, id);
-    view_call(F.anvil.url, F.gateway, "packetId((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes))",
-              (const char *[]){pt}, 1, onchain, 32);
+    anvil_view(F.anvil.url, F.gateway, "packetId((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes))",
+               (const char *[]){pt}, 1, onchain, 32);
     assert_memory_equal(id, onchain, 32);
     char idhex[67];
     hex_encode(idhex, id, 32, true);
 
     assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, ours), FERRY_OK);
-    view_call(F.anvil.url, F.gateway, "deliveryDigest(bytes32)", (const char *[]){idhex}, 1, onchain, 32);
+    anvil_view(F.anvil.url, F.gateway, "deliveryDigest(bytes32)", (const char *[]){idhex}, 1, onchain, 32);
     assert_memory_equal(ours, onchain, 32);
 
     for (int ok = 0; ok < 2; ok++) {
         uint8_t res[3] = {1, 2, 3};
         struct packet_ack ack = {.success = ok, .result = res, .result_len = ok ? 3 : 0};
         assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, &ack, 0, ours), FERRY_OK);
-        view_call(F.anvil.url, F.gateway, "acknowledgementDigest(bytes32,bool,bytes)",
-                  (const char *[]){idhex, ok ? "true" : "false", ok ? "0x010203" : "0x"}, 3, onchain, 32);
+        anvil_view(F.anvil.url, F.gateway, "acknowledgementDigest(bytes32,bool,bytes)",
+                   (const char *[]){idhex, ok ? "true" : "false", ok ? "0x010203" : "0x"}, 3, onchain, 32);
         assert_memory_equal(ours, onchain, 32);
     }
     assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_TIMEOUT, &p, NULL, 1700000123, ours), FERRY_OK);
-    view_call(F.anvil.url, F.gateway, "timeoutDigest(bytes32,uint64)", (const char *[]){idhex, "1700000123"}, 2,
-              onchain, 32);
+    anvil_view(F.anvil.url, F.gateway, "timeoutDigest(bytes32,uint64)", (const char *[]){idhex, "1700000123"}, 2,
+               onchain, 32);
     assert_memory_equal(ours, onchain, 32);
     /* an ack digest needs the ack */
     assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, NULL, 0, ours), FERRY_EINVAL);
@@ -604,23 +522,17 @@ static void pending_after_send(void **state)
     assert_int_equal(F.q_err, FERRY_OK);
     assert_false(F.q_yes);
     /* gateway.send from dev account 0: sequence 1 is now pending here */
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, "send(uint64,bytes32,uint64,bytes)"), FERRY_OK);
     const char *args[] = {"31338", "0x00000000000000000000000000000000000000000000000000000000000bbbbb",
                           "4000000000", "0x6869"};
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, 4), FERRY_OK);
     struct fbuf cd;
     fbuf_init(&cd, 4096);
-    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
-    cJSON *rc = dev0_tx(F.anvil.url, F.gateway, cd.data, cd.len);
+    anvil_calldata(&cd, "send(uint64,bytes32,uint64,bytes)", args, 4);
+    cJSON *rc = anvil_dev0_tx(F.anvil.url, F.gateway, cd.data, cd.len);
     uint64_t sent_block;
     assert_int_equal(hex_quantity_u64(&sent_block, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
                      FERRY_OK);
     cJSON_Delete(rc);
     fbuf_free(&cd);
-    abi_value_free(v);
-    abi_sig_free(fn);
     /* the watcher's confirmed head must reach the block first (queries run at the confirmed head) */
     uint64_t end = loop_clock_ms() + 10000;
     while (F.ops->head(F.c).confirmed < sent_block) {

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil_deploy.h"
 #include "anvil_run.h"
 #include "evm/events.h"
 #include "evm/evm.h"
@@ -442,7 +443,6 @@ static void position_decodes(void **state)
 
 /* ==== against anvil ==== */
 
-static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 static const char *DEV0_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 static const char *ATT_ADDRS = "[0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x70997970C51812dc3A010C7d01b50e0d17dc79C8,"
                                "0x90F79bf6EB2c4f870365E785982E1f101E93b906]";
@@ -454,112 +454,6 @@ static const char *SUB_KEY = "47e179ec197488593b187f80a00eb0da91f1b9d0b13f873363
 static const char *RECIPIENT = "0x000000000000000000000000000000000000dEaD";
 #define OUR_CHAIN 31337u
 #define PEER_CHAIN 31338u
-
-static char *hexstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    assert_non_null(s);
-    hex_encode(s, p, n, true);
-    return s;
-}
-
-/* A transaction from anvil's unlocked account 0, waited for; the receipt (status 1). */
-static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size_t n)
-{
-    char *hex = hexstr(data, n);
-    char *params = malloc(strlen(hex) + 200);
-    if (to)
-        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
-    else
-        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x1c9c380\"}]", DEV0, hex);
-    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
-    free(params);
-    free(hex);
-    char p2[100];
-    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
-    cJSON_Delete(txh);
-    cJSON *rc = NULL;
-    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) {
-        if (rc)
-            usleep(10000);
-        cJSON_Delete(rc);
-        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
-    }
-    assert_true(cJSON_IsObject(rc));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
-    return rc;
-}
-
-/* Calldata of fn(args) appended to out. */
-static void calldata(struct fbuf *out, const char *fn_sig, const char *const *args, size_t n)
-{
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, fn_sig), FERRY_OK);
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, n), FERRY_OK);
-    assert_int_equal(abi_calldata_encode(out, fn, v), FERRY_OK);
-    abi_value_free(v);
-    abi_sig_free(fn);
-}
-
-static void call_tx(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t n)
-{
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    calldata(&cd, fn_sig, args, n);
-    cJSON_Delete(dev0_tx(url, to, cd.data, cd.len));
-    fbuf_free(&cd);
-}
-
-/* eth_call of fn(args) on `to` at latest: the returned bytes into out (exactly outlen). */
-static void view(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t n, uint8_t *out,
-                 size_t outlen)
-{
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    calldata(&cd, fn_sig, args, n);
-    char *hex = hexstr(cd.data, cd.len);
-    char *params = malloc(strlen(hex) + 200);
-    sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
-    cJSON *r = tu_anvil_call(url, "eth_call", params);
-    assert_true(cJSON_IsString(r));
-    assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(r);
-    free(params);
-    free(hex);
-    fbuf_free(&cd);
-}
-
-/* Deploys build/contracts/NAME.json with constructor arguments; its address into out. */
-static void deploy(const char *url, const char *name, const char *ctor, const char *const *args, size_t n,
-                   char out[43])
-{
-    char path[128];
-    snprintf(path, sizeof path, "build/contracts/%s.json", name);
-    size_t len;
-    char *art = tu_read_file(path, &len);
-    cJSON *aj = cJSON_Parse(art);
-    free(art);
-    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
-    assert_true(cJSON_IsString(bc));
-    struct fbuf code;
-    fbuf_init(&code, 1 << 20);
-    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(aj);
-    if (ctor) {
-        struct abi_type *ct;
-        assert_int_equal(abi_type_parse(&ct, ctor), FERRY_OK);
-        struct abi_value *cv;
-        assert_int_equal(abi_args_parse(&cv, ct, args, n), FERRY_OK);
-        assert_int_equal(abi_encode(&code, cv), FERRY_OK);
-        abi_value_free(cv);
-        abi_type_free(ct);
-    }
-    cJSON *rc = dev0_tx(url, NULL, code.data, code.len);
-    fbuf_free(&code);
-    snprintf(out, 43, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
-    cJSON_Delete(rc);
-}
 
 #define MAX_IEV 32
 
@@ -777,20 +671,21 @@ static int setup(void **state)
     }
     F.up = true;
     const char *url = F.anvil.url;
-    deploy(url, "Gateway", "(address,address[],uint8)", (const char *[]){DEV0, ATT_ADDRS, "2"}, 3, F.gateway);
-    deploy(url, "TokenVault", "(address,address)", (const char *[]){F.gateway, DEV0}, 2, F.vault);
-    deploy(url, "IntentRouter", "(address,address)", (const char *[]){F.vault, DEV0}, 2, F.router);
-    deploy(url, "TestToken", "(string,string,uint8)", (const char *[]){"\"Ferry Test A\"", "\"FTA\"", "18"}, 3,
-           F.token);
+    anvil_deploy(url, "Gateway", "(address,address[],uint8)", (const char *[]){ANVIL_DEV0, ATT_ADDRS, "2"}, 3,
+                 F.gateway, NULL);
+    anvil_deploy(url, "TokenVault", "(address,address)", (const char *[]){F.gateway, ANVIL_DEV0}, 2, F.vault, NULL);
+    anvil_deploy(url, "IntentRouter", "(address,address)", (const char *[]){F.vault, ANVIL_DEV0}, 2, F.router, NULL);
+    anvil_deploy(url, "TestToken", "(string,string,uint8)", (const char *[]){"\"Ferry Test A\"", "\"FTA\"", "18"},
+                 3, F.token, NULL);
     /* the peer chain's vault and router: any addresses do, nothing arrives there in this test */
     char peer_vault[67];
     memcpy(peer_vault, "0x000000000000000000000000", 26);
     memcpy(peer_vault + 26, F.vault + 2, 41); /* 40 digits and the NUL */
-    call_tx(url, F.vault, "setPeer(uint64,bytes32)", (const char *[]){"31338", peer_vault}, 2);
-    call_tx(url, F.router, "setPeer(uint64,address)", (const char *[]){"31338", F.router}, 2);
+    anvil_call_tx(url, F.vault, "setPeer(uint64,bytes32)", (const char *[]){"31338", peer_vault}, 2);
+    anvil_call_tx(url, F.router, "setPeer(uint64,address)", (const char *[]){"31338", F.router}, 2);
     /* the owner (dev 0) holds FTA and lets the router pull it */
-    call_tx(url, F.token, "mint(address,uint256)", (const char *[]){DEV0, "5000000000000000000"}, 2);
-    call_tx(url, F.token, "approve(address,uint256)", (const char *[]){F.router, "5000000000000000000"}, 2);
+    anvil_call_tx(url, F.token, "mint(address,uint256)", (const char *[]){ANVIL_DEV0, "5000000000000000000"}, 2);
+    anvil_call_tx(url, F.token, "approve(address,uint256)", (const char *[]){F.router, "5000000000000000000"}, 2);
 
     assert_int_equal(loop_new(&F.loop), FERRY_OK);
     snprintf(F.dir, sizeof F.dir, "/tmp/ferry-evmintent-XXXXXX");
@@ -851,22 +746,22 @@ static int teardown(void **state)
 /* One cross-chain transfer of 1 FTA to RECIPIENT on the peer chain, hop timeout `timeout` s. */
 static void intent_text(char *out, size_t n, const char *nonce, uint64_t deadline, uint64_t timeout)
 {
-    snprintf(out, n, "(%s,%u,%s,%" PRIu64 ",0,%s,[(0,%u,%s,1000000000000000000,%u,%s,%s,0x,%s,0,%" PRIu64 ")])", DEV0,
-             OUR_CHAIN, nonce, deadline, ZERO_ADDR, OUR_CHAIN, F.token, PEER_CHAIN, RECIPIENT, ZERO_ADDR, ZERO_ADDR,
-             timeout);
+    snprintf(out, n, "(%s,%u,%s,%" PRIu64 ",0,%s,[(0,%u,%s,1000000000000000000,%u,%s,%s,0x,%s,0,%" PRIu64 ")])",
+             ANVIL_DEV0, OUR_CHAIN, nonce, deadline, ZERO_ADDR, OUR_CHAIN, F.token, PEER_CHAIN, RECIPIENT, ZERO_ADDR,
+             ZERO_ADDR, timeout);
 }
 
 /* Opens it through CHAIN_CALL_ROUTER, signed by the owner; its id into id. */
 static void open_intent(const char *intent, const char *sub_id, uint8_t id[32])
 {
-    view(F.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
+    anvil_view(F.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
     uint8_t sig[CHAIN_SIG_LEN];
     assert_int_equal(signer_sign_digest(F.sg, "owner", id, sig), FERRY_OK);
     sig[64] += 27;
-    char *sighex = hexstr(sig, sizeof sig);
+    char *sighex = tu_hexstr(sig, sizeof sig);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "open(" INTENT_T ",bytes)", (const char *[]){intent, sighex}, 2);
+    anvil_calldata(&cd, "open(" INTENT_T ",bytes)", (const char *[]){intent, sighex}, 2);
     free(sighex);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
@@ -880,7 +775,7 @@ static void submit_advance(const char *intent, const char *sub_id, unsigned step
     snprintf(s, sizeof s, "%u", step);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "advance(" INTENT_T ",uint256)", (const char *[]){intent, s}, 2);
+    anvil_calldata(&cd, "advance(" INTENT_T ",uint256)", (const char *[]){intent, s}, 2);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
     fbuf_free(&cd);
@@ -900,7 +795,7 @@ static void open_advance_query(void **state)
     (void)state;
     NEED_ANVIL();
     uint8_t id[32], none[32] = {0}, owner[20], token[20], amount[32];
-    unhex(owner, 20, DEV0);
+    unhex(owner, 20, ANVIL_DEV0);
     unhex(token, 20, F.token);
     unhex(amount, 32, "0x0000000000000000000000000000000000000000000000000de0b6b3a7640000");
     char intent[1024];
@@ -1006,7 +901,7 @@ static void open_advance_query(void **state)
     /* the refund: on the origin, straight back to the owner */
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "refund(" INTENT_T ")", (const char *[]){intent}, 1);
+    anvil_calldata(&cd, "refund(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call rf = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     assert_int_equal(F.ops->submit(F.c, "intent:test:refund", &rf), FERRY_OK);
     fbuf_free(&cd);
@@ -1039,7 +934,7 @@ static void cancel_before_step0(void **state)
     open_intent(intent, "intent:test2:open", id);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
+    anvil_calldata(&cd, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     /* cancel is the owner's (or the opener's): our submitter opened it */
     assert_int_equal(F.ops->submit(F.c, "intent:test2:cancel", &call), FERRY_OK);
@@ -1048,7 +943,7 @@ static void cancel_before_step0(void **state)
     if (st != CHAIN_SUB_CONFIRMED) {
         /* a router that lets only the owner cancel: the owner does it, the event is the same */
         assert_int_equal(st, CHAIN_SUB_REFUSED);
-        call_tx(F.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
+        anvil_call_tx(F.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     }
     const struct chain_intent_event *e = wait_iev(CHAIN_IEV_CANCELLED, "IntentCancelled");
     assert_memory_equal(e->intent_id, id, 32);

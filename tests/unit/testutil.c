@@ -57,6 +57,14 @@ void tu_rand_bytes(uint8_t *out, size_t n)
         out[i] = (uint8_t)(tu_rand() >> 32);
 }
 
+char *tu_hexstr(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 3);
+    assert_non_null(s);
+    hex_encode(s, p, n, true);
+    return s;
+}
+
 char *tu_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

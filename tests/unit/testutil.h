@@ -25,6 +25,9 @@ char *tu_read_file(const char *path, size_t *len);
 /* Decodes hex (optional 0x) into a malloc'd buffer; fails the test on bad hex. */
 uint8_t *tu_unhex(const char *hex, size_t *len);
 
+/* bytes[0..n) as 0x-prefixed lower-case hex, malloc'd (the caller frees it). */
+char *tu_hexstr(const uint8_t *p, size_t n);
+
 /* Asserts that bytes[0..n) equal the hex string `hex` (optional 0x), printing both on mismatch. */
 #define tu_assert_hex_equal(bytes, n, hex) tu_assert_hex_equal_((bytes), (n), (hex), __FILE__, __LINE__)
 void tu_assert_hex_equal_(const uint8_t *bytes, size_t n, const char *hex, const char *file, int line);
