@@ -240,7 +240,7 @@ static int sign_with(const struct ferry_config *cfg, const struct iopts *o, cons
         e = signer_new(&s);
     if (!e)
         e = signer_load_keystore(s, o->sign_with, path, pw, pwlen);
-    cli_secret_free(pw);
+    secret_free(pw);
     if (!e)
         e = signer_address(s, o->sign_with, addr);
     if (!e && memcmp(addr, owner, ADDRESS_LEN) != 0) {
