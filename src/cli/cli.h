@@ -29,6 +29,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the usage of the named command to `out`. */
 void cli_usage(FILE *out, const char *name);
 
+/* A usage error: prints "ferry: <msg>" (formatted before the ferry_errmsg() detail is cleared:
+ * it may be an argument) and the usage of `command` on stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 int cmd_version(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_config(int argc, char **argv);
