@@ -82,10 +82,7 @@ void anvil_deploy(const char *url, const char *name, const char *ctor, const cha
 {
     char path[128];
     snprintf(path, sizeof path, "build/contracts/%s.json", name);
-    size_t len;
-    char *art = tu_read_file(path, &len);
-    cJSON *aj = cJSON_ParseWithLength(art, len);
-    free(art);
+    cJSON *aj = tu_read_json(path);
     const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
     if (cJSON_IsObject(bc)) /* a forge artifact */
         bc = cJSON_GetObjectItemCaseSensitive(bc, "object");

@@ -523,20 +523,9 @@ static int run_packets(struct fx *f, const char *cfg, const char *out_path, cons
     return tu_wait_exit(tu_spawn(argv, out_path, NULL), f ? f->loop : NULL);
 }
 
-static cJSON *read_json(const char *path)
-{
-    size_t len;
-    char *text = tu_read_file(path, &len);
-    assert_non_null(text);
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(j);
-    return j;
-}
-
 static void assert_listing(const char *path, const char *source, const char *keys)
 {
-    cJSON *j = read_json(path);
+    cJSON *j = tu_read_json(path);
     assert_string_equal(cJSON_GetObjectItem(j, "source")->valuestring, source);
     char got[256] = "";
     const cJSON *r;
@@ -567,12 +556,7 @@ static void cli_packets(void **state)
     send_event(&f, &f.b, 1001, 1);
 
     /* A config naming this API and store: the devnet template with chains alpha=1001, beta=2002. */
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(cfg);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)api_port(f.api));
     cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(data));
@@ -597,8 +581,7 @@ static void cli_packets(void **state)
     assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--json", "--state", "acked", NULL}), 0);
     assert_listing(out, "api", "");
     assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){NULL}), 0);
-    text = tu_read_file(out, &len);
-    assert_non_null(text);
+    char *text = tu_read_file(out, NULL);
     if (!strstr(text, "SRC") || !strstr(text, "TIMEOUT IN") || !strstr(text, "alpha") || !strstr(text, "SENT") ||
         (!strstr(text, "1h00m") && !strstr(text, "59m")))
         fail_msg("unexpected table:\n%s", text);
@@ -677,11 +660,7 @@ static void write_daemon_config(const char *dir, const char *password)
     fprintf(fp, "%s\n", TOKEN);
     fclose(fp);
 
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char v[700];
     snprintf(v, sizeof v, "%s/data", dir);
     cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(v));

@@ -423,12 +423,7 @@ static void write_config(const char *path, unsigned port) { write_config_token(p
 
 static void write_config_token(const char *path, unsigned port, bool token)
 {
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(cfg);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char listen[64], data[128], tok[128], keys[128];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
     snprintf(data, sizeof data, "%s/data", tmpdir);
@@ -692,13 +687,9 @@ static void intent_commands_through_api(void **state)
                                cfg, NULL});
     EXPECT(x, 0, "accepted", ""); /* the same id: fine */
     run_free(&x);
-    char *ptext = tu_read_file(prep, &(size_t){0});
-    assert_non_null(ptext);
-    cJSON *pj = cJSON_Parse(ptext);
-    free(ptext);
-    assert_non_null(pj);
+    cJSON *pj = tu_read_json(prep);
     cJSON_ReplaceItemInObject(pj, "intent_id", cJSON_CreateString(ID_A));
-    ptext = cJSON_Print(pj);
+    char *ptext = cJSON_Print(pj);
     write_text(prep, ptext);
     free(ptext);
     cJSON_Delete(pj);

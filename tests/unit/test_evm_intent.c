@@ -19,6 +19,7 @@
 
 #include "anvil_deploy.h"
 #include "anvil_run.h"
+#include "evm_rig.h"
 #include "evm/events.h"
 #include "evm/evm.h"
 #include "ferry/abi.h"
@@ -458,16 +459,8 @@ static const char *RECIPIENT = "0x000000000000000000000000000000000000dEaD";
 #define MAX_IEV 32
 
 struct fx {
-    struct anvil_run anvil;
-    bool up;
+    struct evm_rig r;
     char gateway[43], vault[43], router[43], token[43];
-    struct loop *loop;
-    struct loop_hook flush;
-    struct store *st;
-    struct signer *sg;
-    char dir[64];
-    const struct chain_ops *ops;
-    struct chain *c;
     /* what came back through the env, with the order of the calls */
     unsigned calls;
     struct chain_intent_event iev[MAX_IEV];
@@ -488,14 +481,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static void on_flush(struct loop_hook *hk, void *ud)
-{
-    (void)hk;
-    struct fx *f = ud;
-    if (store_pending(f->st))
-        (void)store_flush(f->st);
-}
 
 static void env_intents(void *engine, struct chain *c, const struct chain_intent_event *ev, size_t n)
 {
@@ -522,14 +507,7 @@ static void env_events(void *engine, struct chain *c, const struct chain_event *
         f->ev[f->nev].ack.result = NULL;
         f->ev_call[f->nev++] = f->calls;
     }
-    f->ops->events_done(c, token);
-}
-
-static void env_reorg(void *engine, struct chain *c, uint64_t from, const char *detail)
-{
-    (void)engine;
-    (void)c;
-    fail_msg("unexpected deep reorg from %" PRIu64 ": %s", from, detail);
+    f->r.ops->events_done(c, token);
 }
 
 static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
@@ -547,16 +525,6 @@ static void env_submission(void *engine, struct chain *c, const struct chain_sub
     }
 }
 
-static void run_until(bool (*done)(void), int ms, const char *what)
-{
-    uint64_t end = loop_clock_ms() + (uint64_t)ms;
-    while (!done()) {
-        if (loop_clock_ms() > end)
-            fail_msg("timed out waiting for %s", what);
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
-    }
-}
-
 static const char *want_sub;
 static bool sub_final(void)
 {
@@ -571,7 +539,7 @@ static bool sub_final(void)
 static enum chain_submission_state wait_sub(const char *id)
 {
     want_sub = id;
-    run_until(sub_final, 30000, id);
+    evm_rig_run_until(&F.r, sub_final, 30000, id);
     for (size_t i = F.nsubs; i-- > 0;)
         if (strcmp(F.sub_ids[i], id) == 0)
             return F.subs[i].state;
@@ -590,7 +558,7 @@ static bool got_kind(void)
 static const struct chain_intent_event *wait_iev(enum chain_intent_event_kind k, const char *what)
 {
     want_kind = k;
-    run_until(got_kind, 30000, what);
+    evm_rig_run_until(&F.r, got_kind, 30000, what);
     for (size_t i = 0; i < F.niev; i++)
         if (F.iev[i].kind == k)
             return &F.iev[i];
@@ -612,9 +580,9 @@ static void ask(const uint8_t id[32])
 {
     F.answers = 0;
     memset(&F.q, 0, sizeof F.q);
-    assert_int_equal(F.ops->query_intent(F.c, id, on_intent, &F), FERRY_OK);
+    assert_int_equal(F.r.ops->query_intent(F.r.c, id, on_intent, &F), FERRY_OK);
     assert_int_equal(F.answers, 0); /* never from inside the call */
-    run_until(answered, 10000, "query_intent");
+    evm_rig_run_until(&F.r, answered, 10000, "query_intent");
     assert_int_equal(F.q_err, FERRY_OK);
 }
 
@@ -625,28 +593,21 @@ static cJSON *chain_config(bool with_router)
              "{\"name\":\"alpha\",\"kind\":\"evm\",\"chain_id\":%u,\"rpc\":[\"%s\"],\"gateway\":\"%s\","
              "\"vault\":\"%s\"%s%s%s,\"confirmations\":1,\"poll_interval\":\"100ms\","
              "\"max_fee_per_gas\":\"100 gwei\",\"submitter\":\"sub\"}",
-             OUR_CHAIN, F.anvil.url, F.gateway, F.vault, with_router ? ",\"router\":\"" : "",
+             OUR_CHAIN, F.r.anvil.url, F.gateway, F.vault, with_router ? ",\"router\":\"" : "",
              with_router ? F.router : "", with_router ? "\"" : "");
     cJSON *j = cJSON_Parse(text);
     assert_non_null(j);
     return j;
 }
 
-static void add_key(const char *name, const char *hex)
-{
-    uint8_t key[32];
-    assert_int_equal(hex_decode_exact(key, 32, hex, HEX_PREFIX_FORBIDDEN), FERRY_OK);
-    assert_int_equal(signer_add_secret(F.sg, name, key), FERRY_OK);
-}
-
 static struct chain_env the_env(void)
 {
-    return (struct chain_env){.loop = F.loop,
-                              .store = F.st,
-                              .signer = F.sg,
+    return (struct chain_env){.loop = F.r.loop,
+                              .store = F.r.st,
+                              .signer = F.r.sg,
                               .engine = &F,
                               .on_events = env_events,
-                              .on_deep_reorg = env_reorg,
+                              .on_deep_reorg = evm_rig_no_reorg,
                               .on_submission = env_submission,
                               .on_intent_events = env_intents};
 }
@@ -655,22 +616,10 @@ static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
-    const char *why;
-    static const char *const need[] = {"Gateway", "TokenVault", "IntentRouter", "TestToken", "Voucher"};
-    for (size_t i = 0; i < 5; i++) {
-        char p[96];
-        snprintf(p, sizeof p, "build/contracts/%s.json", need[i]);
-        if (access(p, R_OK) != 0) {
-            fprintf(stderr, "# skipped: %s not built (scripts/contracts.sh build)\n", p);
-            return 0;
-        }
-    }
-    if (!anvil_start(&F.anvil, &why, (const char *[]){"--chain-id", "31337", NULL})) {
-        fprintf(stderr, "# skipped: %s\n", why);
+    static const char *const need[] = {"Gateway", "TokenVault", "IntentRouter", "TestToken", "Voucher", NULL};
+    if (!evm_rig_start(&F.r, need))
         return 0;
-    }
-    F.up = true;
-    const char *url = F.anvil.url;
+    const char *url = F.r.anvil.url;
     anvil_deploy(url, "Gateway", "(address,address[],uint8)", (const char *[]){ANVIL_DEV0, ATT_ADDRS, "2"}, 3,
                  F.gateway, NULL);
     anvil_deploy(url, "TokenVault", "(address,address)", (const char *[]){F.gateway, ANVIL_DEV0}, 2, F.vault, NULL);
@@ -687,54 +636,27 @@ static int setup(void **state)
     anvil_call_tx(url, F.token, "mint(address,uint256)", (const char *[]){ANVIL_DEV0, "5000000000000000000"}, 2);
     anvil_call_tx(url, F.token, "approve(address,uint256)", (const char *[]){F.router, "5000000000000000000"}, 2);
 
-    assert_int_equal(loop_new(&F.loop), FERRY_OK);
-    snprintf(F.dir, sizeof F.dir, "/tmp/ferry-evmintent-XXXXXX");
-    assert_non_null(mkdtemp(F.dir));
-    assert_int_equal(store_open(&F.st, "leveldb", F.dir), FERRY_OK);
-    loop_hook_init(F.loop, &F.flush, on_flush, &F);
-    loop_hook_start(&F.flush);
-    assert_int_equal(signer_new(&F.sg), FERRY_OK);
-    add_key("sub", SUB_KEY);
-    add_key("owner", DEV0_KEY);
-    add_key("att1", ATT_KEYS[0]);
-    add_key("att2", ATT_KEYS[1]);
-    F.ops = chain_family("evm");
-    assert_non_null(F.ops);
-    assert_non_null(F.ops->query_intent);
+    evm_rig_open(&F.r, "evmintent");
+    evm_rig_add_key(&F.r, "sub", SUB_KEY);
+    evm_rig_add_key(&F.r, "owner", DEV0_KEY);
+    evm_rig_add_key(&F.r, "att1", ATT_KEYS[0]);
+    evm_rig_add_key(&F.r, "att2", ATT_KEYS[1]);
+    assert_non_null(chain_family("evm")->query_intent);
     struct chain_env env = the_env();
-    cJSON *cfg = chain_config(true);
-    assert_int_equal(F.ops->open(&F.c, cfg, &env), FERRY_OK);
-    cJSON_Delete(cfg);
-    assert_int_equal(F.ops->start(F.c), FERRY_OK);
+    evm_rig_open_chain(&F.r, chain_config(true), &env);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (F.c)
-        F.ops->close(F.c);
-    if (F.st)
-        assert_int_equal(store_close(F.st), FERRY_OK);
-    if (F.loop) {
-        loop_hook_stop(&F.flush);
-        loop_free(F.loop);
-    }
-    signer_free(F.sg);
-    if (F.dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", F.dir);
-    }
-    if (F.up)
-        anvil_stop(&F.anvil);
+    evm_rig_close(&F.r);
     return 0;
 }
 
 #define NEED_ANVIL()                                                                                     \
     do {                                                                                                 \
-        if (!F.up)                                                                                       \
+        if (!F.r.up)                                                                                     \
             skip();                                                                                      \
     } while (0)
 
@@ -754,9 +676,9 @@ static void intent_text(char *out, size_t n, const char *nonce, uint64_t deadlin
 /* Opens it through CHAIN_CALL_ROUTER, signed by the owner; its id into id. */
 static void open_intent(const char *intent, const char *sub_id, uint8_t id[32])
 {
-    anvil_view(F.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
+    anvil_view(F.r.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
     uint8_t sig[CHAIN_SIG_LEN];
-    assert_int_equal(signer_sign_digest(F.sg, "owner", id, sig), FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, "owner", id, sig), FERRY_OK);
     sig[64] += 27;
     char *sighex = tu_hexstr(sig, sizeof sig);
     struct fbuf cd;
@@ -764,7 +686,7 @@ static void open_intent(const char *intent, const char *sub_id, uint8_t id[32])
     anvil_calldata(&cd, "open(" INTENT_T ",bytes)", (const char *[]){intent, sighex}, 2);
     free(sighex);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, sub_id, &call), FERRY_OK);
     fbuf_free(&cd);
     assert_int_equal(wait_sub(sub_id), CHAIN_SUB_CONFIRMED);
 }
@@ -777,13 +699,13 @@ static void submit_advance(const char *intent, const char *sub_id, unsigned step
     fbuf_init(&cd, 1 << 16);
     anvil_calldata(&cd, "advance(" INTENT_T ",uint256)", (const char *[]){intent, s}, 2);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, sub_id, &call), FERRY_OK);
     fbuf_free(&cd);
 }
 
 static uint64_t chain_now(void)
 {
-    cJSON *b = tu_anvil_call(F.anvil.url, "eth_getBlockByNumber", "[\"latest\",false]");
+    cJSON *b = tu_anvil_call(F.r.anvil.url, "eth_getBlockByNumber", "[\"latest\",false]");
     uint64_t ts = 0;
     assert_int_equal(hex_quantity_u64(&ts, cJSON_GetObjectItemCaseSensitive(b, "timestamp")->valuestring), FERRY_OK);
     cJSON_Delete(b);
@@ -859,7 +781,7 @@ static void open_advance_query(void **state)
     char p[256];
     snprintf(p, sizeof p, "[{\"fromBlock\":\"0x%" PRIx64 "\",\"toBlock\":\"0x%" PRIx64 "\",\"address\":\"%s\"}]",
              sent.at.block_number, sent.at.block_number, F.gateway);
-    cJSON *logs = tu_anvil_call(F.anvil.url, "eth_getLogs", p);
+    cJSON *logs = tu_anvil_call(F.r.anvil.url, "eth_getLogs", p);
     struct evm_logs L;
     assert_int_equal(evm_logs_parse(&L, logs, 100), FERRY_OK);
     struct evm_decoder *d;
@@ -873,13 +795,14 @@ static void open_advance_query(void **state)
                 what == EVM_DECODED_CHAIN && pev.kind == CHAIN_EV_PACKET_SENT;
     assert_true(found);
     uint8_t digest[32], sigs[2][CHAIN_SIG_LEN];
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_TIMEOUT, &pev.packet, NULL, timeout_ts, digest), FERRY_OK);
-    assert_int_equal(signer_sign_digest(F.sg, "att1", digest, sigs[0]), FERRY_OK); /* 0x3C44.. < 0x7099.. */
-    assert_int_equal(signer_sign_digest(F.sg, "att2", digest, sigs[1]), FERRY_OK);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_TIMEOUT, &pev.packet, NULL, timeout_ts, digest),
+                     FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, "att1", digest, sigs[0]), FERRY_OK); /* 0x3C44.. < 0x7099.. */
+    assert_int_equal(signer_sign_digest(F.r.sg, "att2", digest, sigs[1]), FERRY_OK);
     struct chain_attestation att = {.count = 2, .sigs = sigs};
     struct chain_call to = {.kind = CHAIN_CALL_TIMEOUT, .n = 1, .packets = &pev.packet, .attestations = &att,
                             .proof_timestamp = timeout_ts};
-    assert_int_equal(F.ops->submit(F.c, "timeout:test", &to), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "timeout:test", &to), FERRY_OK);
     assert_int_equal(wait_sub("timeout:test"), CHAIN_SUB_CONFIRMED);
     evm_decoder_free(d);
     evm_logs_free(&L);
@@ -903,7 +826,7 @@ static void open_advance_query(void **state)
     fbuf_init(&cd, 1 << 16);
     anvil_calldata(&cd, "refund(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call rf = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, "intent:test:refund", &rf), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:test:refund", &rf), FERRY_OK);
     fbuf_free(&cd);
     assert_int_equal(wait_sub("intent:test:refund"), CHAIN_SUB_CONFIRMED);
     e = wait_iev(CHAIN_IEV_REFUNDED, "IntentRefunded");
@@ -937,13 +860,13 @@ static void cancel_before_step0(void **state)
     anvil_calldata(&cd, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     /* cancel is the owner's (or the opener's): our submitter opened it */
-    assert_int_equal(F.ops->submit(F.c, "intent:test2:cancel", &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:test2:cancel", &call), FERRY_OK);
     fbuf_free(&cd);
     enum chain_submission_state st = wait_sub("intent:test2:cancel");
     if (st != CHAIN_SUB_CONFIRMED) {
         /* a router that lets only the owner cancel: the owner does it, the event is the same */
         assert_int_equal(st, CHAIN_SUB_REFUSED);
-        anvil_call_tx(F.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
+        anvil_call_tx(F.r.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     }
     const struct chain_intent_event *e = wait_iev(CHAIN_IEV_CANCELLED, "IntentCancelled");
     assert_memory_equal(e->intent_id, id, 32);
@@ -961,21 +884,21 @@ static void no_router_configured(void **state)
     struct chain_env env = the_env();
     cJSON *cfg = chain_config(false);
     struct chain *c2;
-    assert_int_equal(F.ops->open(&c2, cfg, &env), FERRY_OK);
+    assert_int_equal(F.r.ops->open(&c2, cfg, &env), FERRY_OK);
     cJSON_Delete(cfg);
     uint8_t data[4] = {1, 2, 3, 4}, id[32] = {0};
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = data, .data_len = 4};
-    assert_int_equal(F.ops->submit(c2, "intent:x", &call), FERRY_ESTATE);
+    assert_int_equal(F.r.ops->submit(c2, "intent:x", &call), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
-    assert_int_equal(F.ops->submission(c2, "intent:x", &F.subs[63]), CHAIN_SUB_UNKNOWN);
+    assert_int_equal(F.r.ops->submission(c2, "intent:x", &F.subs[63]), CHAIN_SUB_UNKNOWN);
     F.answers = 0;
-    assert_int_equal(F.ops->query_intent(c2, id, on_intent, &F), FERRY_ESTATE);
+    assert_int_equal(F.r.ops->query_intent(c2, id, on_intent, &F), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
-    F.ops->close(c2);
+    F.r.ops->close(c2);
     assert_int_equal(F.answers, 0);
     /* empty router calldata is refused too */
     call.data_len = 0;
-    assert_int_equal(F.ops->submit(F.c, "intent:y", &call), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:y", &call), FERRY_EINVAL);
 }
 
 int main(int argc, char **argv)

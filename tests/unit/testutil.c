@@ -84,16 +84,22 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
-cJSON *tu_load_vectors(const char *name)
+cJSON *tu_read_json(const char *path)
 {
-    char path[512];
-    snprintf(path, sizeof path, "tests/vectors/%s", name);
-    char *text = tu_read_file(path, NULL);
-    cJSON *j = cJSON_Parse(text);
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
     if (!j)
         fail_msg("%s is not valid JSON", path);
     return j;
+}
+
+cJSON *tu_load_vectors(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/vectors/%s", name);
+    return tu_read_json(path);
 }
 
 uint8_t *tu_unhex(const char *hex, size_t *len)

@@ -21,6 +21,8 @@ cJSON *tu_load_vectors(const char *name);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (fails the test if it cannot). */
 char *tu_read_file(const char *path, size_t *len);
+/* Reads and parses a JSON file (fails the test if it cannot). Free with cJSON_Delete. */
+cJSON *tu_read_json(const char *path);
 
 /* Decodes hex (optional 0x) into a malloc'd buffer; fails the test on bad hex. */
 uint8_t *tu_unhex(const char *hex, size_t *len);
