@@ -94,6 +94,17 @@ void evm_rig_run_until(struct evm_rig *r, bool (*done)(void), int ms, const char
     }
 }
 
+void evm_rig_record_submission(struct evm_rig *r, const struct chain_submission *s)
+{
+    if (r->nsubs < 64) {
+        r->subs[r->nsubs] = *s;
+        snprintf(r->sub_ids[r->nsubs], sizeof r->sub_ids[0], "%s", s->id);
+        r->subs[r->nsubs].id = r->sub_ids[r->nsubs];
+        r->subs[r->nsubs].error = NULL;
+        r->nsubs++;
+    }
+}
+
 void evm_rig_no_reorg(void *engine, struct chain *c, uint64_t from, const char *detail)
 {
     (void)engine;

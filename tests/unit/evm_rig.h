@@ -26,6 +26,10 @@ struct evm_rig {
     char dir[64];
     const struct chain_ops *ops;
     struct chain *c;
+    /* the submission reports so far (the first 64; id points into sub_ids, error dropped) */
+    struct chain_submission subs[64];
+    char sub_ids[64][64];
+    size_t nsubs;
 };
 
 /* Starts anvil when build/contracts/NAME.json exists for every name in `contracts`
@@ -42,7 +46,16 @@ void evm_rig_open_chain(struct evm_rig *r, cJSON *cfg, const struct chain_env *e
 void evm_rig_close(struct evm_rig *r);
 /* Turns the loop until done() (20 ms waits); fails the test after ms, naming `what`. */
 void evm_rig_run_until(struct evm_rig *r, bool (*done)(void), int ms, const char *what);
+/* Keeps a copy of a submission report (an env's on_submission calls it). */
+void evm_rig_record_submission(struct evm_rig *r, const struct chain_submission *s);
 /* An env's on_deep_reorg for tests where none may happen: fails the test. */
 void evm_rig_no_reorg(void *engine, struct chain *c, uint64_t from, const char *detail);
+
+/* Skips a test when anvil is not running (evm_rig_start said why). */
+#define EVM_RIG_NEED_ANVIL(r)                                                                                  \
+    do {                                                                                                       \
+        if (!(r)->up)                                                                                          \
+            skip();                                                                                            \
+    } while (0)
 
 #endif

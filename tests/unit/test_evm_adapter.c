@@ -60,9 +60,6 @@ struct fx {
     struct chain_event got[64];
     size_t ngot;
     size_t received; /* PACKET_RECEIVED events */
-    struct chain_submission subs[64];
-    char sub_ids[64][64];
-    size_t nsubs;
     size_t heads;
     /* query answers */
     int answers;
@@ -92,14 +89,7 @@ static void env_events(void *engine, struct chain *c, const struct chain_event *
 static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
 {
     (void)c;
-    struct fx *f = engine;
-    if (f->nsubs < 64) {
-        f->subs[f->nsubs] = *s;
-        snprintf(f->sub_ids[f->nsubs], sizeof f->sub_ids[0], "%s", s->id);
-        f->subs[f->nsubs].id = f->sub_ids[f->nsubs];
-        f->subs[f->nsubs].error = NULL;
-        f->nsubs++;
-    }
+    evm_rig_record_submission(&((struct fx *)engine)->r, s);
 }
 
 static void env_head(void *engine, struct chain *c, const struct chain_head *h)
@@ -168,11 +158,7 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_ANVIL()                                                                                     \
-    do {                                                                                                 \
-        if (!F.r.up)                                                                                     \
-            skip();                                                                                      \
-    } while (0)
+#define NEED_ANVIL() EVM_RIG_NEED_ANVIL(&F.r)
 
 /* A packet from chain SRC_CHAIN to us. */
 static void make_packet(struct packet *p, uint64_t seq, const char *payload)
@@ -290,9 +276,9 @@ static void sign2(uint8_t sigs[2][CHAIN_SIG_LEN], const char *a, const char *b, 
 
 static const struct chain_submission *last_sub(const char *id)
 {
-    for (size_t i = F.nsubs; i-- > 0;)
-        if (!strcmp(F.subs[i].id, id))
-            return &F.subs[i];
+    for (size_t i = F.r.nsubs; i-- > 0;)
+        if (!strcmp(F.r.subs[i].id, id))
+            return &F.r.subs[i];
     return NULL;
 }
 
@@ -384,13 +370,13 @@ static void deliver_2_of_3(void **state)
     assert_false(F.q_yes);
 
     /* idempotent per id: the same id again reports the record, sends nothing */
-    size_t before = F.nsubs;
+    size_t before = F.r.nsubs;
     assert_int_equal(F.r.ops->submit(F.r.c, "deliver-1", &call), FERRY_OK);
     for (int i = 0; i < 20; i++)
         assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
-    assert_true(F.nsubs > before);
-    assert_int_equal(F.subs[F.nsubs - 1].state, CHAIN_SUB_CONFIRMED);
-    assert_memory_equal(F.subs[F.nsubs - 1].tx_hash, s->tx_hash, 32);
+    assert_true(F.r.nsubs > before);
+    assert_int_equal(F.r.subs[F.r.nsubs - 1].state, CHAIN_SUB_CONFIRMED);
+    assert_memory_equal(F.r.subs[F.r.nsubs - 1].tx_hash, s->tx_hash, 32);
     assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0 + 1);
     struct chain_submission q;
     assert_int_equal(F.r.ops->submission(F.r.c, "deliver-1", &q), CHAIN_SUB_CONFIRMED);

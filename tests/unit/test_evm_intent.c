@@ -471,9 +471,6 @@ struct fx {
     unsigned ev_call[64];
     size_t nev;
     char sub_state[8][64];
-    struct chain_submission subs[64];
-    char sub_ids[64][64];
-    size_t nsubs;
     /* query_intent */
     int answers;
     enum ferry_err q_err;
@@ -513,25 +510,18 @@ static void env_events(void *engine, struct chain *c, const struct chain_event *
 static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
 {
     (void)c;
-    struct fx *f = engine;
-    if (f->nsubs < 64) {
-        f->subs[f->nsubs] = *s;
-        snprintf(f->sub_ids[f->nsubs], sizeof f->sub_ids[0], "%s", s->id);
-        f->subs[f->nsubs].id = f->sub_ids[f->nsubs];
-        f->subs[f->nsubs].error = NULL;
-        if (s->error)
-            fprintf(stderr, "# submission %s: %s: %s\n", s->id, chain_submission_state_name(s->state), s->error);
-        f->nsubs++;
-    }
+    if (s->error)
+        fprintf(stderr, "# submission %s: %s: %s\n", s->id, chain_submission_state_name(s->state), s->error);
+    evm_rig_record_submission(&((struct fx *)engine)->r, s);
 }
 
 static const char *want_sub;
 static bool sub_final(void)
 {
-    for (size_t i = 0; i < F.nsubs; i++)
-        if (strcmp(F.sub_ids[i], want_sub) == 0 &&
-            (F.subs[i].state == CHAIN_SUB_CONFIRMED || F.subs[i].state == CHAIN_SUB_REVERTED ||
-             F.subs[i].state == CHAIN_SUB_REFUSED))
+    for (size_t i = 0; i < F.r.nsubs; i++)
+        if (strcmp(F.r.sub_ids[i], want_sub) == 0 &&
+            (F.r.subs[i].state == CHAIN_SUB_CONFIRMED || F.r.subs[i].state == CHAIN_SUB_REVERTED ||
+             F.r.subs[i].state == CHAIN_SUB_REFUSED))
             return true;
     return false;
 }
@@ -540,9 +530,9 @@ static enum chain_submission_state wait_sub(const char *id)
 {
     want_sub = id;
     evm_rig_run_until(&F.r, sub_final, 30000, id);
-    for (size_t i = F.nsubs; i-- > 0;)
-        if (strcmp(F.sub_ids[i], id) == 0)
-            return F.subs[i].state;
+    for (size_t i = F.r.nsubs; i-- > 0;)
+        if (strcmp(F.r.sub_ids[i], id) == 0)
+            return F.r.subs[i].state;
     return CHAIN_SUB_UNKNOWN;
 }
 
@@ -654,11 +644,7 @@ static int teardown(void **state)
     return 0;
 }
 
-#define NEED_ANVIL()                                                                                     \
-    do {                                                                                                 \
-        if (!F.r.up)                                                                                     \
-            skip();                                                                                      \
-    } while (0)
+#define NEED_ANVIL() EVM_RIG_NEED_ANVIL(&F.r)
 
 #define INTENT_T                                                                                         \
     "(address,uint64,uint256,uint64,uint8,address,(uint8,uint64,address,uint256,uint64,address,address,bytes," \
@@ -890,7 +876,7 @@ static void no_router_configured(void **state)
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = data, .data_len = 4};
     assert_int_equal(F.r.ops->submit(c2, "intent:x", &call), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
-    assert_int_equal(F.r.ops->submission(c2, "intent:x", &F.subs[63]), CHAIN_SUB_UNKNOWN);
+    assert_int_equal(F.r.ops->submission(c2, "intent:x", &F.r.subs[63]), CHAIN_SUB_UNKNOWN);
     F.answers = 0;
     assert_int_equal(F.r.ops->query_intent(c2, id, on_intent, &F), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
