@@ -27,6 +27,7 @@
 #include "ferry/loop.h"
 #include "ferry/metrics.h"
 #include "ferry/orch.h"
+#include "ferry/secret.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
 #include "ferry/version.h"
@@ -88,53 +89,13 @@ static enum log_level level_of(enum config_log_level l)
     return LOGL_INFO;
 }
 
-/* Reads the first line of a file into guarded memory (*out, sodium_free'd by the caller). The
- * line must be non-empty; "\r\n" and "\n" are not part of it. */
+/* The first, non-empty line of a secret file in guarded memory (*out, sodium_free'd by the
+ * caller); `what` is the secret ("API token"). */
 static enum ferry_err read_secret_line(const char *path, const char *what, char **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ferry_fail(FERRY_EIO, "cannot open the %s file %s: %s", what, path, strerror(errno));
-    size_t cap = KEYSTORE_PASSWORD_MAX + 2, n = 0;
-    char *buf = sodium_malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        return ferry_fail(FERRY_ENOMEM, "out of guarded memory for the %s", what);
-    }
-    enum ferry_err e = FERRY_OK;
-    while (n < cap) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            e = ferry_fail(FERRY_EIO, "cannot read the %s file %s: %s", what, path, strerror(errno));
-            break;
-        }
-        if (r == 0 || memchr(buf + n, '\n', (size_t)r)) {
-            n += (size_t)r;
-            break;
-        }
-        n += (size_t)r;
-    }
-    close(fd);
-    char *nl = e ? NULL : memchr(buf, '\n', n);
-    size_t l = nl ? (size_t)(nl - buf) : n;
-    if (!e && !nl && n == cap)
-        e = ferry_fail(FERRY_ERANGE, "the %s in %s is longer than %u bytes", what, path, KEYSTORE_PASSWORD_MAX);
-    if (l && buf[l - 1] == '\r')
-        l--;
-    if (!e && l == 0)
-        e = ferry_fail(FERRY_EINVAL, "the %s file %s is empty", what, path);
-    if (e) {
-        sodium_free(buf);
-        return e;
-    }
-    sodium_memzero(buf + l, cap + 1 - l);
-    *out = buf;
-    *len = l;
-    return FERRY_OK;
+    char label[64];
+    snprintf(label, sizeof label, "the %s file", what);
+    return secret_read_line(path, label, KEYSTORE_PASSWORD_MAX, false, out, len);
 }
 
 static enum ferry_err copy_secret(const char *s, char **out, size_t *len)

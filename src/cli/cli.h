@@ -11,6 +11,7 @@
 #include "ferry/config.h"
 #include "ferry/err.h"
 #include "ferry/loop.h"
+#include "ferry/secret.h"
 
 struct cli_command {
     const char *name;    /* first word on the command line, e.g. "keys" */
@@ -27,6 +28,10 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints the usage of the named command to `out`. */
 void cli_usage(FILE *out, const char *name);
+
+/* A usage error: prints "ferry: <msg>" (formatted before the ferry_errmsg() detail is cleared:
+ * it may be an argument) and the usage of `command` on stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cmd_version(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
@@ -90,7 +95,7 @@ enum ferry_err cli_api_list(const struct ferry_config *cfg, const char *path, co
  * a non-2xx answer fails with the API's message. */
 enum ferry_err cli_api_post(const struct ferry_config *cfg, const char *path, const struct cJSON *body, bool write,
                             long *status, struct cJSON **out) FERRY_WUR;
-/* The API token (api.token_file or api.token_env) in guarded memory: cli_secret_free it. */
+/* The API token (api.token_file or api.token_env) in guarded memory: secret_free it. */
 enum ferry_err cli_api_token(const struct ferry_config *cfg, char **out, size_t *len) FERRY_WUR;
 /* URL-escapes value into out; appends "key=value" (escaped, "&"-joined) to a query string. */
 enum ferry_err cli_query_escape(char *out, size_t cap, const char *value) FERRY_WUR;
@@ -138,12 +143,8 @@ void cli_hop_times(const struct cJSON *hop, uint64_t now, char age[24], char lef
 /* On stderr, when the records came from the store: says so, and why. */
 void cli_store_note(const struct ferry_config *cfg, const char *source);
 
-/* ---- secrets (cli_secret.c): guarded memory, freed (and wiped) by cli_secret_free ---- */
+/* ---- secrets (cli_secret.c): guarded memory (ferry/secret.h), freed (and wiped) by secret_free ---- */
 
-void cli_secret_free(char *s);
-/* The first line of a file (without "\n" or "\r\n"); `what` names it in messages. */
-enum ferry_err cli_secret_file(const char *path, const char *what, size_t max, char **out, size_t *len) FERRY_WUR;
-enum ferry_err cli_secret_copy(const char *value, const char *what, size_t max, char **out, size_t *len) FERRY_WUR;
 /* The keystore password: `file` if given, else the config's keystore.password_file, else $FERRY_PASSWORD. */
 enum ferry_err cli_keystore_password(const struct ferry_config *cfg, const char *file, char **out,
                                      size_t *len) FERRY_WUR;

@@ -187,20 +187,13 @@ enum ferry_err cli_api_token(const struct ferry_config *cfg, char **out, size_t 
 {
     *out = NULL;
     *len = 0;
-    if (cfg->api.token_file) {
-        enum ferry_err e = cli_secret_file(cfg->api.token_file, "api.token_file", TOKEN_MAX, out, len);
-        if (!e && *len == 0) {
-            cli_secret_free(*out);
-            *out = NULL;
-            e = ferry_fail(FERRY_EINVAL, "api.token_file %s is empty", cfg->api.token_file);
-        }
-        return e;
-    }
+    if (cfg->api.token_file)
+        return secret_read_line(cfg->api.token_file, "api.token_file", TOKEN_MAX, false, out, len);
     if (cfg->api.token_env) {
         const char *v = getenv(cfg->api.token_env);
         if (!v || !*v)
             return ferry_fail(FERRY_EINVAL, "api.token_env names $%s, which is not set", cfg->api.token_env);
-        return cli_secret_copy(v, cfg->api.token_env, TOKEN_MAX, out, len);
+        return secret_copy(v, cfg->api.token_env, TOKEN_MAX, out, len);
     }
     return ferry_fail(FERRY_EINVAL, "the config sets no API token (api.token_file or api.token_env): the daemon "
                                     "refuses every write");
@@ -223,7 +216,7 @@ enum ferry_err cli_api_post(const struct ferry_config *cfg, const char *path, co
     cli_api_base(cfg, base);
     snprintf(url, sizeof url, "%s%s", base, path);
     e = cli_http("POST", url, token, body, status, out);
-    cli_secret_free(token);
+    secret_free(token);
     if (e == FERRY_EIO)
         return ferry_fail(FERRY_EIO, "no daemon answers on %s (start it with `ferry start`; changes go through the "
                                      "running daemon)", base);

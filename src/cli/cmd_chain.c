@@ -40,7 +40,7 @@ static enum ferry_err load_submitter(struct cli_chain *cc)
     if ((e = cli_keystore_password(&cc->cfg, NULL, &pw, &len)))
         return e;
     e = signer_load_keystore(cc->sg, cc->ch->submitter, path, pw, len);
-    cli_secret_free(pw);
+    secret_free(pw);
     if (e)
         return ferry_fail_ctx(e, "submitter key \"%s\"", cc->ch->submitter);
     return FERRY_OK;

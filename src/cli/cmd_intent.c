@@ -2,7 +2,6 @@
  * running daemon's API. show and list read the daemon's store when it is down; the others change
  * things, which only the daemon does (writes carry the config's API token). */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -76,20 +75,6 @@ struct sub {
     unsigned takes;
     int (*run)(const struct ferry_config *cfg, struct iopts *o);
 };
-
-static int usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const char *sub, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ferry_err_clear();
-    cli_error("intent %s: %s", sub, msg);
-    cli_usage(stderr, "intent");
-    return CLI_USAGE;
-}
 
 /* ---- files and answers ---- */
 
@@ -240,7 +225,7 @@ static int sign_with(const struct ferry_config *cfg, const struct iopts *o, cons
         e = signer_new(&s);
     if (!e)
         e = signer_load_keystore(s, o->sign_with, path, pw, pwlen);
-    cli_secret_free(pw);
+    secret_free(pw);
     if (!e)
         e = signer_address(s, o->sign_with, addr);
     if (!e && memcmp(addr, owner, ADDRESS_LEN) != 0) {
@@ -264,14 +249,16 @@ static int sign_with(const struct ferry_config *cfg, const struct iopts *o, cons
 static int run_submit(const struct ferry_config *cfg, struct iopts *o)
 {
     if (!o->signature == !o->sign_with)
-        return usage_error("submit", "give --signature HEX or --sign-with KEYNAME (one of them)");
+        return cli_usage_error("intent",
+                               "intent submit: give --signature HEX or --sign-with KEYNAME (one of them)");
     char sig_hex[2 * INTENT_SIG_LEN + 3];
     if (o->signature) {
         uint8_t sig[INTENT_SIG_LEN];
         if (hex_decode_exact(sig, sizeof sig, o->signature, HEX_PREFIX_OPTIONAL)) {
             char why[256];
             snprintf(why, sizeof why, "%s", ferry_errmsg());
-            return usage_error("submit", "--signature: expected 65 bytes of hex (r, s, v): %s", why);
+            return cli_usage_error("intent", "intent submit: --signature: expected 65 bytes of hex (r, s, v): %s",
+                                   why);
         }
         hex_encode(sig_hex, sig, sizeof sig, true);
     }
@@ -455,11 +442,12 @@ static int run_list(const struct ferry_config *cfg, struct iopts *o)
         char *end;
         unsigned long long v = strtoull(o->limit, &end, 10);
         if (!*o->limit || *end || o->limit[0] == '-' || v == 0 || v > LIST_MAX)
-            return usage_error("list", "--limit: expected a number from 1 to %u, got \"%s\"", LIST_MAX, o->limit);
+            return cli_usage_error("intent", "intent list: --limit: expected a number from 1 to %u, got \"%s\"",
+                                   LIST_MAX, o->limit);
         o->q.limit = (size_t)v;
     }
     if (o->q.pending && o->q.state)
-        return usage_error("list", "give --pending or --state, not both");
+        return cli_usage_error("intent", "intent list: give --pending or --state, not both");
     int rc = cli_intent_query_check(cfg, "intent list", &o->q);
     if (rc)
         return rc;
@@ -572,7 +560,8 @@ int cmd_intent(int argc, char **argv)
         if (!strcmp(argv[1], subs[i].name))
             sub = &subs[i];
     if (!sub)
-        return usage_error(argv[1], "unknown subcommand (prepare, submit, show, list, retry, cancel)");
+        return cli_usage_error("intent", "intent %s: unknown subcommand (prepare, submit, show, list, retry, cancel)",
+                               argv[1]);
     struct iopts o;
     memset(&o, 0, sizeof o);
     for (int i = 2; i < argc; i++) {
@@ -582,9 +571,9 @@ int cmd_intent(int argc, char **argv)
             k++;
         if (k == n || !(sub->takes & options[k].bit)) {
             if (a[0] == '-' && a[1])
-                return usage_error(sub->name, "unknown option '%s'", a);
+                return cli_usage_error("intent", "intent %s: unknown option '%s'", sub->name, a);
             if (!sub->positional || o.arg)
-                return usage_error(sub->name, "unexpected argument '%s'", a);
+                return cli_usage_error("intent", "intent %s: unexpected argument '%s'", sub->name, a);
             o.arg = a;
             continue;
         }
@@ -594,11 +583,11 @@ int cmd_intent(int argc, char **argv)
             continue;
         }
         if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
-            return usage_error(sub->name, "%s needs a value", a);
+            return cli_usage_error("intent", "intent %s: %s needs a value", sub->name, a);
         *(const char **)field = argv[++i];
     }
     if (sub->positional && !o.arg)
-        return usage_error(sub->name, "missing %s", sub->positional);
+        return cli_usage_error("intent", "intent %s: missing %s", sub->name, sub->positional);
     if (!o.config)
         o.config = getenv("FERRY_CONFIG") ? getenv("FERRY_CONFIG") : CLI_CONFIG_DEFAULT;
     struct ferry_config cfg;

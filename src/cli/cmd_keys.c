@@ -35,7 +35,7 @@ struct keys_opts {
 
 /* A password in guarded memory, wiped by password_free. */
 struct password {
-    char *buf; /* KEYSTORE_PASSWORD_MAX + 2 bytes from sodium_malloc */
+    char *buf; /* guarded memory (sodium_malloc) */
     size_t len;
 };
 
@@ -50,43 +50,6 @@ static void password_free(struct password *pw)
 static const char no_password[] =
     "no password: set FERRY_PASSWORD or pass --password-file FILE (there is no --password option: "
     "a command line is visible to every user)";
-
-/* Reads the first line of a file (the trailing "\n" or "\r\n" is not part of the password). */
-static enum ferry_err password_from_file(struct password *pw, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ferry_fail(FERRY_EIO, "cannot open password file %s: %s", path, strerror(errno));
-    size_t cap = KEYSTORE_PASSWORD_MAX + 2, n = 0;
-    enum ferry_err e = FERRY_OK;
-    while (n < cap) {
-        ssize_t r = read(fd, pw->buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            e = ferry_fail(FERRY_EIO, "cannot read password file %s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (memchr(pw->buf, '\n', n))
-            break; /* only the first line matters */
-    }
-    close(fd);
-    if (e)
-        return e;
-    char *nl = memchr(pw->buf, '\n', n);
-    size_t len = nl ? (size_t)(nl - pw->buf) : n;
-    if (len && pw->buf[len - 1] == '\r')
-        len--;
-    if (len > KEYSTORE_PASSWORD_MAX)
-        return ferry_fail(FERRY_ERANGE, "password file %s: the first line is over %d bytes", path,
-                          KEYSTORE_PASSWORD_MAX);
-    sodium_memzero(pw->buf + len, cap - len);
-    pw->len = len;
-    return FERRY_OK;
-}
 
 /* Reads one line from the terminal on fd 0 with echo off. */
 static enum ferry_err password_prompt(char *buf, size_t cap, size_t *len, const char *msg)
@@ -128,22 +91,16 @@ static enum ferry_err password_prompt(char *buf, size_t cap, size_t *len, const 
 static enum ferry_err password_get(struct password *pw, const struct keys_opts *o, bool confirm)
 {
     pw->len = 0;
+    if (o->password_file)
+        return secret_read_line(o->password_file, "password file", KEYSTORE_PASSWORD_MAX, true, &pw->buf, &pw->len);
+    const char *env = getenv("FERRY_PASSWORD");
+    if (env)
+        return secret_copy(env, "FERRY_PASSWORD", KEYSTORE_PASSWORD_MAX, &pw->buf, &pw->len);
+    if (!isatty(STDIN_FILENO))
+        return ferry_fail(FERRY_EINVAL, "%s", no_password);
     pw->buf = sodium_malloc(KEYSTORE_PASSWORD_MAX + 2);
     if (!pw->buf)
         return ferry_fail(FERRY_ENOMEM, "cannot allocate guarded memory for the password");
-    if (o->password_file)
-        return password_from_file(pw, o->password_file);
-    const char *env = getenv("FERRY_PASSWORD");
-    if (env) {
-        size_t n = strlen(env);
-        if (n > KEYSTORE_PASSWORD_MAX)
-            return ferry_fail(FERRY_ERANGE, "FERRY_PASSWORD is over %d bytes", KEYSTORE_PASSWORD_MAX);
-        memcpy(pw->buf, env, n);
-        pw->len = n;
-        return FERRY_OK;
-    }
-    if (!isatty(STDIN_FILENO))
-        return ferry_fail(FERRY_EINVAL, "%s", no_password);
     enum ferry_err e = password_prompt(pw->buf, KEYSTORE_PASSWORD_MAX, &pw->len, "Password: ");
     if (e || !confirm)
         return e;

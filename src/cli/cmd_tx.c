@@ -2,7 +2,6 @@
  * manager, signed by the configured submitter key, with the same write-ahead and nonce line the
  * daemon uses; waits for the receipt and prints the hash and the status. */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,25 +39,11 @@ static void on_sub(void *ud, const struct chain_submission *s)
 
 static bool tx_done(void *ud) { return ((struct tx_wait *)ud)->done; }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    ferry_err_clear();
-    cli_error("%s", msg);
-    cli_usage(stderr, "tx");
-    return CLI_USAGE;
-}
-
 int cmd_tx(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "send") != 0) {
         if (argc >= 2)
-            return usage_error("unknown subcommand '%s'", argv[1]);
+            return cli_usage_error("tx", "unknown subcommand '%s'", argv[1]);
         cli_usage(stderr, "tx");
         return CLI_USAGE;
     }
@@ -67,7 +52,7 @@ int cmd_tx(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         if (i + 1 >= argc || o[0] != '-')
-            return usage_error(o[0] == '-' ? "%s: missing value" : "%s: unexpected argument", o);
+            return cli_usage_error("tx", o[0] == '-' ? "%s: missing value" : "%s: unexpected argument", o);
         const char *v = argv[++i];
         if (!strcmp(o, "--config"))
             config = v;
@@ -85,30 +70,31 @@ int cmd_tx(int argc, char **argv)
             char *end;
             timeout_s = strtoul(v, &end, 10);
             if (*end || !*v || timeout_s == 0 || timeout_s > 86400)
-                return usage_error("--timeout: expected seconds from 1 to 86400, got \"%s\"", v);
+                return cli_usage_error("tx", "--timeout: expected seconds from 1 to 86400, got \"%s\"", v);
         } else
-            return usage_error("%s: unknown option", o);
+            return cli_usage_error("tx", "%s: unknown option", o);
     }
     if (!config)
-        return usage_error("%s", "--config FILE is required");
+        return cli_usage_error("tx", "%s", "--config FILE is required");
     if (!chain)
-        return usage_error("%s", "--chain NAME is required");
+        return cli_usage_error("tx", "%s", "--chain NAME is required");
     if (!to_s)
-        return usage_error("%s", "--to ADDR is required");
+        return cli_usage_error("tx", "%s", "--to ADDR is required");
 
     struct chain_call call = {.kind = CHAIN_CALL_RAW};
     if (address_parse(call.to + 12, to_s))
-        return usage_error("--to: not an address (%s)", ferry_errmsg());
+        return cli_usage_error("tx", "--to: not an address (%s)", ferry_errmsg());
     u256 value = u256_from_u64(0);
     if (value_s && u256_from_dec(&value, value_s))
-        return usage_error("--value: expected a whole number of wei in decimal, got \"%s\"", value_s);
+        return cli_usage_error("tx", "--value: expected a whole number of wei in decimal, got \"%s\"",
+                               value_s);
     u256_to_be(call.value_be, value);
     struct fbuf data;
     fbuf_init(&data, TX_DATA_MAX);
     if (data_s && hex_decode_buf(&data, data_s, HEX_PREFIX_REQUIRED)) {
         char why[256];
         snprintf(why, sizeof why, "%s", ferry_errmsg());
-        return usage_error("--data: expected 0x-prefixed hex (%s)", why);
+        return cli_usage_error("tx", "--data: expected 0x-prefixed hex (%s)", why);
     }
     call.data = data.data;
     call.data_len = data.len;
@@ -117,7 +103,7 @@ int cmd_tx(int argc, char **argv)
     if (id_s) {
         if (!*id_s || strlen(id_s) >= sizeof w.id) {
             fbuf_free(&data);
-            return usage_error("--id: expected 1 to 127 characters, got \"%s\"", id_s);
+            return cli_usage_error("tx", "--id: expected 1 to 127 characters, got \"%s\"", id_s);
         }
         snprintf(w.id, sizeof w.id, "%s", id_s);
     } else {

@@ -127,6 +127,19 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    ferry_err_clear();
+    cli_error("%s", msg);
+    cli_usage(stderr, command);
+    return CLI_USAGE;
+}
+
 int cmd_version(int argc, char **argv)
 {
     printf("ferry %s\n", FERRY_VERSION);

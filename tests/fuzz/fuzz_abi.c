@@ -7,14 +7,7 @@
 #include <string.h>
 
 #include "ferry/abi.h"
-
-#define CHECK(c)                                                                                               \
-    do {                                                                                                       \
-        if (!(c))                                                                                              \
-            __builtin_trap();                                                                                  \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 static const char *const type_texts[] = {
     "(uint8,int16,address,bool,bytes3,bytes,string,uint256[],(uint64,bytes)[2])",
@@ -198,11 +191,9 @@ static void fuzz_value_text(const uint8_t *data, size_t size)
     if (size < 1 || size > 4096)
         return;
     const struct abi_type *t = types[data[0] % N_TYPES];
-    char *text = malloc(size);
+    char *text = fuzz_strndup(data + 1, size - 1);
     if (!text)
         return;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = 0;
     struct abi_value *v;
     if (abi_value_parse(&v, t, text) == FERRY_OK) {
         struct fbuf b;

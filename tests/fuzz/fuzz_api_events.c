@@ -11,24 +11,15 @@
 #include "ferry/api.h"
 #include "ferry/buf.h"
 #include "ferry/hex.h"
-
-#define CHECK(c)                                                                                               \
-    do {                                                                                                       \
-        if (!(c))                                                                                              \
-            __builtin_trap();                                                                                  \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    char *s = malloc(size);
+    char *s = fuzz_strndup(data + 1, size - 1);
     if (!s)
         return 0;
-    memcpy(s, data + 1, size - 1);
-    s[size - 1] = 0;
     switch (data[0] % 3) {
     case 0: { /* an event id: what it accepts prints back the same */
         uint64_t v = 12345;

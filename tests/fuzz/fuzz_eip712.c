@@ -8,8 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "ferry/eip712.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

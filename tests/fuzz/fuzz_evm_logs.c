@@ -12,14 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "evm/events.h"
-
-#define CHECK(c)                                                                                               \
-    do {                                                                                                       \
-        if (!(c))                                                                                              \
-            __builtin_trap();                                                                                  \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 static struct evm_decoder *dec;
 

@@ -9,14 +9,7 @@
 
 #include "ferry/hex.h"
 #include "ferry/u256.h"
-
-#define CHECK(c)                                                                                               \
-    do {                                                                                                       \
-        if (!(c))                                                                                              \
-            __builtin_trap();                                                                                  \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,11 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cap = data[1];
     const char *text = (const char *)data + 2;
     size_t n = size - 2;
-    char *s = malloc(n + 1);
+    char *s = fuzz_strndup(text, n);
     if (!s)
         return 0;
-    memcpy(s, text, n);
-    s[n] = 0;
 
     /* hex_decode over the raw bytes, NULs included. */
     uint8_t out[256];

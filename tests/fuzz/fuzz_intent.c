@@ -11,10 +11,9 @@
 
 #include "ferry/eip712.h"
 #include "ferry/intent.h"
+#include "fuzz_util.h"
 
 #define NOW 1780000000u
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct intent_chain_info chains[4] = {
     {"alpha", 31337, {0}, 1000, 1},

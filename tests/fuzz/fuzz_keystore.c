@@ -11,8 +11,8 @@
 
 #include "ferry/keystore.h"
 #include "ferry/signer.h"
+#include "fuzz_util.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static const struct keystore_caps tiny = {

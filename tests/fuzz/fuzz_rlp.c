@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ferry/rlp.h"
+#include "fuzz_util.h"
 
 static void reencode(struct rlp_enc *e, const struct rlp_item *it)
 {
@@ -33,8 +34,6 @@ static void reencode(struct rlp_enc *e, const struct rlp_item *it)
         reencode(e, &child);
     rlp_list_end(e);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

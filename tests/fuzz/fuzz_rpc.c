@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "evm/rpc.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 static const char *const methods[4] = {"eth_getLogs", "eth_sendRawTransaction", "eth_call", "eth_blockNumber"};
 
@@ -65,11 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The same bytes as a node's message and as its data. */
-    char *msg = malloc(len + 1);
+    char *msg = fuzz_strndup(body, len);
     if (!msg)
         return 0;
-    memcpy(msg, body, len);
-    msg[len] = 0;
     static const int64_t codes[] = {3, -32000, -32005, -32602, -32601, 429, 0};
     struct rpc_error err;
     memset(&err, 0, sizeof err);

@@ -11,14 +11,7 @@
 #include <string.h>
 
 #include "evm/rpc.h"
-
-#define CHECK(c)                                                                                               \
-    do {                                                                                                       \
-        if (!(c))                                                                                              \
-            __builtin_trap();                                                                                  \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 static const char *const methods[4] = {"eth_getLogs", "eth_getBlockByNumber", "eth_call", "eth_blockNumber"};
 

@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <inttypes.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -28,11 +27,10 @@
 #include "ferry/metrics.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
+#include "httptest.h"
 #include "testutil.h"
 
 #define TOKEN "s3cret-token-for-tests"
-
-extern char **environ;
 
 /* ---- a stub chain: just enough for the engine to hold packets ---- */
 
@@ -263,124 +261,20 @@ static void fx_teardown(struct fx *f)
 
 /* ---- an HTTP client on the same loop ---- */
 
-struct reply {
-    long status;
-    char body[256 * 1024];
-    size_t len;
-    char content_type[128];
-    CURLcode rc;
-    int done;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct reply *r = ud;
-    size_t len = size * n;
-    if (r->len + len >= sizeof r->body)
-        return 0;
-    memcpy(r->body + r->len, p, len);
-    r->len += len;
-    r->body[r->len] = 0;
-    return len;
-}
-
-static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
-{
-    struct reply *r = ud;
-    r->rc = rc;
-    r->done = 1;
-}
-
-struct upload {
-    const char *data;
-    size_t len, off;
-};
-
-static size_t on_read(char *buf, size_t size, size_t n, void *ud)
-{
-    struct upload *u = ud;
-    size_t k = size * n;
-    if (k > u->len - u->off)
-        k = u->len - u->off;
-    memcpy(buf, u->data + u->off, k);
-    u->off += k;
-    return k;
-}
-
 /* Makes a request; `auth` is the whole Authorization value (NULL: none); chunked sends the body
  * without Content-Length. */
-static struct reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
-                         size_t body_len, bool chunked)
+static struct ht_reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
+                            size_t body_len, bool chunked)
 {
-    static struct reply r;
-    memset(&r, 0, sizeof r);
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", f->base, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    struct curl_slist *h = NULL;
-    char ah[256];
-    if (auth) {
-        snprintf(ah, sizeof ah, "Authorization: %s", auth);
-        h = curl_slist_append(h, ah);
-    }
-    struct upload u = {body, body_len, 0};
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, &u);
-        if (chunked)
-            h = curl_slist_append(h, "Transfer-Encoding: chunked");
-        else
-            curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    struct loop_xfer x;
-    assert_int_equal(loop_xfer_start(f->loop, &x, c, on_done, &r), FERRY_OK);
-    uint64_t end = loop_clock_ms() + 10000;
-    while (!r.done && loop_clock_ms() < end) {
-        assert_int_equal(loop_run_once(f->loop, 50), FERRY_OK);
-        assert_int_equal(store_flush(f->store), FERRY_OK);
-    }
-    assert_true(r.done);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return &r;
+    return ht_request(f->loop, f->store, f->base, method, path, auth, body, body_len, chunked ? HT_CHUNKED : 0);
 }
 
-static struct reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL, 0, false); }
+static struct ht_reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL, 0, false); }
 
-/* The reply as JSON (asserts it is JSON). */
-static cJSON *json_of(const struct reply *r)
+/* The packet routes' errors name no field. */
+static void assert_error(const struct ht_reply *r, long status, const char *needle)
 {
-    assert_string_equal(r->content_type, "application/json");
-    cJSON *j = cJSON_Parse(r->body);
-    assert_non_null(j);
-    return j;
-}
-
-static void assert_error(const struct reply *r, long status, const char *needle)
-{
-    assert_int_equal(r->rc, CURLE_OK);
-    assert_int_equal(r->status, status);
-    cJSON *j = json_of(r);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    assert_true(cJSON_IsString(e));
-    if (!strstr(e->valuestring, needle))
-        fail_msg("error \"%s\" does not say \"%s\"", e->valuestring, needle);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "status")->valueint, status);
-    cJSON_Delete(j);
+    ht_assert_error(r, status, needle, NULL);
 }
 
 /* ---- tests ---- */
@@ -419,9 +313,9 @@ static void healthz(void **state)
 {
     struct fx f;
     fx_setup(&f, TOKEN, 0);
-    struct reply *r = get(&f, "/healthz");
+    struct ht_reply *r = get(&f, "/healthz");
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "ok");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "chains")), 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "chains"), 0), "head")->valueint,
@@ -430,7 +324,7 @@ static void healthz(void **state)
     f.healthy = false;
     r = get(&f, "/healthz");
     assert_int_equal(r->status, 503);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "degraded");
     cJSON_Delete(j);
     assert_int_equal(f.health_calls, 2);
@@ -442,7 +336,7 @@ static void metrics_text(void **state)
     struct fx f;
     fx_setup(&f, TOKEN, 0);
     assert_int_equal(get(&f, "/nope")->status, 404);
-    struct reply *r = get(&f, "/metrics");
+    struct ht_reply *r = get(&f, "/metrics");
     assert_int_equal(r->status, 200);
     assert_non_null(strstr(r->content_type, "text/plain; version=0.0.4"));
     assert_non_null(strstr(r->body, "# TYPE ferry_api_requests_total counter\n"));
@@ -462,9 +356,9 @@ static void packets_listing(void **state)
 {
     struct fx f;
     fx_setup(&f, TOKEN, 0);
-    struct reply *r = get(&f, "/v1/packets");
+    struct ht_reply *r = get(&f, "/v1/packets");
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_int_equal(packets_in(j), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "next")));
     cJSON_Delete(j);
@@ -476,7 +370,7 @@ static void packets_listing(void **state)
 
     r = get(&f, "/v1/packets");
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_int_equal(packets_in(j), 4);
     const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "packets"), 0);
     assert_int_equal(cJSON_GetObjectItem(p0, "src")->valueint, 1001);
@@ -489,31 +383,31 @@ static void packets_listing(void **state)
     cJSON_Delete(j);
 
     /* Filters: by source (id or name), destination, state, pending, one sequence. */
-    j = json_of(get(&f, "/v1/packets?src=beta"));
+    j = ht_json(get(&f, "/v1/packets?src=beta"));
     assert_int_equal(packets_in(j), 1);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?dst=2002"));
+    j = ht_json(get(&f, "/v1/packets?dst=2002"));
     assert_int_equal(packets_in(j), 3);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?state=sent&src=1001"));
+    j = ht_json(get(&f, "/v1/packets?state=sent&src=1001"));
     assert_int_equal(packets_in(j), 3);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?state=ACKED"));
+    j = ht_json(get(&f, "/v1/packets?state=ACKED"));
     assert_int_equal(packets_in(j), 0);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?pending=true"));
+    j = ht_json(get(&f, "/v1/packets?pending=true"));
     assert_int_equal(packets_in(j), 4);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?src=alpha&sequence=2"));
+    j = ht_json(get(&f, "/v1/packets?src=alpha&sequence=2"));
     assert_int_equal(packets_in(j), 1);
     assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "packets"), 0), "seq")->valueint, 2);
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets?src=alpha&sequence=9"));
+    j = ht_json(get(&f, "/v1/packets?src=alpha&sequence=9"));
     assert_int_equal(packets_in(j), 0);
     cJSON_Delete(j);
 
     /* Paging: limit 3, then the rest from the cursor; nothing twice, nothing missed. */
-    j = json_of(get(&f, "/v1/packets?limit=3"));
+    j = ht_json(get(&f, "/v1/packets?limit=3"));
     size_t first = packets_in(j);
     const cJSON *next = cJSON_GetObjectItem(j, "next");
     assert_true(first <= 3);
@@ -523,7 +417,7 @@ static void packets_listing(void **state)
     cJSON_Delete(j);
     size_t total = first;
     for (int pages = 0; pages < 10; pages++) {
-        j = json_of(get(&f, path));
+        j = ht_json(get(&f, path));
         total += packets_in(j);
         next = cJSON_GetObjectItem(j, "next");
         bool more = cJSON_IsString(next);
@@ -536,7 +430,7 @@ static void packets_listing(void **state)
     assert_int_equal(total, 4);
 
     /* One record by path. */
-    j = json_of(get(&f, "/v1/packets/beta/1"));
+    j = ht_json(get(&f, "/v1/packets/beta/1"));
     assert_int_equal(cJSON_GetObjectItem(j, "src")->valueint, 2002);
     cJSON_Delete(j);
 
@@ -563,7 +457,7 @@ static void retry_needs_the_token(void **state)
     assert_int_equal(store_flush(f.store), FERRY_OK);
     assert_int_equal(engine_test_set_state(f.engine, 1001, 1, PACKET_PARKED, "test: parked"), FERRY_OK);
     assert_int_equal(store_flush(f.store), FERRY_OK);
-    cJSON *j = json_of(get(&f, "/v1/packets/1001/1"));
+    cJSON *j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "PARKED");
     cJSON_Delete(j);
 
@@ -571,16 +465,16 @@ static void retry_needs_the_token(void **state)
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", "Bearer wrong", NULL, 0, false), 401, "wrong");
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", "Bearer " TOKEN "x", NULL, 0, false), 401, "wrong");
     assert_error(req(&f, "POST", "/v1/packets/1001/1/retry", TOKEN, NULL, 0, false), 401, "wrong");
-    j = json_of(get(&f, "/v1/packets/1001/1"));
+    j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "PARKED"); /* nothing changed */
     cJSON_Delete(j);
 
-    struct reply *r = req(&f, "POST", "/v1/packets/alpha/1/retry", "Bearer " TOKEN, "{}", 2, false);
+    struct ht_reply *r = req(&f, "POST", "/v1/packets/alpha/1/retry", "Bearer " TOKEN, "{}", 2, false);
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "retrying");
     cJSON_Delete(j);
-    j = json_of(get(&f, "/v1/packets/1001/1"));
+    j = ht_json(get(&f, "/v1/packets/1001/1"));
     assert_string_equal(cJSON_GetObjectItem(j, "state")->valuestring, "DELIVERING");
     cJSON_Delete(j);
 
@@ -625,47 +519,13 @@ static char ferry_bin[512];
 static int run_packets(struct fx *f, const char *cfg, const char *out_path, const char *const *args)
 {
     const char *argv[16] = {ferry_bin, "packets", "--config", cfg};
-    int n = 4;
-    for (; *args && n < 15; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    int status = 0;
-    uint64_t end = loop_clock_ms() + 20000;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        assert_true(w >= 0);
-        if (w == pid)
-            break;
-        assert_true(loop_clock_ms() < end);
-        if (f)
-            assert_int_equal(loop_run_once(f->loop, 20), FERRY_OK);
-        else
-            usleep(20000);
-    }
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static cJSON *read_json(const char *path)
-{
-    size_t len;
-    char *text = tu_read_file(path, &len);
-    assert_non_null(text);
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(j);
-    return j;
+    tu_argv(argv, 16, 4, args);
+    return tu_wait_exit(tu_spawn(argv, out_path, NULL), f ? f->loop : NULL);
 }
 
 static void assert_listing(const char *path, const char *source, const char *keys)
 {
-    cJSON *j = read_json(path);
+    cJSON *j = tu_read_json(path);
     assert_string_equal(cJSON_GetObjectItem(j, "source")->valuestring, source);
     char got[256] = "";
     const cJSON *r;
@@ -681,14 +541,8 @@ static void assert_listing(const char *path, const char *source, const char *key
 
 static void cli_packets(void **state)
 {
-    const char *b = getenv("FERRY_TEST_BUILD");
-    snprintf(ferry_bin, sizeof ferry_bin, "%s/ferry", b ? b : "build");
-    if (access(ferry_bin, X_OK) != 0)
-        snprintf(ferry_bin, sizeof ferry_bin, "build/ferry");
-    if (access(ferry_bin, X_OK) != 0) {
-        print_message("no ferry binary (make all): skipped\n");
+    if (!tu_ferry_bin(ferry_bin, sizeof ferry_bin))
         skip();
-    }
     char dir[] = "/tmp/ferry-test-api-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char data[600], cfgp[600], out[600], cmd[700];
@@ -702,12 +556,7 @@ static void cli_packets(void **state)
     send_event(&f, &f.b, 1001, 1);
 
     /* A config naming this API and store: the devnet template with chains alpha=1001, beta=2002. */
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(cfg);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)api_port(f.api));
     cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(data));
@@ -732,8 +581,7 @@ static void cli_packets(void **state)
     assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){"--json", "--state", "acked", NULL}), 0);
     assert_listing(out, "api", "");
     assert_int_equal(run_packets(&f, cfgp, out, (const char *const[]){NULL}), 0);
-    text = tu_read_file(out, &len);
-    assert_non_null(text);
+    char *text = tu_read_file(out, NULL);
     if (!strstr(text, "SRC") || !strstr(text, "TIMEOUT IN") || !strstr(text, "alpha") || !strstr(text, "SENT") ||
         (!strstr(text, "1h00m") && !strstr(text, "59m")))
         fail_msg("unexpected table:\n%s", text);
@@ -812,11 +660,7 @@ static void write_daemon_config(const char *dir, const char *password)
     fprintf(fp, "%s\n", TOKEN);
     fclose(fp);
 
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char v[700];
     snprintf(v, sizeof v, "%s/data", dir);
     cJSON_ReplaceItemInObject(cfg, "data_dir", cJSON_CreateString(v));
@@ -845,12 +689,12 @@ static void write_daemon_config(const char *dir, const char *password)
 /* A blocking GET/POST from the parent (the daemon runs in a child). */
 static long http(const char *method, const char *url, const char *auth, char *body, size_t cap)
 {
-    struct reply *r = calloc(1, sizeof *r);
+    struct ht_reply *r = calloc(1, sizeof *r);
     assert_non_null(r);
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ht_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     struct curl_slist *h = NULL;

@@ -25,6 +25,7 @@
 #include "ferry/orch.h"
 #include "ferry/signer.h"
 #include "ferry/store.h"
+#include "httptest.h"
 #include "testutil.h"
 
 #define TOKEN "intent-token-for-tests"
@@ -252,111 +253,18 @@ static void fx_teardown(struct fx *f)
 
 /* ---- an HTTP client on the same loop ---- */
 
-struct reply {
-    long status;
-    char body[256 * 1024];
-    size_t len;
-    char content_type[128];
-    CURLcode rc;
-    int done;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+static struct ht_reply *req_len(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
+                                size_t body_len)
 {
-    struct reply *r = ud;
-    size_t len = size * n;
-    if (r->len + len >= sizeof r->body)
-        return 0;
-    memcpy(r->body + r->len, p, len);
-    r->len += len;
-    r->body[r->len] = 0;
-    return len;
+    return ht_request(f->loop, f->store, f->base, method, path, auth, body, body_len, HT_NO_EXPECT);
 }
 
-static void on_done(struct loop_xfer *x, CURLcode rc, void *ud)
-{
-    struct reply *r = ud;
-    r->rc = rc;
-    r->done = 1;
-}
-
-struct upload {
-    const char *data;
-    size_t len, off;
-};
-
-static size_t on_read(char *buf, size_t size, size_t n, void *ud)
-{
-    struct upload *u = ud;
-    size_t k = size * n;
-    if (k > u->len - u->off)
-        k = u->len - u->off;
-    memcpy(buf, u->data + u->off, k);
-    u->off += k;
-    return k;
-}
-
-static struct reply *req_len(struct fx *f, const char *method, const char *path, const char *auth, const char *body,
-                             size_t body_len)
-{
-    static struct reply r;
-    memset(&r, 0, sizeof r);
-    char url[512];
-    snprintf(url, sizeof url, "%s%s", f->base, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    struct curl_slist *h = NULL;
-    char ah[256];
-    if (auth) {
-        snprintf(ah, sizeof ah, "Authorization: %s", auth);
-        h = curl_slist_append(h, ah);
-    }
-    struct upload u = {body, body_len, 0};
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, &u);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body_len);
-        h = curl_slist_append(h, "Expect:");
-    }
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    struct loop_xfer x;
-    assert_int_equal(loop_xfer_start(f->loop, &x, c, on_done, &r), FERRY_OK);
-    uint64_t end = loop_clock_ms() + 10000;
-    while (!r.done && loop_clock_ms() < end)
-        turn(f, 50);
-    assert_true(r.done);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    char *ct = NULL;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct)
-        snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    return &r;
-}
-
-static struct reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body)
+static struct ht_reply *req(struct fx *f, const char *method, const char *path, const char *auth, const char *body)
 {
     return req_len(f, method, path, auth, body, body ? strlen(body) : 0);
 }
 
-static struct reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL); }
-
-static cJSON *json_of(const struct reply *r)
-{
-    assert_int_equal(r->rc, CURLE_OK);
-    assert_string_equal(r->content_type, "application/json");
-    cJSON *j = cJSON_Parse(r->body);
-    if (!j)
-        fail_msg("not JSON: %s", r->body);
-    return j;
-}
+static struct ht_reply *get(struct fx *f, const char *path) { return req(f, "GET", path, NULL, NULL); }
 
 static const char *str(const cJSON *j, const char *name)
 {
@@ -364,26 +272,6 @@ static const char *str(const cJSON *j, const char *name)
     if (!cJSON_IsString(m))
         fail_msg("no string \"%s\" in %s", name, cJSON_PrintUnformatted(j));
     return m->valuestring;
-}
-
-/* Asserts the status and that the error says `needle`; field: the expected "field" (NULL: none). */
-static void assert_error(const struct reply *r, long status, const char *needle, const char *field)
-{
-    if (r->status != status)
-        fail_msg("status %ld, expected %ld: %s", r->status, status, r->body);
-    cJSON *j = json_of(r);
-    const char *e = str(j, "error");
-    if (!strstr(e, needle))
-        fail_msg("error \"%s\" does not say \"%s\"", e, needle);
-    assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "status")->valueint, status);
-    const cJSON *fl = cJSON_GetObjectItemCaseSensitive(j, "field");
-    if (field) {
-        assert_true(cJSON_IsString(fl));
-        assert_string_equal(fl->valuestring, field);
-    } else if (fl) {
-        fail_msg("unexpected field \"%s\" in %s", fl->valuestring, r->body);
-    }
-    cJSON_Delete(j);
 }
 
 /* ---- intents ---- */
@@ -424,11 +312,11 @@ struct prepared {
 static void prepare(struct fx *f, const char *nonce, struct prepared *p)
 {
     char *body = body_with("intent", sample_intent(f, nonce), NULL);
-    struct reply *r = req(f, "POST", "/v1/intents/prepare", NULL, body);
+    struct ht_reply *r = req(f, "POST", "/v1/intents/prepare", NULL, body);
     free(body);
     if (r->status != 200)
         fail_msg("prepare: %ld %s", r->status, r->body);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     snprintf(p->id, sizeof p->id, "%s", str(j, "intent_id"));
     p->intent = cJSON_DetachItemFromObject(j, "intent");
     assert_true(cJSON_IsObject(p->intent));
@@ -443,10 +331,10 @@ static void prepare(struct fx *f, const char *nonce, struct prepared *p)
     hex_encode(p->sig, sig, 65, true);
 }
 
-static struct reply *submit(struct fx *f, const struct prepared *p, const char *auth)
+static struct ht_reply *submit(struct fx *f, const struct prepared *p, const char *auth)
 {
     char *body = body_with("intent", cJSON_Duplicate(p->intent, true), p->sig);
-    struct reply *r = req(f, "POST", "/v1/intents", auth, body);
+    struct ht_reply *r = req(f, "POST", "/v1/intents", auth, body);
     free(body);
     return r;
 }
@@ -455,10 +343,10 @@ static struct reply *submit(struct fx *f, const struct prepared *p, const char *
 static void submitted(struct fx *f, const char *nonce, struct prepared *p)
 {
     prepare(f, nonce, p);
-    struct reply *r = submit(f, p, AUTH);
+    struct ht_reply *r = submit(f, p, AUTH);
     if (r->status != 202)
         fail_msg("submit: %ld %s", r->status, r->body);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(str(j, "intent_id"), p->id);
     assert_string_equal(str(j, "state"), "PENDING");
     assert_null(cJSON_GetObjectItemCaseSensitive(j, "existing"));
@@ -469,7 +357,7 @@ static void submitted(struct fx *f, const char *nonce, struct prepared *p)
  * finishes at once. */
 static void hold_opens(struct fx *f)
 {
-    struct reply *r = req(f, "POST", "/v1/chains/alpha/pause", AUTH, NULL);
+    struct ht_reply *r = req(f, "POST", "/v1/chains/alpha/pause", AUTH, NULL);
     if (r->status != 200)
         fail_msg("pause: %ld %s", r->status, r->body);
 }
@@ -478,10 +366,10 @@ static size_t count_listed(struct fx *f, const char *query)
 {
     char path[256];
     snprintf(path, sizeof path, "/v1/intents%s", query);
-    struct reply *r = get(f, path);
+    struct ht_reply *r = get(f, path);
     if (r->status != 200)
         fail_msg("%s: %ld %s", path, r->status, r->body);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     size_t n = (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "intents"));
     cJSON_Delete(j);
     return n;
@@ -559,20 +447,20 @@ static void without_orchestrator(void **state)
 {
     struct fx f;
     fx_setup_opts(&f, &(struct fx_opts){.token = TOKEN, .no_orch = true});
-    assert_error(req(&f, "POST", "/v1/intents/prepare", NULL, "{\"intent\":{}}"), 503, "orchestrator", NULL);
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, "{}"), 503, "orchestrator", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/intents/prepare", NULL, "{\"intent\":{}}"), 503, "orchestrator", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, "{}"), 503, "orchestrator", NULL);
     char path[128];
     snprintf(path, sizeof path, "/v1/intents/0x%064d/retry", 0);
-    assert_error(req(&f, "POST", path, AUTH, NULL), 503, "orchestrator", NULL);
-    assert_error(req(&f, "POST", "/v1/chains/alpha/pause", AUTH, NULL), 503, "orchestrator", NULL);
-    assert_error(get(&f, "/v1/events"), 503, "orchestrator", NULL);
+    ht_assert_error(req(&f, "POST", path, AUTH, NULL), 503, "orchestrator", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/chains/alpha/pause", AUTH, NULL), 503, "orchestrator", NULL);
+    ht_assert_error(get(&f, "/v1/events"), 503, "orchestrator", NULL);
     /* Reads come from the store. */
     snprintf(path, sizeof path, "/v1/intents/0x%064d", 0);
-    assert_error(get(&f, path), 404, "no intent", NULL);
+    ht_assert_error(get(&f, path), 404, "no intent", NULL);
     assert_int_equal(count_listed(&f, ""), 0);
-    struct reply *r = get(&f, "/v1/chains");
+    struct ht_reply *r = get(&f, "/v1/chains");
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     const cJSON *c0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "chains"), 0);
     assert_string_equal(str(c0, "name"), "alpha");
     assert_int_equal(cJSON_GetObjectItem(c0, "chain_id")->valueint, 1001);
@@ -588,26 +476,26 @@ static void auth_and_caps(void **state)
 {
     struct fx f;
     fx_setup(&f);
-    assert_error(req(&f, "POST", "/v1/intents", NULL, "{}"), 401, "Bearer", NULL);
-    assert_error(req(&f, "POST", "/v1/intents", "Bearer wrong", "{}"), 401, "wrong API token", NULL);
-    assert_error(req(&f, "POST", "/v1/chains/alpha/pause", NULL, NULL), 401, "Bearer", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/intents", NULL, "{}"), 401, "Bearer", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/intents", "Bearer wrong", "{}"), 401, "wrong API token", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/chains/alpha/pause", NULL, NULL), 401, "Bearer", NULL);
     char path[128];
     snprintf(path, sizeof path, "/v1/intents/0x%064d/cancel", 0);
-    assert_error(req(&f, "POST", path, NULL, NULL), 401, "Bearer", NULL);
-    assert_error(req(&f, "DELETE", "/v1/intents", AUTH, NULL), 405, "not allowed", NULL);
+    ht_assert_error(req(&f, "POST", path, NULL, NULL), 401, "Bearer", NULL);
+    ht_assert_error(req(&f, "DELETE", "/v1/intents", AUTH, NULL), 405, "not allowed", NULL);
     /* Over the body cap: refused from Content-Length, before the body is read. */
     size_t big = API_DEFAULT_MAX_BODY + 1;
     char *huge = malloc(big);
     assert_non_null(huge);
     memset(huge, ' ', big);
-    assert_error(req_len(&f, "POST", "/v1/intents", AUTH, huge, big), 413, "larger than", NULL);
-    assert_error(req_len(&f, "POST", "/v1/intents/prepare", NULL, huge, big), 413, "larger than", NULL);
+    ht_assert_error(req_len(&f, "POST", "/v1/intents", AUTH, huge, big), 413, "larger than", NULL);
+    ht_assert_error(req_len(&f, "POST", "/v1/intents/prepare", NULL, huge, big), 413, "larger than", NULL);
     free(huge);
     fx_teardown(&f);
 
     fx_setup_opts(&f, &(struct fx_opts){.token = NULL});
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, "{}"), 403, "no API token", NULL);
-    assert_error(req(&f, "POST", "/v1/chains/beta/resume", AUTH, NULL), 403, "no API token", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, "{}"), 403, "no API token", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/chains/beta/resume", AUTH, NULL), 403, "no API token", NULL);
     fx_teardown(&f);
 }
 
@@ -615,24 +503,24 @@ static void bad_bodies(void **state)
 {
     struct fx f;
     fx_setup(&f);
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, "not json"), 400, "expected a JSON object", "body");
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, ""), 400, "empty body", "body");
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, "{\"intent\":{},\"sig\":\"0x\"}"), 400, "unknown member",
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, "not json"), 400, "expected a JSON object", "body");
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, ""), 400, "empty body", "body");
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, "{\"intent\":{},\"sig\":\"0x\"}"), 400, "unknown member",
                  "sig");
-    assert_error(req(&f, "POST", "/v1/intents/prepare", NULL, "{}"), 400, "missing", "intent");
+    ht_assert_error(req(&f, "POST", "/v1/intents/prepare", NULL, "{}"), 400, "missing", "intent");
     struct prepared p;
     prepare(&f, "77", &p);
     char *body = body_with("intent", cJSON_Duplicate(p.intent, true), NULL);
-    assert_error(req(&f, "POST", "/v1/intents", AUTH, body), 400, "missing", "signature");
+    ht_assert_error(req(&f, "POST", "/v1/intents", AUTH, body), 400, "missing", "signature");
     free(body);
     /* A bad step field: the error names it, and nothing is stored. */
     cJSON *bad = cJSON_Duplicate(p.intent, true);
     cJSON *transfer = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(bad, "steps"), 0), "transfer");
     cJSON_ReplaceItemInObject(transfer, "amount", cJSON_CreateString("12x"));
     body = body_with("intent", bad, p.sig);
-    struct reply *r = req(&f, "POST", "/v1/intents", AUTH, body);
+    struct ht_reply *r = req(&f, "POST", "/v1/intents", AUTH, body);
     free(body);
-    assert_error(r, 400, "intent.steps[0].transfer.amount: ", "intent.steps[0].transfer.amount");
+    ht_assert_error(r, 400, "intent.steps[0].transfer.amount: ", "intent.steps[0].transfer.amount");
     /* A signature by somebody else. */
     char other[sizeof p.sig];
     memcpy(other, p.sig, sizeof other);
@@ -648,7 +536,7 @@ static void bad_bodies(void **state)
     assert_int_equal(count_listed(&f, ""), 0);
     char path[128];
     snprintf(path, sizeof path, "/v1/intents/%s", p.id);
-    assert_error(get(&f, path), 404, "no intent", NULL);
+    ht_assert_error(get(&f, path), 404, "no intent", NULL);
     /* Prepare checks too. */
     cJSON *it = sample_intent(&f, NULL);
     cJSON_ReplaceItemInObject(it, "origin_chain", cJSON_CreateString("nowhere"));
@@ -656,7 +544,7 @@ static void bad_bodies(void **state)
     r = req(&f, "POST", "/v1/intents/prepare", NULL, body);
     free(body);
     assert_int_equal(r->status, 400);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(str(j, "field"), "intent.origin_chain");
     cJSON_Delete(j);
     cJSON_Delete(p.intent);
@@ -671,9 +559,9 @@ static void submit_and_get(void **state)
     struct prepared p;
     submitted(&f, "1", &p);
     /* The same again: 200, existing, nothing new. */
-    struct reply *r = submit(&f, &p, AUTH);
+    struct ht_reply *r = submit(&f, &p, AUTH);
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(str(j, "intent_id"), p.id);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "existing")));
     cJSON_Delete(j);
@@ -682,7 +570,7 @@ static void submit_and_get(void **state)
     snprintf(path, sizeof path, "/v1/intents/%s", p.id);
     r = get(&f, path);
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(str(j, "intent_id"), p.id);
     assert_string_equal(str(j, "state"), "PENDING");
     const cJSON *it = cJSON_GetObjectItem(j, "intent");
@@ -695,10 +583,10 @@ static void submit_and_get(void **state)
             *c = (char)(*c - 'a' + 'A');
     assert_int_equal(get(&f, path)->status, 200);
     snprintf(path, sizeof path, "/v1/intents/0x%064d", 5);
-    assert_error(get(&f, path), 404, "no intent", NULL);
-    assert_error(get(&f, "/v1/intents/0x1234"), 400, "64 hex digits", NULL);
+    ht_assert_error(get(&f, path), 404, "no intent", NULL);
+    ht_assert_error(get(&f, "/v1/intents/0x1234"), 400, "64 hex digits", NULL);
     snprintf(path, sizeof path, "/v1/intents/0x%064d/retry", 5);
-    assert_error(req(&f, "POST", path, AUTH, NULL), 404, "no intent", NULL);
+    ht_assert_error(req(&f, "POST", path, AUTH, NULL), 404, "no intent", NULL);
     /* Retry refused: not stuck. */
     snprintf(path, sizeof path, "/v1/intents/%s/retry", p.id);
     r = req(&f, "POST", path, AUTH, NULL);
@@ -708,7 +596,7 @@ static void submit_and_get(void **state)
     r = req(&f, "POST", path, AUTH, NULL);
     if (r->status != 200)
         fail_msg("cancel: %ld %s", r->status, r->body);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(str(j, "intent_id"), p.id);
     assert_string_equal(str(j, "state"), "CANCELLED");
     cJSON_Delete(j);
@@ -718,7 +606,7 @@ static void submit_and_get(void **state)
 }
 
 /* Starts POST /v1/intents on the loop without waiting. */
-static CURL *submit_start(struct fx *f, const struct prepared *p, struct reply *r, struct loop_xfer *x,
+static CURL *submit_start(struct fx *f, const struct prepared *p, struct ht_reply *r, struct loop_xfer *x,
                           struct curl_slist **h, char **body)
 {
     memset(r, 0, sizeof *r);
@@ -728,13 +616,13 @@ static CURL *submit_start(struct fx *f, const struct prepared *p, struct reply *
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, *body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ht_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     *h = curl_slist_append(NULL, "Authorization: " AUTH);
     *h = curl_slist_append(*h, "Expect:");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, *h);
-    assert_int_equal(loop_xfer_start(f->loop, x, c, on_done, r), FERRY_OK);
+    assert_int_equal(loop_xfer_start(f->loop, x, c, ht_on_done, r), FERRY_OK);
     /* Turns without the store's end-of-turn flush: the intent reaches the orchestrator, whose
      * batch then waits for the group commit. */
     uint64_t end = loop_clock_ms() + 5000;
@@ -754,7 +642,7 @@ static void submit_waits_for_durability(void **state)
     struct prepared p[2];
     prepare(&f, "41", &p[0]);
     prepare(&f, "42", &p[1]);
-    struct reply r;
+    struct ht_reply r;
     struct loop_xfer x;
     struct curl_slist *h;
     char *body;
@@ -820,7 +708,7 @@ static void retry_a_stuck_intent(void **state)
     for (;;) {
         assert_int_equal(orch_tick(f.orch, (uint64_t)time(NULL)), FERRY_OK);
         turn(&f, 10);
-        j = json_of(get(&f, path));
+        j = ht_json(get(&f, path));
         if (!strcmp(str(j, "state"), "STUCK") || loop_clock_ms() > end)
             break;
         cJSON_Delete(j);
@@ -833,16 +721,16 @@ static void retry_a_stuck_intent(void **state)
     /* Cancel is refused only once step 0 ran: a stuck open may still be cancelled, so retry first. */
     f.alpha.refuse = false;
     snprintf(path, sizeof path, "/v1/intents/%s/retry", p.id);
-    struct reply *r = req(&f, "POST", path, AUTH, NULL);
+    struct ht_reply *r = req(&f, "POST", path, AUTH, NULL);
     if (r->status != 200)
         fail_msg("retry: %ld %s", r->status, r->body);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(str(j, "intent_id"), p.id);
     assert_string_equal(str(j, "state"), "PENDING");
     cJSON_Delete(j);
     assert_int_equal(count_listed(&f, "?state=STUCK"), 0);
     /* Now it is not stuck: a second retry is a conflict. */
-    assert_error(req(&f, "POST", path, AUTH, NULL), 409, "", NULL);
+    ht_assert_error(req(&f, "POST", path, AUTH, NULL), 409, "", NULL);
     cJSON_Delete(p.intent);
     fx_teardown(&f);
 }
@@ -872,13 +760,13 @@ static void listing(void **state)
     assert_int_equal(count_listed(&f, "?chain=2002"), 3);
     snprintf(path, sizeof path, "?tx=0x%064d", 1);
     assert_int_equal(count_listed(&f, path), 0);
-    assert_error(get(&f, "/v1/intents?state=nope"), 400, "unknown intent state", "state");
-    assert_error(get(&f, "/v1/intents?owner=0x12"), 400, "address", "owner");
-    assert_error(get(&f, "/v1/intents?chain=nowhere"), 400, "chain", "chain");
-    assert_error(get(&f, "/v1/intents?tx=0x12"), 400, "hash", "tx");
-    assert_error(get(&f, "/v1/intents?limit=0"), 400, "limit", NULL);
-    assert_error(get(&f, "/v1/intents?sate=PENDING"), 400, "unknown query parameter", NULL);
-    assert_error(get(&f, "/v1/intents?state=PENDING&pending=1"), 400, "either", NULL);
+    ht_assert_error(get(&f, "/v1/intents?state=nope"), 400, "unknown intent state", "state");
+    ht_assert_error(get(&f, "/v1/intents?owner=0x12"), 400, "address", "owner");
+    ht_assert_error(get(&f, "/v1/intents?chain=nowhere"), 400, "chain", "chain");
+    ht_assert_error(get(&f, "/v1/intents?tx=0x12"), 400, "hash", "tx");
+    ht_assert_error(get(&f, "/v1/intents?limit=0"), 400, "limit", NULL);
+    ht_assert_error(get(&f, "/v1/intents?sate=PENDING"), 400, "unknown query parameter", NULL);
+    ht_assert_error(get(&f, "/v1/intents?state=PENDING&pending=1"), 400, "either", NULL);
 
     /* Pages of one: every intent once, in id order, then next is null. */
     char seen[3][67];
@@ -887,9 +775,9 @@ static void listing(void **state)
     size_t n = 0;
     for (int page = 0; page < 5; page++) {
         snprintf(page_path, sizeof page_path, "/v1/intents?limit=1%s%s", cursor[0] ? "&cursor=" : "", cursor);
-        struct reply *r = get(&f, page_path);
+        struct ht_reply *r = get(&f, page_path);
         assert_int_equal(r->status, 200);
-        cJSON *j = json_of(r);
+        cJSON *j = ht_json(r);
         const cJSON *rec;
         cJSON_ArrayForEach(rec, cJSON_GetObjectItem(j, "intents"))
         {
@@ -919,27 +807,27 @@ static void pause_resume(void **state)
 {
     struct fx f;
     fx_setup(&f);
-    struct reply *r = req(&f, "POST", "/v1/chains/beta/pause", AUTH, NULL);
+    struct ht_reply *r = req(&f, "POST", "/v1/chains/beta/pause", AUTH, NULL);
     assert_int_equal(r->status, 200);
-    cJSON *j = json_of(r);
+    cJSON *j = ht_json(r);
     assert_string_equal(str(j, "chain"), "beta");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "paused")));
     cJSON_Delete(j);
     assert_true(orch_chain_paused(f.orch, "beta"));
     assert_false(orch_chain_paused(f.orch, "alpha"));
     r = get(&f, "/v1/chains");
-    j = json_of(r);
+    j = ht_json(r);
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "chains"), 0), "paused")));
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "chains"), 1), "paused")));
     cJSON_Delete(j);
     r = req(&f, "POST", "/v1/chains/2002/resume", AUTH, NULL); /* by id */
     assert_int_equal(r->status, 200);
-    j = json_of(r);
+    j = ht_json(r);
     assert_string_equal(str(j, "chain"), "beta");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(j, "paused")));
     cJSON_Delete(j);
     assert_false(orch_chain_paused(f.orch, "beta"));
-    assert_error(req(&f, "POST", "/v1/chains/nowhere/pause", AUTH, NULL), 404, "nowhere", NULL);
+    ht_assert_error(req(&f, "POST", "/v1/chains/nowhere/pause", AUTH, NULL), 404, "nowhere", NULL);
     fx_teardown(&f);
 }
 
@@ -947,7 +835,7 @@ static void pause_resume(void **state)
 
 /* A streaming GET /v1/events on the loop. */
 struct stream {
-    struct reply r;
+    struct ht_reply r;
     CURL *c;
     struct curl_slist *h;
     struct loop_xfer x;
@@ -960,7 +848,7 @@ static void stream_open(struct fx *f, struct stream *s, const char *query, const
     snprintf(url, sizeof url, "%s/v1/events%s", f->base, query);
     s->c = curl_easy_init();
     curl_easy_setopt(s->c, CURLOPT_URL, url);
-    curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, ht_on_body);
     curl_easy_setopt(s->c, CURLOPT_WRITEDATA, &s->r);
     curl_easy_setopt(s->c, CURLOPT_NOSIGNAL, 1L);
     if (last_event_id) {
@@ -969,7 +857,7 @@ static void stream_open(struct fx *f, struct stream *s, const char *query, const
         s->h = curl_slist_append(NULL, h);
         curl_easy_setopt(s->c, CURLOPT_HTTPHEADER, s->h);
     }
-    assert_int_equal(loop_xfer_start(f->loop, &s->x, s->c, on_done, &s->r), FERRY_OK);
+    assert_int_equal(loop_xfer_start(f->loop, &s->x, s->c, ht_on_done, &s->r), FERRY_OK);
 }
 
 static void stream_close(struct stream *s)
@@ -1097,9 +985,9 @@ static void events_replay_and_live(void **state)
     assert_null(strstr(s.r.body, p[1].id));
     stream_close(&s);
 
-    assert_error(req(&f, "GET", "/v1/events?after=01", NULL, NULL), 400, "decimal event id", "after");
-    assert_error(req(&f, "GET", "/v1/events?intent=0x12", NULL, NULL), 400, "intent id", "intent");
-    assert_error(req(&f, "GET", "/v1/events?since=1", NULL, NULL), 400, "unknown query parameter", NULL);
+    ht_assert_error(req(&f, "GET", "/v1/events?after=01", NULL, NULL), 400, "decimal event id", "after");
+    ht_assert_error(req(&f, "GET", "/v1/events?intent=0x12", NULL, NULL), 400, "intent id", "intent");
+    ht_assert_error(req(&f, "GET", "/v1/events?since=1", NULL, NULL), 400, "unknown query parameter", NULL);
     stream_open(&f, &s, "", "-1");
     uint64_t end = loop_clock_ms() + 5000;
     while (!s.r.done && loop_clock_ms() < end)

@@ -334,32 +334,12 @@ static struct loop *serving; /* a real API on this loop answers while the CLI ru
 static struct run ferry(const char *const *args)
 {
     const char *argv[32] = {ferry_bin};
-    int n = 1;
-    for (; *args && n < 31; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
+    tu_argv(argv, 32, 1, args);
     char out[128], err[128];
     snprintf(out, sizeof out, "%s/stdout", tmpdir);
     snprintf(err, sizeof err, "%s/stderr", tmpdir);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, ferry_bin, &fa, NULL, (char *const *)argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
     struct run x = {0};
-    if (serving) {
-        uint64_t end = loop_clock_ms() + 20000;
-        while (waitpid(pid, &x.status, WNOHANG) != pid) {
-            assert_true(loop_clock_ms() < end);
-            assert_int_equal(loop_run_once(serving, 20), FERRY_OK);
-        }
-    } else {
-        assert_int_equal(waitpid(pid, &x.status, 0), pid);
-    }
-    assert_true(WIFEXITED(x.status));
-    x.status = WEXITSTATUS(x.status);
+    x.status = tu_wait_exit(tu_spawn(argv, out, err), serving);
     size_t len;
     x.out = tu_read_file(out, &len);
     x.err = tu_read_file(err, &len);
@@ -399,10 +379,7 @@ static char *ferry_on_tty(const char *const *args, bool no_color)
     assert_int_equal(grantpt(m), 0);
     assert_int_equal(unlockpt(m), 0);
     const char *argv[32] = {ferry_bin};
-    int n = 1;
-    for (; *args && n < 31; args++)
-        argv[n++] = *args;
-    argv[n] = NULL;
+    tu_argv(argv, 32, 1, args);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, ptsname(m), O_RDWR | O_NOCTTY, 0);
@@ -446,12 +423,7 @@ static void write_config(const char *path, unsigned port) { write_config_token(p
 
 static void write_config_token(const char *path, unsigned port, bool token)
 {
-    size_t len;
-    char *text = tu_read_file("config/devnet.template.json", &len);
-    assert_non_null(text);
-    cJSON *cfg = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(cfg);
+    cJSON *cfg = tu_read_json("config/devnet.template.json");
     char listen[64], data[128], tok[128], keys[128];
     snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
     snprintf(data, sizeof data, "%s/data", tmpdir);
@@ -510,14 +482,8 @@ static void hop_keys(const cJSON *j, char *out, size_t cap)
 
 static bool have_binary(void)
 {
-    const char *b = getenv("FERRY_TEST_BUILD");
-    snprintf(ferry_bin, sizeof ferry_bin, "%s/ferry", b ? b : "build");
-    if (access(ferry_bin, X_OK) != 0)
-        snprintf(ferry_bin, sizeof ferry_bin, "build/ferry");
-    if (access(ferry_bin, X_OK) != 0) {
-        print_message("no ferry binary (make all): skipped\n");
+    if (!tu_ferry_bin(ferry_bin, sizeof ferry_bin))
         return false;
-    }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/ferry-test-cli-intent-XXXXXX");
     assert_non_null(mkdtemp(tmpdir));
     now_s = (uint64_t)time(NULL);
@@ -721,13 +687,9 @@ static void intent_commands_through_api(void **state)
                                cfg, NULL});
     EXPECT(x, 0, "accepted", ""); /* the same id: fine */
     run_free(&x);
-    char *ptext = tu_read_file(prep, &(size_t){0});
-    assert_non_null(ptext);
-    cJSON *pj = cJSON_Parse(ptext);
-    free(ptext);
-    assert_non_null(pj);
+    cJSON *pj = tu_read_json(prep);
     cJSON_ReplaceItemInObject(pj, "intent_id", cJSON_CreateString(ID_A));
-    ptext = cJSON_Print(pj);
+    char *ptext = cJSON_Print(pj);
     write_text(prep, ptext);
     free(ptext);
     cJSON_Delete(pj);

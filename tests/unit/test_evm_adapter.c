@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anvil_deploy.h"
 #include "anvil_run.h"
+#include "evm_rig.h"
 #include "evm/evm.h"
 #include "ferry/abi.h"
 #include "ferry/chain.h"
@@ -24,7 +26,6 @@
 #include "ferry/store.h"
 #include "testutil.h"
 
-static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 static const char *ATT_KEYS[3] = {
     "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", /* 0x7099... */
     "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a", /* 0x3C44... */
@@ -36,66 +37,6 @@ static const char *SUB_ADDR = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
 #define OUR_CHAIN 31337u
 
 /* ---- blocking JSON-RPC for the test's own set-up ---- */
-
-static char *hexstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    assert_non_null(s);
-    hex_encode(s, p, n, true);
-    return s;
-}
-
-/* A transaction from anvil's unlocked account 0, waited for; the receipt. */
-static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size_t n)
-{
-    char *hex = hexstr(data, n);
-    char *params = malloc(strlen(hex) + 200);
-    if (to)
-        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
-    else
-        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
-    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
-    free(params);
-    free(hex);
-    char p2[100];
-    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
-    cJSON_Delete(txh);
-    cJSON *rc = NULL;
-    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) {
-        if (rc)
-            usleep(10000);
-        cJSON_Delete(rc);
-        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
-    }
-    assert_true(cJSON_IsObject(rc));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
-    return rc;
-}
-
-/* fn(args...) as an eth_call on `to`; the returned bytes (hex) decoded into out. */
-static void view_call(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t nargs,
-                      uint8_t *out, size_t outlen)
-{
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, fn_sig), FERRY_OK);
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, nargs), FERRY_OK);
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
-    char *hex = hexstr(cd.data, cd.len);
-    char *params = malloc(strlen(hex) + 200);
-    sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
-    cJSON *r = tu_anvil_call(url, "eth_call", params);
-    assert_true(cJSON_IsString(r));
-    assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(r);
-    free(params);
-    free(hex);
-    fbuf_free(&cd);
-    abi_value_free(v);
-    abi_sig_free(fn);
-}
 
 static uint64_t account_nonce(const char *url, const char *addr)
 {
@@ -111,25 +52,14 @@ static uint64_t account_nonce(const char *url, const char *addr)
 /* ---- the fixture: one anvil, one Gateway, one chain opened through the ops ---- */
 
 struct fx {
-    struct anvil_run anvil;
-    bool up;
+    struct evm_rig r;
     char gateway[43];
     uint64_t deployed;
-    struct loop *loop;
-    struct loop_hook flush;
-    struct store *st;
-    struct signer *sg;
     struct metrics *m;
-    char dir[64];
-    const struct chain_ops *ops;
-    struct chain *c;
     /* what came back through the env */
     struct chain_event got[64];
     size_t ngot;
     size_t received; /* PACKET_RECEIVED events */
-    struct chain_submission subs[64];
-    char sub_ids[64][64];
-    size_t nsubs;
     size_t heads;
     /* query answers */
     int answers;
@@ -139,14 +69,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static void on_flush(struct loop_hook *hk, void *ud)
-{
-    (void)hk;
-    struct fx *f = ud;
-    if (store_pending(f->st))
-        (void)store_flush(f->st);
-}
 
 static void env_events(void *engine, struct chain *c, const struct chain_event *ev, size_t n, uint64_t token)
 {
@@ -161,27 +83,13 @@ static void env_events(void *engine, struct chain *c, const struct chain_event *
         if (ev[i].kind == CHAIN_EV_PACKET_RECEIVED)
             f->received++;
     }
-    f->ops->events_done(c, token);
-}
-
-static void env_reorg(void *engine, struct chain *c, uint64_t from, const char *detail)
-{
-    (void)engine;
-    (void)c;
-    fail_msg("unexpected deep reorg from %llu: %s", (unsigned long long)from, detail);
+    f->r.ops->events_done(c, token);
 }
 
 static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
 {
     (void)c;
-    struct fx *f = engine;
-    if (f->nsubs < 64) {
-        f->subs[f->nsubs] = *s;
-        snprintf(f->sub_ids[f->nsubs], sizeof f->sub_ids[0], "%s", s->id);
-        f->subs[f->nsubs].id = f->sub_ids[f->nsubs];
-        f->subs[f->nsubs].error = NULL;
-        f->nsubs++;
-    }
+    evm_rig_record_submission(&((struct fx *)engine)->r, s);
 }
 
 static void env_head(void *engine, struct chain *c, const struct chain_head *h)
@@ -189,16 +97,6 @@ static void env_head(void *engine, struct chain *c, const struct chain_head *h)
     (void)c;
     (void)h;
     ((struct fx *)engine)->heads++;
-}
-
-static void run_until(bool (*done)(void), int ms, const char *what)
-{
-    uint64_t end = loop_clock_ms() + (uint64_t)ms;
-    while (!done()) {
-        if (loop_clock_ms() > end)
-            fail_msg("timed out waiting for %s", what);
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
-    }
 }
 
 static cJSON *chain_config(const char *gateway, const char *url)
@@ -216,115 +114,51 @@ static cJSON *chain_config(const char *gateway, const char *url)
 
 static void deploy(void)
 {
-    size_t len;
-    char *art = tu_read_file("build/contracts/Gateway.json", &len);
-    cJSON *aj = cJSON_Parse(art);
-    free(art);
-    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
-    assert_true(cJSON_IsString(bc));
-    struct fbuf code;
-    fbuf_init(&code, 1 << 20);
-    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(aj);
-    struct abi_type *ct;
-    assert_int_equal(abi_type_parse(&ct, "(address,address[],uint8)"), FERRY_OK);
     /* the attester set, ascending: dev keys 2, 1, 3 */
-    const char *cargs[] = {DEV0,
+    const char *cargs[] = {ANVIL_DEV0,
                            "[0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x70997970C51812dc3A010C7d01b50e0d17dc79C8,"
                            "0x90F79bf6EB2c4f870365E785982E1f101E93b906]",
                            "2"};
-    struct abi_value *cv;
-    assert_int_equal(abi_args_parse(&cv, ct, cargs, 3), FERRY_OK);
-    assert_int_equal(abi_encode(&code, cv), FERRY_OK);
-    abi_value_free(cv);
-    abi_type_free(ct);
-    cJSON *rc = dev0_tx(F.anvil.url, NULL, code.data, code.len);
-    fbuf_free(&code);
-    snprintf(F.gateway, sizeof F.gateway, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
-    assert_int_equal(hex_quantity_u64(&F.deployed, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
-                     FERRY_OK);
-    cJSON_Delete(rc);
+    anvil_deploy(F.r.anvil.url, "Gateway", "(address,address[],uint8)", cargs, 3, F.gateway, &F.deployed);
 }
 
 static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
-    const char *why;
-    if (access("build/contracts/Gateway.json", R_OK) != 0) {
-        fprintf(stderr, "# skipped: build/contracts/Gateway.json not built (scripts/contracts.sh build)\n");
+    if (!evm_rig_start(&F.r, (const char *const[]){"Gateway", NULL}))
         return 0;
-    }
-    if (!anvil_start(&F.anvil, &why, (const char *[]){"--chain-id", "31337", NULL})) {
-        fprintf(stderr, "# skipped: %s\n", why);
-        return 0;
-    }
-    F.up = true;
     deploy();
-    assert_int_equal(loop_new(&F.loop), FERRY_OK);
-    snprintf(F.dir, sizeof F.dir, "/tmp/ferry-adapter-XXXXXX");
-    assert_non_null(mkdtemp(F.dir));
-    assert_int_equal(store_open(&F.st, "leveldb", F.dir), FERRY_OK);
-    loop_hook_init(F.loop, &F.flush, on_flush, &F);
-    loop_hook_start(&F.flush);
-    assert_int_equal(signer_new(&F.sg), FERRY_OK);
-    uint8_t key[32];
-    assert_int_equal(hex_decode_exact(key, 32, SUB_KEY, HEX_PREFIX_FORBIDDEN), FERRY_OK);
-    assert_int_equal(signer_add_secret(F.sg, "sub", key), FERRY_OK);
+    evm_rig_open(&F.r, "adapter");
+    evm_rig_add_key(&F.r, "sub", SUB_KEY);
     for (int i = 0; i < 3; i++) {
         char name[16];
         snprintf(name, sizeof name, "att%d", i + 1);
-        assert_int_equal(hex_decode_exact(key, 32, ATT_KEYS[i], HEX_PREFIX_FORBIDDEN), FERRY_OK);
-        assert_int_equal(signer_add_secret(F.sg, name, key), FERRY_OK);
+        evm_rig_add_key(&F.r, name, ATT_KEYS[i]);
     }
     assert_int_equal(metrics_new(&F.m), FERRY_OK);
-    F.ops = chain_family("evm");
-    assert_non_null(F.ops);
-    struct chain_env env = {.loop = F.loop,
-                            .store = F.st,
-                            .signer = F.sg,
+    struct chain_env env = {.loop = F.r.loop,
+                            .store = F.r.st,
+                            .signer = F.r.sg,
                             .metrics = F.m,
                             .engine = &F,
                             .on_events = env_events,
-                            .on_deep_reorg = env_reorg,
+                            .on_deep_reorg = evm_rig_no_reorg,
                             .on_submission = env_submission,
                             .on_head = env_head};
-    cJSON *cfg = chain_config(F.gateway, F.anvil.url);
-    assert_int_equal(F.ops->open(&F.c, cfg, &env), FERRY_OK);
-    cJSON_Delete(cfg); /* borrowed for open only: the adapter keeps its own copy */
-    assert_int_equal(F.ops->start(F.c), FERRY_OK);
+    evm_rig_open_chain(&F.r, chain_config(F.gateway, F.r.anvil.url), &env);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (F.c)
-        F.ops->close(F.c);
-    if (F.st)
-        assert_int_equal(store_close(F.st), FERRY_OK);
-    if (F.loop) {
-        loop_hook_stop(&F.flush);
-        loop_free(F.loop);
-    }
-    signer_free(F.sg);
+    evm_rig_close(&F.r);
     metrics_free(F.m);
-    if (F.dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", F.dir);
-    }
-    if (F.up)
-        anvil_stop(&F.anvil);
     return 0;
 }
 
-#define NEED_ANVIL()                                                                                     \
-    do {                                                                                                 \
-        if (!F.up)                                                                                       \
-            skip();                                                                                      \
-    } while (0)
+#define NEED_ANVIL() EVM_RIG_NEED_ANVIL(&F.r)
 
 /* A packet from chain SRC_CHAIN to us. */
 static void make_packet(struct packet *p, uint64_t seq, const char *payload)
@@ -405,46 +239,46 @@ static void digests_match_gateway(void **state)
     char pt[1024];
     packet_text(pt, sizeof pt, &p);
     uint8_t id[32], onchain[32], ours[32];
-    F.ops->packet_id(&p, id);
-    view_call(F.anvil.url, F.gateway, "packetId((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes))",
-              (const char *[]){pt}, 1, onchain, 32);
+    F.r.ops->packet_id(&p, id);
+    anvil_view(F.r.anvil.url, F.gateway, "packetId((uint64,uint64,uint64,bytes32,bytes32,uint64,bytes))",
+               (const char *[]){pt}, 1, onchain, 32);
     assert_memory_equal(id, onchain, 32);
     char idhex[67];
     hex_encode(idhex, id, 32, true);
 
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, ours), FERRY_OK);
-    view_call(F.anvil.url, F.gateway, "deliveryDigest(bytes32)", (const char *[]){idhex}, 1, onchain, 32);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, ours), FERRY_OK);
+    anvil_view(F.r.anvil.url, F.gateway, "deliveryDigest(bytes32)", (const char *[]){idhex}, 1, onchain, 32);
     assert_memory_equal(ours, onchain, 32);
 
     for (int ok = 0; ok < 2; ok++) {
         uint8_t res[3] = {1, 2, 3};
         struct packet_ack ack = {.success = ok, .result = res, .result_len = ok ? 3 : 0};
-        assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, &ack, 0, ours), FERRY_OK);
-        view_call(F.anvil.url, F.gateway, "acknowledgementDigest(bytes32,bool,bytes)",
-                  (const char *[]){idhex, ok ? "true" : "false", ok ? "0x010203" : "0x"}, 3, onchain, 32);
+        assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_ACK, &p, &ack, 0, ours), FERRY_OK);
+        anvil_view(F.r.anvil.url, F.gateway, "acknowledgementDigest(bytes32,bool,bytes)",
+                   (const char *[]){idhex, ok ? "true" : "false", ok ? "0x010203" : "0x"}, 3, onchain, 32);
         assert_memory_equal(ours, onchain, 32);
     }
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_TIMEOUT, &p, NULL, 1700000123, ours), FERRY_OK);
-    view_call(F.anvil.url, F.gateway, "timeoutDigest(bytes32,uint64)", (const char *[]){idhex, "1700000123"}, 2,
-              onchain, 32);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_TIMEOUT, &p, NULL, 1700000123, ours), FERRY_OK);
+    anvil_view(F.r.anvil.url, F.gateway, "timeoutDigest(bytes32,uint64)", (const char *[]){idhex, "1700000123"}, 2,
+               onchain, 32);
     assert_memory_equal(ours, onchain, 32);
     /* an ack digest needs the ack */
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_ACK, &p, NULL, 0, ours), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_ACK, &p, NULL, 0, ours), FERRY_EINVAL);
 }
 
 /* Signatures of attesters `a` then `b` (already in ascending address order) over d. */
 static void sign2(uint8_t sigs[2][CHAIN_SIG_LEN], const char *a, const char *b, const uint8_t d[32])
 {
-    assert_int_equal(signer_sign_digest(F.sg, a, d, sigs[0]), FERRY_OK);
-    assert_int_equal(signer_sign_digest(F.sg, b, d, sigs[1]), FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, a, d, sigs[0]), FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, b, d, sigs[1]), FERRY_OK);
 }
 
 
 static const struct chain_submission *last_sub(const char *id)
 {
-    for (size_t i = F.nsubs; i-- > 0;)
-        if (!strcmp(F.subs[i].id, id))
-            return &F.subs[i];
+    for (size_t i = F.r.nsubs; i-- > 0;)
+        if (!strcmp(F.r.subs[i].id, id))
+            return &F.r.subs[i];
     return NULL;
 }
 
@@ -484,9 +318,9 @@ static bool answered(void) { return F.answers >= want_answers; }
 static void ask_received(uint64_t src, uint64_t seq)
 {
     want_answers = F.answers + 1;
-    assert_int_equal(F.ops->query_received(F.c, src, seq, on_received, NULL), FERRY_OK);
+    assert_int_equal(F.r.ops->query_received(F.r.c, src, seq, on_received, NULL), FERRY_OK);
     assert_int_equal(F.answers, want_answers - 1); /* never from inside the call */
-    run_until(answered, 10000, "query_received");
+    evm_rig_run_until(&F.r, answered, 10000, "query_received");
     assert_int_equal(F.q_err, FERRY_OK);
 }
 
@@ -497,7 +331,7 @@ static void deliver_2_of_3(void **state)
     struct packet p;
     make_packet(&p, 1, "hello from 31338");
     uint8_t d[32], sigs[2][CHAIN_SIG_LEN];
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
     sign2(sigs, "att2", "att1", d); /* 0x3C44... < 0x7099... */
     struct chain_attestation att = {.count = 2, .sigs = sigs};
     struct chain_call call = {.kind = CHAIN_CALL_DELIVER, .n = 1, .packets = &p, .attestations = &att};
@@ -505,10 +339,10 @@ static void deliver_2_of_3(void **state)
     ask_received(SRC_CHAIN, 1);
     assert_false(F.q_yes);
 
-    uint64_t nonce0 = account_nonce(F.anvil.url, SUB_ADDR);
-    assert_int_equal(F.ops->submit(F.c, "deliver-1", &call), FERRY_OK);
-    run_until(deliver_confirmed, 20000, "the delivery confirmed and PACKET_RECEIVED");
-    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0 + 1);
+    uint64_t nonce0 = account_nonce(F.r.anvil.url, SUB_ADDR);
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-1", &call), FERRY_OK);
+    evm_rig_run_until(&F.r, deliver_confirmed, 20000, "the delivery confirmed and PACKET_RECEIVED");
+    assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0 + 1);
 
     /* the event: our packet, delivered here, with the failed ack of a receiver that is no contract */
     const struct chain_event *ev = NULL;
@@ -521,7 +355,7 @@ static void deliver_2_of_3(void **state)
     assert_int_equal(ev->packet.sequence, 1);
     assert_false(ev->ack.success);
     uint8_t id[32];
-    F.ops->packet_id(&p, id);
+    F.r.ops->packet_id(&p, id);
     assert_memory_equal(ev->packet_id, id, 32);
     const struct chain_submission *s = last_sub("deliver-1");
     assert_memory_equal(ev->at.tx_hash, s->tx_hash, 32);
@@ -536,18 +370,18 @@ static void deliver_2_of_3(void **state)
     assert_false(F.q_yes);
 
     /* idempotent per id: the same id again reports the record, sends nothing */
-    size_t before = F.nsubs;
-    assert_int_equal(F.ops->submit(F.c, "deliver-1", &call), FERRY_OK);
+    size_t before = F.r.nsubs;
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-1", &call), FERRY_OK);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
-    assert_true(F.nsubs > before);
-    assert_int_equal(F.subs[F.nsubs - 1].state, CHAIN_SUB_CONFIRMED);
-    assert_memory_equal(F.subs[F.nsubs - 1].tx_hash, s->tx_hash, 32);
-    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0 + 1);
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
+    assert_true(F.r.nsubs > before);
+    assert_int_equal(F.r.subs[F.r.nsubs - 1].state, CHAIN_SUB_CONFIRMED);
+    assert_memory_equal(F.r.subs[F.r.nsubs - 1].tx_hash, s->tx_hash, 32);
+    assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0 + 1);
     struct chain_submission q;
-    assert_int_equal(F.ops->submission(F.c, "deliver-1", &q), CHAIN_SUB_CONFIRMED);
+    assert_int_equal(F.r.ops->submission(F.r.c, "deliver-1", &q), CHAIN_SUB_CONFIRMED);
     assert_memory_equal(q.tx_hash, s->tx_hash, 32);
-    assert_int_equal(F.ops->submission(F.c, "never-submitted", &q), CHAIN_SUB_UNKNOWN);
+    assert_int_equal(F.r.ops->submission(F.r.c, "never-submitted", &q), CHAIN_SUB_UNKNOWN);
     assert_string_equal(q.id, "never-submitted");
 }
 
@@ -564,33 +398,33 @@ static void bad_delivery_refused(void **state)
     struct packet p;
     make_packet(&p, 3, "one signature short");
     uint8_t d[32], sigs[2][CHAIN_SIG_LEN];
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
     sign2(sigs, "att2", "att1", d);
     /* one signature below the threshold: the dry run reverts, nothing is sent */
     struct chain_attestation att = {.count = 1, .sigs = sigs};
     struct chain_call call = {.kind = CHAIN_CALL_DELIVER, .n = 1, .packets = &p, .attestations = &att};
-    uint64_t nonce0 = account_nonce(F.anvil.url, SUB_ADDR);
-    assert_int_equal(F.ops->submit(F.c, "deliver-bad", &call), FERRY_OK);
-    run_until(got_refused, 10000, "the refusal");
-    assert_int_equal(account_nonce(F.anvil.url, SUB_ADDR), nonce0);
+    uint64_t nonce0 = account_nonce(F.r.anvil.url, SUB_ADDR);
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-bad", &call), FERRY_OK);
+    evm_rig_run_until(&F.r, got_refused, 10000, "the refusal");
+    assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0);
 
     /* refused at once: a packet for another chain, a bad v, a raw `to` that is no address */
     p.dst_chain = 5;
     att.count = 2;
-    assert_int_equal(F.ops->submit(F.c, "deliver-wrong-dst", &call), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-wrong-dst", &call), FERRY_EINVAL);
     assert_non_null(strstr(ferry_errmsg(), "not this chain"));
     p.dst_chain = OUR_CHAIN;
     sigs[1][64] = 5;
-    assert_int_equal(F.ops->submit(F.c, "deliver-bad-v", &call), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-bad-v", &call), FERRY_EINVAL);
     assert_non_null(strstr(ferry_errmsg(), "v is 5"));
     struct chain_call empty = {.kind = CHAIN_CALL_DELIVER};
-    assert_int_equal(F.ops->submit(F.c, "deliver-empty", &empty), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "deliver-empty", &empty), FERRY_EINVAL);
     struct chain_call raw = {.kind = CHAIN_CALL_RAW};
     raw.to[0] = 1;
-    assert_int_equal(F.ops->submit(F.c, "raw-bad", &raw), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "raw-bad", &raw), FERRY_EINVAL);
     struct chain_call ack = {.kind = CHAIN_CALL_ACK, .n = 1, .packets = &p, .attestations = &att};
-    assert_int_equal(F.ops->submit(F.c, "ack-wrong-src", &ack), FERRY_EINVAL);
-    assert_int_equal(F.ops->submission(F.c, "deliver-wrong-dst", &(struct chain_submission){0}),
+    assert_int_equal(F.r.ops->submit(F.r.c, "ack-wrong-src", &ack), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submission(F.r.c, "deliver-wrong-dst", &(struct chain_submission){0}),
                      CHAIN_SUB_UNKNOWN);
 }
 
@@ -599,37 +433,31 @@ static void pending_after_send(void **state)
     (void)state;
     NEED_ANVIL();
     want_answers = F.answers + 1;
-    assert_int_equal(F.ops->query_pending(F.c, 1, on_pending, NULL), FERRY_OK);
-    run_until(answered, 10000, "query_pending");
+    assert_int_equal(F.r.ops->query_pending(F.r.c, 1, on_pending, NULL), FERRY_OK);
+    evm_rig_run_until(&F.r, answered, 10000, "query_pending");
     assert_int_equal(F.q_err, FERRY_OK);
     assert_false(F.q_yes);
     /* gateway.send from dev account 0: sequence 1 is now pending here */
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, "send(uint64,bytes32,uint64,bytes)"), FERRY_OK);
     const char *args[] = {"31338", "0x00000000000000000000000000000000000000000000000000000000000bbbbb",
                           "4000000000", "0x6869"};
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, 4), FERRY_OK);
     struct fbuf cd;
     fbuf_init(&cd, 4096);
-    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
-    cJSON *rc = dev0_tx(F.anvil.url, F.gateway, cd.data, cd.len);
+    anvil_calldata(&cd, "send(uint64,bytes32,uint64,bytes)", args, 4);
+    cJSON *rc = anvil_dev0_tx(F.r.anvil.url, F.gateway, cd.data, cd.len);
     uint64_t sent_block;
     assert_int_equal(hex_quantity_u64(&sent_block, cJSON_GetObjectItemCaseSensitive(rc, "blockNumber")->valuestring),
                      FERRY_OK);
     cJSON_Delete(rc);
     fbuf_free(&cd);
-    abi_value_free(v);
-    abi_sig_free(fn);
     /* the watcher's confirmed head must reach the block first (queries run at the confirmed head) */
     uint64_t end = loop_clock_ms() + 10000;
-    while (F.ops->head(F.c).confirmed < sent_block) {
+    while (F.r.ops->head(F.r.c).confirmed < sent_block) {
         assert_true(loop_clock_ms() < end);
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
     }
     want_answers = F.answers + 1;
-    assert_int_equal(F.ops->query_pending(F.c, 1, on_pending, NULL), FERRY_OK);
-    run_until(answered, 10000, "query_pending");
+    assert_int_equal(F.r.ops->query_pending(F.r.c, 1, on_pending, NULL), FERRY_OK);
+    evm_rig_run_until(&F.r, answered, 10000, "query_pending");
     assert_int_equal(F.q_err, FERRY_OK);
     assert_true(F.q_yes);
     assert_true(F.q_block >= sent_block);
@@ -640,7 +468,7 @@ static void pending_after_send(void **state)
                 F.got[i].packet.dst_chain == SRC_CHAIN;
     uint64_t end2 = loop_clock_ms() + 10000;
     while (!seen && loop_clock_ms() < end2) {
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
         for (size_t i = 0; i < F.ngot; i++)
             seen |= F.got[i].kind == CHAIN_EV_PACKET_SENT && F.got[i].packet.sequence == 1;
     }
@@ -649,7 +477,7 @@ static void pending_after_send(void **state)
 
 static bool probed_after_tx(void)
 {
-    cJSON *s = F.ops->status(F.c);
+    cJSON *s = F.r.ops->status(F.r.c);
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "submitter"), "nonce");
     bool ok = cJSON_IsNumber(n) && n->valuedouble >= 1;
     cJSON_Delete(s);
@@ -660,8 +488,8 @@ static void status_fields(void **state)
 {
     (void)state;
     NEED_ANVIL();
-    run_until(probed_after_tx, 10000, "the balance and nonce asked again after a transaction");
-    cJSON *s = F.ops->status(F.c);
+    evm_rig_run_until(&F.r, probed_after_tx, 10000, "the balance and nonce asked again after a transaction");
+    cJSON *s = F.r.ops->status(F.r.c);
     assert_non_null(s);
     char *text = cJSON_PrintUnformatted(s);
     if (getenv("FERRY_TEST_VERBOSE"))

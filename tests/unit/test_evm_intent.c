@@ -17,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil_deploy.h"
 #include "anvil_run.h"
+#include "evm_rig.h"
 #include "evm/events.h"
 #include "evm/evm.h"
 #include "ferry/abi.h"
@@ -460,7 +462,6 @@ static void position_decodes(void **state)
 
 /* ==== against anvil ==== */
 
-static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 static const char *DEV0_KEY = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 static const char *ATT_ADDRS = "[0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC,0x70997970C51812dc3A010C7d01b50e0d17dc79C8,"
                                "0x90F79bf6EB2c4f870365E785982E1f101E93b906]";
@@ -473,125 +474,11 @@ static const char *RECIPIENT = "0x000000000000000000000000000000000000dEaD";
 #define OUR_CHAIN 31337u
 #define PEER_CHAIN 31338u
 
-static char *hexstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    assert_non_null(s);
-    hex_encode(s, p, n, true);
-    return s;
-}
-
-/* A transaction from anvil's unlocked account 0, waited for; the receipt (status 1). */
-static cJSON *dev0_tx(const char *url, const char *to, const uint8_t *data, size_t n)
-{
-    char *hex = hexstr(data, n);
-    char *params = malloc(strlen(hex) + 200);
-    if (to)
-        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
-    else
-        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x1c9c380\"}]", DEV0, hex);
-    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
-    free(params);
-    free(hex);
-    char p2[100];
-    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
-    cJSON_Delete(txh);
-    cJSON *rc = NULL;
-    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) {
-        if (rc)
-            usleep(10000);
-        cJSON_Delete(rc);
-        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
-    }
-    assert_true(cJSON_IsObject(rc));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
-    return rc;
-}
-
-/* Calldata of fn(args) appended to out. */
-static void calldata(struct fbuf *out, const char *fn_sig, const char *const *args, size_t n)
-{
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, fn_sig), FERRY_OK);
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, n), FERRY_OK);
-    assert_int_equal(abi_calldata_encode(out, fn, v), FERRY_OK);
-    abi_value_free(v);
-    abi_sig_free(fn);
-}
-
-static void call_tx(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t n)
-{
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    calldata(&cd, fn_sig, args, n);
-    cJSON_Delete(dev0_tx(url, to, cd.data, cd.len));
-    fbuf_free(&cd);
-}
-
-/* eth_call of fn(args) on `to` at latest: the returned bytes into out (exactly outlen). */
-static void view(const char *url, const char *to, const char *fn_sig, const char *const *args, size_t n, uint8_t *out,
-                 size_t outlen)
-{
-    struct fbuf cd;
-    fbuf_init(&cd, 1 << 16);
-    calldata(&cd, fn_sig, args, n);
-    char *hex = hexstr(cd.data, cd.len);
-    char *params = malloc(strlen(hex) + 200);
-    sprintf(params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to, hex);
-    cJSON *r = tu_anvil_call(url, "eth_call", params);
-    assert_true(cJSON_IsString(r));
-    assert_int_equal(hex_decode_exact(out, outlen, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(r);
-    free(params);
-    free(hex);
-    fbuf_free(&cd);
-}
-
-/* Deploys build/contracts/NAME.json with constructor arguments; its address into out. */
-static void deploy(const char *url, const char *name, const char *ctor, const char *const *args, size_t n,
-                   char out[43])
-{
-    char path[128];
-    snprintf(path, sizeof path, "build/contracts/%s.json", name);
-    size_t len;
-    char *art = tu_read_file(path, &len);
-    cJSON *aj = cJSON_Parse(art);
-    free(art);
-    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
-    assert_true(cJSON_IsString(bc));
-    struct fbuf code;
-    fbuf_init(&code, 1 << 20);
-    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(aj);
-    if (ctor) {
-        struct abi_type *ct;
-        assert_int_equal(abi_type_parse(&ct, ctor), FERRY_OK);
-        struct abi_value *cv;
-        assert_int_equal(abi_args_parse(&cv, ct, args, n), FERRY_OK);
-        assert_int_equal(abi_encode(&code, cv), FERRY_OK);
-        abi_value_free(cv);
-        abi_type_free(ct);
-    }
-    cJSON *rc = dev0_tx(url, NULL, code.data, code.len);
-    fbuf_free(&code);
-    snprintf(out, 43, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
-    cJSON_Delete(rc);
-}
-
 #define MAX_IEV 32
 
 struct fx {
-    struct anvil_run anvil;
-    bool up;
+    struct evm_rig r;
     char gateway[43], vault[43], router[43], token[43];
-    struct loop *loop;
-    struct loop_hook flush;
-    struct store *st;
-    struct signer *sg;
-    char dir[64];
-    const struct chain_ops *ops;
-    struct chain *c;
     /* what came back through the env, with the order of the calls */
     unsigned calls;
     struct chain_intent_event iev[MAX_IEV];
@@ -602,9 +489,6 @@ struct fx {
     unsigned ev_call[64];
     size_t nev;
     char sub_state[8][64];
-    struct chain_submission subs[64];
-    char sub_ids[64][64];
-    size_t nsubs;
     /* query_intent */
     int answers;
     enum ferry_err q_err;
@@ -612,14 +496,6 @@ struct fx {
 };
 
 static struct fx F;
-
-static void on_flush(struct loop_hook *hk, void *ud)
-{
-    (void)hk;
-    struct fx *f = ud;
-    if (store_pending(f->st))
-        (void)store_flush(f->st);
-}
 
 static void env_intents(void *engine, struct chain *c, const struct chain_intent_event *ev, size_t n)
 {
@@ -646,48 +522,24 @@ static void env_events(void *engine, struct chain *c, const struct chain_event *
         f->ev[f->nev].ack.result = NULL;
         f->ev_call[f->nev++] = f->calls;
     }
-    f->ops->events_done(c, token);
-}
-
-static void env_reorg(void *engine, struct chain *c, uint64_t from, const char *detail)
-{
-    (void)engine;
-    (void)c;
-    fail_msg("unexpected deep reorg from %" PRIu64 ": %s", from, detail);
+    f->r.ops->events_done(c, token);
 }
 
 static void env_submission(void *engine, struct chain *c, const struct chain_submission *s)
 {
     (void)c;
-    struct fx *f = engine;
-    if (f->nsubs < 64) {
-        f->subs[f->nsubs] = *s;
-        snprintf(f->sub_ids[f->nsubs], sizeof f->sub_ids[0], "%s", s->id);
-        f->subs[f->nsubs].id = f->sub_ids[f->nsubs];
-        f->subs[f->nsubs].error = NULL;
-        if (s->error)
-            fprintf(stderr, "# submission %s: %s: %s\n", s->id, chain_submission_state_name(s->state), s->error);
-        f->nsubs++;
-    }
-}
-
-static void run_until(bool (*done)(void), int ms, const char *what)
-{
-    uint64_t end = loop_clock_ms() + (uint64_t)ms;
-    while (!done()) {
-        if (loop_clock_ms() > end)
-            fail_msg("timed out waiting for %s", what);
-        assert_int_equal(loop_run_once(F.loop, 20), FERRY_OK);
-    }
+    if (s->error)
+        fprintf(stderr, "# submission %s: %s: %s\n", s->id, chain_submission_state_name(s->state), s->error);
+    evm_rig_record_submission(&((struct fx *)engine)->r, s);
 }
 
 static const char *want_sub;
 static bool sub_final(void)
 {
-    for (size_t i = 0; i < F.nsubs; i++)
-        if (strcmp(F.sub_ids[i], want_sub) == 0 &&
-            (F.subs[i].state == CHAIN_SUB_CONFIRMED || F.subs[i].state == CHAIN_SUB_REVERTED ||
-             F.subs[i].state == CHAIN_SUB_REFUSED))
+    for (size_t i = 0; i < F.r.nsubs; i++)
+        if (strcmp(F.r.sub_ids[i], want_sub) == 0 &&
+            (F.r.subs[i].state == CHAIN_SUB_CONFIRMED || F.r.subs[i].state == CHAIN_SUB_REVERTED ||
+             F.r.subs[i].state == CHAIN_SUB_REFUSED))
             return true;
     return false;
 }
@@ -695,10 +547,10 @@ static bool sub_final(void)
 static enum chain_submission_state wait_sub(const char *id)
 {
     want_sub = id;
-    run_until(sub_final, 30000, id);
-    for (size_t i = F.nsubs; i-- > 0;)
-        if (strcmp(F.sub_ids[i], id) == 0)
-            return F.subs[i].state;
+    evm_rig_run_until(&F.r, sub_final, 30000, id);
+    for (size_t i = F.r.nsubs; i-- > 0;)
+        if (strcmp(F.r.sub_ids[i], id) == 0)
+            return F.r.subs[i].state;
     return CHAIN_SUB_UNKNOWN;
 }
 
@@ -714,7 +566,7 @@ static bool got_kind(void)
 static const struct chain_intent_event *wait_iev(enum chain_intent_event_kind k, const char *what)
 {
     want_kind = k;
-    run_until(got_kind, 30000, what);
+    evm_rig_run_until(&F.r, got_kind, 30000, what);
     for (size_t i = 0; i < F.niev; i++)
         if (F.iev[i].kind == k)
             return &F.iev[i];
@@ -736,9 +588,9 @@ static void ask(const uint8_t id[32])
 {
     F.answers = 0;
     memset(&F.q, 0, sizeof F.q);
-    assert_int_equal(F.ops->query_intent(F.c, id, on_intent, &F), FERRY_OK);
+    assert_int_equal(F.r.ops->query_intent(F.r.c, id, on_intent, &F), FERRY_OK);
     assert_int_equal(F.answers, 0); /* never from inside the call */
-    run_until(answered, 10000, "query_intent");
+    evm_rig_run_until(&F.r, answered, 10000, "query_intent");
     assert_int_equal(F.q_err, FERRY_OK);
 }
 
@@ -749,28 +601,21 @@ static cJSON *chain_config(bool with_router)
              "{\"name\":\"alpha\",\"kind\":\"evm\",\"chain_id\":%u,\"rpc\":[\"%s\"],\"gateway\":\"%s\","
              "\"vault\":\"%s\"%s%s%s,\"confirmations\":1,\"poll_interval\":\"100ms\","
              "\"max_fee_per_gas\":\"100 gwei\",\"submitter\":\"sub\"}",
-             OUR_CHAIN, F.anvil.url, F.gateway, F.vault, with_router ? ",\"router\":\"" : "",
+             OUR_CHAIN, F.r.anvil.url, F.gateway, F.vault, with_router ? ",\"router\":\"" : "",
              with_router ? F.router : "", with_router ? "\"" : "");
     cJSON *j = cJSON_Parse(text);
     assert_non_null(j);
     return j;
 }
 
-static void add_key(const char *name, const char *hex)
-{
-    uint8_t key[32];
-    assert_int_equal(hex_decode_exact(key, 32, hex, HEX_PREFIX_FORBIDDEN), FERRY_OK);
-    assert_int_equal(signer_add_secret(F.sg, name, key), FERRY_OK);
-}
-
 static struct chain_env the_env(void)
 {
-    return (struct chain_env){.loop = F.loop,
-                              .store = F.st,
-                              .signer = F.sg,
+    return (struct chain_env){.loop = F.r.loop,
+                              .store = F.r.st,
+                              .signer = F.r.sg,
                               .engine = &F,
                               .on_events = env_events,
-                              .on_deep_reorg = env_reorg,
+                              .on_deep_reorg = evm_rig_no_reorg,
                               .on_submission = env_submission,
                               .on_intent_events = env_intents};
 }
@@ -779,87 +624,45 @@ static int setup(void **state)
 {
     (void)state;
     memset(&F, 0, sizeof F);
-    const char *why;
-    static const char *const need[] = {"Gateway", "TokenVault", "IntentRouter", "TestToken", "Voucher"};
-    for (size_t i = 0; i < 5; i++) {
-        char p[96];
-        snprintf(p, sizeof p, "build/contracts/%s.json", need[i]);
-        if (access(p, R_OK) != 0) {
-            fprintf(stderr, "# skipped: %s not built (scripts/contracts.sh build)\n", p);
-            return 0;
-        }
-    }
-    if (!anvil_start(&F.anvil, &why, (const char *[]){"--chain-id", "31337", NULL})) {
-        fprintf(stderr, "# skipped: %s\n", why);
+    static const char *const need[] = {"Gateway", "TokenVault", "IntentRouter", "TestToken", "Voucher", NULL};
+    if (!evm_rig_start(&F.r, need))
         return 0;
-    }
-    F.up = true;
-    const char *url = F.anvil.url;
-    deploy(url, "Gateway", "(address,address[],uint8)", (const char *[]){DEV0, ATT_ADDRS, "2"}, 3, F.gateway);
-    deploy(url, "TokenVault", "(address,address)", (const char *[]){F.gateway, DEV0}, 2, F.vault);
-    deploy(url, "IntentRouter", "(address,address)", (const char *[]){F.vault, DEV0}, 2, F.router);
-    deploy(url, "TestToken", "(string,string,uint8)", (const char *[]){"\"Ferry Test A\"", "\"FTA\"", "18"}, 3,
-           F.token);
+    const char *url = F.r.anvil.url;
+    anvil_deploy(url, "Gateway", "(address,address[],uint8)", (const char *[]){ANVIL_DEV0, ATT_ADDRS, "2"}, 3,
+                 F.gateway, NULL);
+    anvil_deploy(url, "TokenVault", "(address,address)", (const char *[]){F.gateway, ANVIL_DEV0}, 2, F.vault, NULL);
+    anvil_deploy(url, "IntentRouter", "(address,address)", (const char *[]){F.vault, ANVIL_DEV0}, 2, F.router, NULL);
+    anvil_deploy(url, "TestToken", "(string,string,uint8)", (const char *[]){"\"Ferry Test A\"", "\"FTA\"", "18"},
+                 3, F.token, NULL);
     /* the peer chain's vault and router: any addresses do, nothing arrives there in this test */
     char peer_vault[67];
     memcpy(peer_vault, "0x000000000000000000000000", 26);
     memcpy(peer_vault + 26, F.vault + 2, 41); /* 40 digits and the NUL */
-    call_tx(url, F.vault, "setPeer(uint64,bytes32)", (const char *[]){"31338", peer_vault}, 2);
-    call_tx(url, F.router, "setPeer(uint64,address)", (const char *[]){"31338", F.router}, 2);
+    anvil_call_tx(url, F.vault, "setPeer(uint64,bytes32)", (const char *[]){"31338", peer_vault}, 2);
+    anvil_call_tx(url, F.router, "setPeer(uint64,address)", (const char *[]){"31338", F.router}, 2);
     /* the owner (dev 0) holds FTA and lets the router pull it */
-    call_tx(url, F.token, "mint(address,uint256)", (const char *[]){DEV0, "5000000000000000000"}, 2);
-    call_tx(url, F.token, "approve(address,uint256)", (const char *[]){F.router, "5000000000000000000"}, 2);
+    anvil_call_tx(url, F.token, "mint(address,uint256)", (const char *[]){ANVIL_DEV0, "5000000000000000000"}, 2);
+    anvil_call_tx(url, F.token, "approve(address,uint256)", (const char *[]){F.router, "5000000000000000000"}, 2);
 
-    assert_int_equal(loop_new(&F.loop), FERRY_OK);
-    snprintf(F.dir, sizeof F.dir, "/tmp/ferry-evmintent-XXXXXX");
-    assert_non_null(mkdtemp(F.dir));
-    assert_int_equal(store_open(&F.st, "leveldb", F.dir), FERRY_OK);
-    loop_hook_init(F.loop, &F.flush, on_flush, &F);
-    loop_hook_start(&F.flush);
-    assert_int_equal(signer_new(&F.sg), FERRY_OK);
-    add_key("sub", SUB_KEY);
-    add_key("owner", DEV0_KEY);
-    add_key("att1", ATT_KEYS[0]);
-    add_key("att2", ATT_KEYS[1]);
-    F.ops = chain_family("evm");
-    assert_non_null(F.ops);
-    assert_non_null(F.ops->query_intent);
+    evm_rig_open(&F.r, "evmintent");
+    evm_rig_add_key(&F.r, "sub", SUB_KEY);
+    evm_rig_add_key(&F.r, "owner", DEV0_KEY);
+    evm_rig_add_key(&F.r, "att1", ATT_KEYS[0]);
+    evm_rig_add_key(&F.r, "att2", ATT_KEYS[1]);
+    assert_non_null(chain_family("evm")->query_intent);
     struct chain_env env = the_env();
-    cJSON *cfg = chain_config(true);
-    assert_int_equal(F.ops->open(&F.c, cfg, &env), FERRY_OK);
-    cJSON_Delete(cfg);
-    assert_int_equal(F.ops->start(F.c), FERRY_OK);
+    evm_rig_open_chain(&F.r, chain_config(true), &env);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (F.c)
-        F.ops->close(F.c);
-    if (F.st)
-        assert_int_equal(store_close(F.st), FERRY_OK);
-    if (F.loop) {
-        loop_hook_stop(&F.flush);
-        loop_free(F.loop);
-    }
-    signer_free(F.sg);
-    if (F.dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", F.dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "# could not remove %s\n", F.dir);
-    }
-    if (F.up)
-        anvil_stop(&F.anvil);
+    evm_rig_close(&F.r);
     return 0;
 }
 
-#define NEED_ANVIL()                                                                                     \
-    do {                                                                                                 \
-        if (!F.up)                                                                                       \
-            skip();                                                                                      \
-    } while (0)
+#define NEED_ANVIL() EVM_RIG_NEED_ANVIL(&F.r)
 
 #define INTENT_T                                                                                         \
     "(address,uint64,uint256,uint64,uint8,address,(uint8,uint64,address,uint256,uint64,address,address,bytes," \
@@ -869,25 +672,25 @@ static int teardown(void **state)
 /* One cross-chain transfer of 1 FTA to RECIPIENT on the peer chain, hop timeout `timeout` s. */
 static void intent_text(char *out, size_t n, const char *nonce, uint64_t deadline, uint64_t timeout)
 {
-    snprintf(out, n, "(%s,%u,%s,%" PRIu64 ",0,%s,[(0,%u,%s,1000000000000000000,%u,%s,%s,0x,%s,0,%" PRIu64 ")])", DEV0,
-             OUR_CHAIN, nonce, deadline, ZERO_ADDR, OUR_CHAIN, F.token, PEER_CHAIN, RECIPIENT, ZERO_ADDR, ZERO_ADDR,
-             timeout);
+    snprintf(out, n, "(%s,%u,%s,%" PRIu64 ",0,%s,[(0,%u,%s,1000000000000000000,%u,%s,%s,0x,%s,0,%" PRIu64 ")])",
+             ANVIL_DEV0, OUR_CHAIN, nonce, deadline, ZERO_ADDR, OUR_CHAIN, F.token, PEER_CHAIN, RECIPIENT, ZERO_ADDR,
+             ZERO_ADDR, timeout);
 }
 
 /* Opens it through CHAIN_CALL_ROUTER, signed by the owner; its id into id. */
 static void open_intent(const char *intent, const char *sub_id, uint8_t id[32])
 {
-    view(F.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
+    anvil_view(F.r.anvil.url, F.router, "intentId(" INTENT_T ")", (const char *[]){intent}, 1, id, 32);
     uint8_t sig[CHAIN_SIG_LEN];
-    assert_int_equal(signer_sign_digest(F.sg, "owner", id, sig), FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, "owner", id, sig), FERRY_OK);
     sig[64] += 27;
-    char *sighex = hexstr(sig, sizeof sig);
+    char *sighex = tu_hexstr(sig, sizeof sig);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "open(" INTENT_T ",bytes)", (const char *[]){intent, sighex}, 2);
+    anvil_calldata(&cd, "open(" INTENT_T ",bytes)", (const char *[]){intent, sighex}, 2);
     free(sighex);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, sub_id, &call), FERRY_OK);
     fbuf_free(&cd);
     assert_int_equal(wait_sub(sub_id), CHAIN_SUB_CONFIRMED);
 }
@@ -898,15 +701,15 @@ static void submit_advance(const char *intent, const char *sub_id, unsigned step
     snprintf(s, sizeof s, "%u", step);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "advance(" INTENT_T ",uint256)", (const char *[]){intent, s}, 2);
+    anvil_calldata(&cd, "advance(" INTENT_T ",uint256)", (const char *[]){intent, s}, 2);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, sub_id, &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, sub_id, &call), FERRY_OK);
     fbuf_free(&cd);
 }
 
 static uint64_t chain_now(void)
 {
-    cJSON *b = tu_anvil_call(F.anvil.url, "eth_getBlockByNumber", "[\"latest\",false]");
+    cJSON *b = tu_anvil_call(F.r.anvil.url, "eth_getBlockByNumber", "[\"latest\",false]");
     uint64_t ts = 0;
     assert_int_equal(hex_quantity_u64(&ts, cJSON_GetObjectItemCaseSensitive(b, "timestamp")->valuestring), FERRY_OK);
     cJSON_Delete(b);
@@ -918,7 +721,7 @@ static void open_advance_query(void **state)
     (void)state;
     NEED_ANVIL();
     uint8_t id[32], none[32] = {0}, owner[20], token[20], amount[32];
-    unhex(owner, 20, DEV0);
+    unhex(owner, 20, ANVIL_DEV0);
     unhex(token, 20, F.token);
     unhex(amount, 32, "0x0000000000000000000000000000000000000000000000000de0b6b3a7640000");
     char intent[1024];
@@ -982,7 +785,7 @@ static void open_advance_query(void **state)
     char p[256];
     snprintf(p, sizeof p, "[{\"fromBlock\":\"0x%" PRIx64 "\",\"toBlock\":\"0x%" PRIx64 "\",\"address\":\"%s\"}]",
              sent.at.block_number, sent.at.block_number, F.gateway);
-    cJSON *logs = tu_anvil_call(F.anvil.url, "eth_getLogs", p);
+    cJSON *logs = tu_anvil_call(F.r.anvil.url, "eth_getLogs", p);
     struct evm_logs L;
     assert_int_equal(evm_logs_parse(&L, logs, 100), FERRY_OK);
     struct evm_decoder *d;
@@ -996,13 +799,14 @@ static void open_advance_query(void **state)
                 what == EVM_DECODED_CHAIN && pev.kind == CHAIN_EV_PACKET_SENT;
     assert_true(found);
     uint8_t digest[32], sigs[2][CHAIN_SIG_LEN];
-    assert_int_equal(F.ops->attest_digest(F.c, CHAIN_ATTEST_TIMEOUT, &pev.packet, NULL, timeout_ts, digest), FERRY_OK);
-    assert_int_equal(signer_sign_digest(F.sg, "att1", digest, sigs[0]), FERRY_OK); /* 0x3C44.. < 0x7099.. */
-    assert_int_equal(signer_sign_digest(F.sg, "att2", digest, sigs[1]), FERRY_OK);
+    assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_TIMEOUT, &pev.packet, NULL, timeout_ts, digest),
+                     FERRY_OK);
+    assert_int_equal(signer_sign_digest(F.r.sg, "att1", digest, sigs[0]), FERRY_OK); /* 0x3C44.. < 0x7099.. */
+    assert_int_equal(signer_sign_digest(F.r.sg, "att2", digest, sigs[1]), FERRY_OK);
     struct chain_attestation att = {.count = 2, .sigs = sigs};
     struct chain_call to = {.kind = CHAIN_CALL_TIMEOUT, .n = 1, .packets = &pev.packet, .attestations = &att,
                             .proof_timestamp = timeout_ts};
-    assert_int_equal(F.ops->submit(F.c, "timeout:test", &to), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "timeout:test", &to), FERRY_OK);
     assert_int_equal(wait_sub("timeout:test"), CHAIN_SUB_CONFIRMED);
     evm_decoder_free(d);
     evm_logs_free(&L);
@@ -1024,9 +828,9 @@ static void open_advance_query(void **state)
     /* the refund: on the origin, straight back to the owner */
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "refund(" INTENT_T ")", (const char *[]){intent}, 1);
+    anvil_calldata(&cd, "refund(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call rf = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
-    assert_int_equal(F.ops->submit(F.c, "intent:test:refund", &rf), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:test:refund", &rf), FERRY_OK);
     fbuf_free(&cd);
     assert_int_equal(wait_sub("intent:test:refund"), CHAIN_SUB_CONFIRMED);
     e = wait_iev(CHAIN_IEV_REFUNDED, "IntentRefunded");
@@ -1057,16 +861,16 @@ static void cancel_before_step0(void **state)
     open_intent(intent, "intent:test2:open", id);
     struct fbuf cd;
     fbuf_init(&cd, 1 << 16);
-    calldata(&cd, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
+    anvil_calldata(&cd, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = cd.data, .data_len = cd.len};
     /* cancel is the owner's (or the opener's): our submitter opened it */
-    assert_int_equal(F.ops->submit(F.c, "intent:test2:cancel", &call), FERRY_OK);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:test2:cancel", &call), FERRY_OK);
     fbuf_free(&cd);
     enum chain_submission_state st = wait_sub("intent:test2:cancel");
     if (st != CHAIN_SUB_CONFIRMED) {
         /* a router that lets only the owner cancel: the owner does it, the event is the same */
         assert_int_equal(st, CHAIN_SUB_REFUSED);
-        call_tx(F.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
+        anvil_call_tx(F.r.anvil.url, F.router, "cancel(" INTENT_T ")", (const char *[]){intent}, 1);
     }
     const struct chain_intent_event *e = wait_iev(CHAIN_IEV_CANCELLED, "IntentCancelled");
     assert_memory_equal(e->intent_id, id, 32);
@@ -1084,21 +888,21 @@ static void no_router_configured(void **state)
     struct chain_env env = the_env();
     cJSON *cfg = chain_config(false);
     struct chain *c2;
-    assert_int_equal(F.ops->open(&c2, cfg, &env), FERRY_OK);
+    assert_int_equal(F.r.ops->open(&c2, cfg, &env), FERRY_OK);
     cJSON_Delete(cfg);
     uint8_t data[4] = {1, 2, 3, 4}, id[32] = {0};
     struct chain_call call = {.kind = CHAIN_CALL_ROUTER, .data = data, .data_len = 4};
-    assert_int_equal(F.ops->submit(c2, "intent:x", &call), FERRY_ESTATE);
+    assert_int_equal(F.r.ops->submit(c2, "intent:x", &call), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
-    assert_int_equal(F.ops->submission(c2, "intent:x", &F.subs[63]), CHAIN_SUB_UNKNOWN);
+    assert_int_equal(F.r.ops->submission(c2, "intent:x", &F.r.subs[63]), CHAIN_SUB_UNKNOWN);
     F.answers = 0;
-    assert_int_equal(F.ops->query_intent(c2, id, on_intent, &F), FERRY_ESTATE);
+    assert_int_equal(F.r.ops->query_intent(c2, id, on_intent, &F), FERRY_ESTATE);
     assert_non_null(strstr(ferry_errmsg(), "no router"));
-    F.ops->close(c2);
+    F.r.ops->close(c2);
     assert_int_equal(F.answers, 0);
     /* empty router calldata is refused too */
     call.data_len = 0;
-    assert_int_equal(F.ops->submit(F.c, "intent:y", &call), FERRY_EINVAL);
+    assert_int_equal(F.r.ops->submit(F.r.c, "intent:y", &call), FERRY_EINVAL);
 }
 
 int main(int argc, char **argv)

@@ -29,6 +29,7 @@
 #include "ferry/keccak.h"
 #include "ferry/loop.h"
 #include "ferry/store.h"
+#include "anvil_deploy.h"
 #include "anvil_run.h"
 #include "fakerpc.h"
 #include "testutil.h"
@@ -170,16 +171,9 @@ static void model_mine(struct model *m, uint64_t n)
     pthread_mutex_unlock(&m->mu);
 }
 
-static char *hexstr(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    hex_encode(s, p, n, true);
-    return s;
-}
-
 static void add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
 {
-    char *s = hexstr(p, n);
+    char *s = tu_hexstr(p, n);
     cJSON_AddStringToObject(o, k, s);
     free(s);
 }
@@ -216,7 +210,7 @@ static cJSON *log_json(const struct model *m, const struct mlog *l, uint32_t ind
     add_hex(o, "address", m->gateway, 20);
     cJSON *t = cJSON_AddArrayToObject(o, "topics");
     for (int i = 0; i < 4; i++) {
-        char *s = hexstr(l->topics[i], 32);
+        char *s = tu_hexstr(l->topics[i], 32);
         cJSON_AddItemToArray(t, cJSON_CreateString(s));
         free(s);
     }
@@ -1157,53 +1151,14 @@ static void anvil_hash_at(const char *url, uint64_t n, uint8_t out[32])
     cJSON_Delete(r);
 }
 
-static const char *DEV0 = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
-
-/* Sends a transaction from anvil's unlocked first account (auto-mined: one block each). */
-static cJSON *anvil_tx(const char *url, const char *to, const uint8_t *data, size_t n)
-{
-    char *hex = hexstr(data, n);
-    char *params = malloc(strlen(hex) + 200);
-    if (to)
-        sprintf(params, "[{\"from\":\"%s\",\"to\":\"%s\",\"data\":\"%s\",\"gas\":\"0x4c4b40\"}]", DEV0, to, hex);
-    else
-        sprintf(params, "[{\"from\":\"%s\",\"data\":\"%s\",\"gas\":\"0x989680\"}]", DEV0, hex);
-    cJSON *txh = tu_anvil_call(url, "eth_sendTransaction", params);
-    free(params);
-    free(hex);
-    char p2[100];
-    snprintf(p2, sizeof p2, "[\"%s\"]", txh->valuestring);
-    cJSON_Delete(txh);
-    cJSON *rc = NULL;
-    for (int i = 0; i < 500 && (!rc || cJSON_IsNull(rc)); i++) { /* auto-mining is quick, not instant */
-        if (rc)
-            usleep(10000);
-        cJSON_Delete(rc);
-        rc = tu_anvil_call(url, "eth_getTransactionReceipt", p2);
-    }
-    assert_true(cJSON_IsObject(rc));
-    assert_string_equal(cJSON_GetObjectItemCaseSensitive(rc, "status")->valuestring, "0x1");
-    return rc;
-}
-
 /* gateway.send(999, 0x..bb, timeout, payload "anvil <i>") */
 static void anvil_send_packet(const char *url, const char *gateway, int i)
 {
-    struct abi_sig *fn;
-    assert_int_equal(abi_function_parse(&fn, "send(uint64,bytes32,uint64,bytes)"), FERRY_OK);
     char payload[64];
     snprintf(payload, sizeof payload, "0x616e76696c20%02x", i);
     const char *args[] = {"999", "0x00000000000000000000000000000000000000000000000000000000000bbbbb", "4000000000",
                           payload};
-    struct abi_value *v;
-    assert_int_equal(abi_args_parse(&v, fn->params, args, 4), FERRY_OK);
-    struct fbuf cd;
-    fbuf_init(&cd, 4096);
-    assert_int_equal(abi_calldata_encode(&cd, fn, v), FERRY_OK);
-    cJSON_Delete(anvil_tx(url, gateway, cd.data, cd.len));
-    fbuf_free(&cd);
-    abi_value_free(v);
-    abi_sig_free(fn);
+    anvil_call_tx(url, gateway, "send(uint64,bytes32,uint64,bytes)", args, 4);
 }
 
 static void anvil_mine(const char *url, int n)
@@ -1258,34 +1213,12 @@ static void anvil_watch(void **state)
         skip();
     }
     const char *url = anvil.url;
-    /* Deploy the Gateway: its bytecode, then abi.encode(owner, [attester], 1). */
-    size_t len;
-    char *art = tu_read_file("build/contracts/Gateway.json", &len);
-    cJSON *aj = cJSON_Parse(art);
-    free(art);
-    const cJSON *bc = cJSON_GetObjectItemCaseSensitive(aj, "bytecode");
-    if (cJSON_IsObject(bc)) /* a forge artifact */
-        bc = cJSON_GetObjectItemCaseSensitive(bc, "object");
-    assert_true(cJSON_IsString(bc));
-    struct fbuf code;
-    fbuf_init(&code, 1 << 20);
-    assert_int_equal(hex_decode_buf(&code, bc->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(aj);
-    struct abi_type *ct;
-    assert_int_equal(abi_type_parse(&ct, "(address,address[],uint8)"), FERRY_OK);
-    const char *cargs[] = {DEV0, "[0x70997970c51812dc3a010c7d01b50e0d17dc79c8]", "1"};
-    struct abi_value *cv;
-    assert_int_equal(abi_args_parse(&cv, ct, cargs, 3), FERRY_OK);
-    assert_int_equal(abi_encode(&code, cv), FERRY_OK);
-    abi_value_free(cv);
-    abi_type_free(ct);
-    cJSON *rc = anvil_tx(url, NULL, code.data, code.len);
-    fbuf_free(&code);
+    /* The Gateway, with one attester (dev key 1) and a threshold of 1. */
     char gateway[43];
-    snprintf(gateway, sizeof gateway, "%s", cJSON_GetObjectItemCaseSensitive(rc, "contractAddress")->valuestring);
     uint64_t deployed = 0;
-    assert_true(parse_q(cJSON_GetObjectItemCaseSensitive(rc, "blockNumber"), &deployed));
-    cJSON_Delete(rc);
+    anvil_deploy(url, "Gateway", "(address,address[],uint8)",
+                 (const char *[]){ANVIL_DEV0, "[0x70997970c51812dc3a010c7d01b50e0d17dc79c8]", "1"}, 3, gateway,
+                 &deployed);
 
     ah = calloc(1, sizeof *ah);
     struct harness *h = ah;

@@ -1,12 +1,17 @@
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ferry/hex.h"
+#include "ferry/loop.h"
 
 #include <curl/curl.h>
 
@@ -52,6 +57,14 @@ void tu_rand_bytes(uint8_t *out, size_t n)
         out[i] = (uint8_t)(tu_rand() >> 32);
 }
 
+char *tu_hexstr(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 3);
+    assert_non_null(s);
+    hex_encode(s, p, n, true);
+    return s;
+}
+
 char *tu_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -71,16 +84,22 @@ char *tu_read_file(const char *path, size_t *len)
     return buf;
 }
 
-cJSON *tu_load_vectors(const char *name)
+cJSON *tu_read_json(const char *path)
 {
-    char path[512];
-    snprintf(path, sizeof path, "tests/vectors/%s", name);
-    char *text = tu_read_file(path, NULL);
-    cJSON *j = cJSON_Parse(text);
+    size_t len;
+    char *text = tu_read_file(path, &len);
+    cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
     if (!j)
         fail_msg("%s is not valid JSON", path);
     return j;
+}
+
+cJSON *tu_load_vectors(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/vectors/%s", name);
+    return tu_read_json(path);
 }
 
 uint8_t *tu_unhex(const char *hex, size_t *len)
@@ -154,4 +173,62 @@ cJSON *tu_anvil_call(const char *url, const char *method, const char *params)
     cJSON *r = cJSON_DetachItemFromObjectCaseSensitive(j, "result");
     cJSON_Delete(j);
     return r;
+}
+
+bool tu_ferry_bin(char *out, size_t cap)
+{
+    const char *b = getenv("FERRY_TEST_BUILD");
+    snprintf(out, cap, "%s/ferry", b ? b : "build");
+    if (access(out, X_OK) != 0)
+        snprintf(out, cap, "build/ferry");
+    if (access(out, X_OK) != 0) {
+        print_message("no ferry binary (make all): skipped\n");
+        return false;
+    }
+    return true;
+}
+
+void tu_argv(const char **argv, size_t cap, size_t n, const char *const *args)
+{
+    for (; *args; args++) {
+        if (n + 1 >= cap)
+            fail_msg("more than %zu arguments", cap - 1);
+        argv[n++] = *args;
+    }
+    argv[n] = NULL;
+}
+
+extern char **environ;
+
+pid_t tu_spawn(const char *const *argv, const char *out_path, const char *err_path)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (out_path)
+        posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (err_path)
+        posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+int tu_wait_exit(pid_t pid, struct loop *loop)
+{
+    int status = 0;
+    uint64_t end = loop_clock_ms() + 20000;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        assert_true(w >= 0);
+        if (w == pid)
+            break;
+        assert_true(loop_clock_ms() < end);
+        if (loop)
+            assert_int_equal(loop_run_once(loop, 20), FERRY_OK);
+        else
+            usleep(2000);
+    }
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
 }
