@@ -639,6 +639,10 @@ enum ferry_err daemon_run(const struct daemon_options *opts)
     d.opts = opts;
     if (!opts->config_path)
         return ferry_fail(FERRY_EINVAL, "ferry start: no config file");
+    /* A reader of our stderr (a pipe to tee, a log shipper) that goes away must not kill the daemon
+     * between a broadcast and its record: a failed log write is lost, the work goes on. Sockets
+     * (libcurl, libmicrohttpd) already write with MSG_NOSIGNAL. */
+    signal(SIGPIPE, SIG_IGN);
     enum ferry_err e = start(&d, opts->config_path);
     if (!e) {
         if (opts->ready)

@@ -129,5 +129,17 @@ check "... after logging a clean stop" grep -q '"stopped cleanly"' "$tmp/ferry.l
 "$ferry" packets --json --config "$cfg" >"$tmp/after.json" 2>/dev/null
 check "with the daemon down, ferry packets reads the ACKED packet from the store" \
   quiet jq -e '.source == "store" and ([.packets[] | select(.state == "ACKED")] | length == 1)' "$tmp/after.json"
+# A reader of the daemon's stderr that goes away (here: after 100 bytes) must not kill it: SIGPIPE
+# is ignored, the lost log lines are just lost, and a later SIGTERM still stops it cleanly.
+"$ferry" start --config "$cfg" 2> >(head -c 100 >/dev/null) &
+daemon=$!
+wait_for 30 sh -c "curl -sf http://$FERRY_DEVNET_API/healthz >/dev/null 2>&1 || ! kill -0 $daemon 2>/dev/null"
+check "with its stderr reader gone, the daemon still serves /healthz" healthy
+kill -TERM "$daemon" 2>/dev/null
+rc=0
+wait_for 15 gone || kill -9 "$daemon"
+wait "$daemon" || rc=$?
+daemon=""
+check "... and SIGTERM (logged into the closed pipe) still exits 0, not by SIGPIPE" test "$rc" -eq 0
 echo "# wall time $(($(date +%s) - start)) s"
 finish
