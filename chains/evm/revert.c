@@ -168,7 +168,7 @@ static void put(struct out *o, const char *s, size_t n)
     o->p[o->len] = 0;
 }
 
-static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+static void put_str(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 static void putf(struct out *o, const char *fmt, ...) FERRY_PRINTF(2, 3);
 static void putf(struct out *o, const char *fmt, ...)
@@ -191,7 +191,7 @@ static void putf(struct out *o, const char *fmt, ...)
 static void put_hex(struct out *o, const uint8_t *d, size_t n, size_t max)
 {
     char h[2 * 32 + 3];
-    puts_(o, "0x");
+    put_str(o, "0x");
     for (size_t i = 0; i < n && i < max; i += 32) {
         size_t k = n - i < 32 ? n - i : 32;
         if (k > max - i)
@@ -212,7 +212,7 @@ static void put_hex(struct out *o, const uint8_t *d, size_t n, size_t max)
 static void put_string(struct out *o, const uint8_t *s, size_t n, bool quoted, size_t shown)
 {
     if (quoted)
-        puts_(o, "\"");
+        put_str(o, "\"");
     for (size_t i = 0; i < n && i < shown && !o->cut; i++) {
         uint8_t c = s[i];
         if (!quoted)
@@ -225,9 +225,9 @@ static void put_string(struct out *o, const uint8_t *s, size_t n, bool quoted, s
             putf(o, "\\x%02x", c);
     }
     if (n > shown)
-        puts_(o, "...");
+        put_str(o, "...");
     if (quoted)
-        puts_(o, "\"");
+        put_str(o, "\"");
     if (n > shown && quoted)
         putf(o, " (%zu bytes)", n);
 }
@@ -263,7 +263,7 @@ static void put_value(struct out *o, const struct abi_value *v, const struct err
     struct fbuf b;
     fbuf_init(&b, 2048);
     if (abi_value_format(&b, v) != FERRY_OK) {
-        puts_(o, "...");
+        put_str(o, "...");
         o->cut = true;
         return;
     }
@@ -302,12 +302,12 @@ static bool describe(struct out *o, const uint8_t *d, size_t n, unsigned depth)
     static const uint8_t error_sel[4] = {0x08, 0xc3, 0x79, 0xa0}, panic_sel[4] = {0x4e, 0x48, 0x7b, 0x71};
     if (n == 0) {
         if (depth == 0)
-            puts_(o, "no reason given");
+            put_str(o, "no reason given");
         return depth == 0;
     }
     if (n < 4) {
         if (depth == 0) {
-            puts_(o, "revert data ");
+            put_str(o, "revert data ");
             put_hex(o, d, n, n);
         }
         return depth == 0;
@@ -322,9 +322,9 @@ static bool describe(struct out *o, const uint8_t *d, size_t n, unsigned depth)
         if (ok && depth == 0) {
             put_string(o, p, len, false, SIZE_MAX); /* the reason itself, as nodes print it */
         } else if (ok) {
-            puts_(o, "Error(");
+            put_str(o, "Error(");
             put_string(o, p, len, true, STRING_SHOWN);
-            puts_(o, ")");
+            put_str(o, ")");
         } else if (depth == 0) {
             putf(o, "malformed Error(string) (%zu bytes)", n);
         }
@@ -359,17 +359,17 @@ static bool describe(struct out *o, const uint8_t *d, size_t n, unsigned depth)
             struct fbuf ty;
             fbuf_init(&ty, 1024);
             if (i)
-                puts_(o, ", ");
+                put_str(o, ", ");
             if (abi_type_canonical(&ty, pt) == FERRY_OK)
                 put(o, (const char *)ty.data, ty.len);
             fbuf_free(&ty);
             if (pt->name)
                 putf(o, " %s=", pt->name);
             else
-                puts_(o, " ");
+                put_str(o, " ");
             put_value(o, &args->u.list.items[i], def, depth);
         }
-        puts_(o, ")");
+        put_str(o, ")");
     } else if (depth == 0) {
         putf(o, "%s with malformed arguments (%zu bytes)", def->sig, n);
     }
