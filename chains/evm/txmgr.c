@@ -33,6 +33,8 @@
 #include "ferry/tx.h"
 #include "ferry/tx_sign.h"
 
+#include "evm/revert.h"
+
 #define RECORD_VERSION 1
 #define TAG_RECORD 'R' /* t | chain | R | address | nonce -> the record (JSON) */
 #define TAG_ID 'I'     /* t | chain | I | address | id -> nonce u64 BE of the record */
@@ -1152,7 +1154,7 @@ static bool refused_by_reply(struct txmgr *m, struct rec *r, const struct rpc_re
     if (rep->err.kind == RPC_E_EXECUTION_REVERTED) {
         char reason[256];
         if (rep->err.revert_data)
-            txmgr_revert_reason(reason, sizeof reason, rep->err.revert_data);
+            evm_revert_text(reason, sizeof reason, rep->err.revert_data);
         else
             snprintf(reason, sizeof reason, "%s", rep->err.message);
         refuse(m, r, false, "%s reverted: %s", what, reason);
