@@ -1166,6 +1166,22 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
     if (s >= n && res->status != CHAIN_ISTATUS_NONE && res->status != CHAIN_ISTATUS_COMPLETED &&
         res->status != CHAIN_ISTATUS_REFUNDED && res->status != CHAIN_ISTATUS_CANCELLED)
         s = (uint32_t)n - 1;
+    /* An answer read at a block before events already applied (the adapter reads at its
+     * confirmed block; events may be ahead): it says nothing new. What the events said stands,
+     * and it counts as the answer (else the intent would wait recheck_s for nothing). */
+    bool route = res->status == CHAIN_ISTATUS_HOLDING || res->status == CHAIN_ISTATUS_IN_FLIGHT ||
+                 res->status == CHAIN_ISTATUS_DEPARTED;
+    if (route && r->state == INTENT_IN_PROGRESS && s + (res->status == CHAIN_ISTATUS_DEPARTED) < r->current) {
+        if (ir->fail_kind) {
+            char k = ir->fail_kind;
+            ir->fail_kind = 0;
+            if (still_due(o, ir, k, ir->fail_step))
+                count_failure(o, t, ir, k, ir->fail_step, ir->fail_why);
+        }
+        ir->verify = false;
+        ir->query_next_at = o->now + o->cfg.recheck_s;
+        return;
+    }
     switch (res->status) {
     case CHAIN_ISTATUS_NONE:
         confirms = chain == r->intent.origin_chain &&
@@ -1564,10 +1580,16 @@ void orch_on_intent_events(struct orch *o, struct chain *c, const struct chain_i
             ir = orch_find(o, ev[i].intent_id);
         if (!ir || intent_state_terminal(ir->r.state))
             continue; /* not ours, or already settled (a repeat after a restart) */
-        uint64_t before = o->next_event;
+        enum intent_state st = ir->r.state;
+        uint32_t cur = ir->r.current;
+        enum hop_state hs = cur < ir->r.intent.n_steps ? ir->r.hops[cur].state : HOP_NONE;
         apply_event(o, t, ir, ch->id, &ev[i], ev, n);
-        /* An event that moved the intent tells where it stands as well as a query would. */
-        if (o->next_event != before && !ir->fail_kind)
+        /* An event that moved the intent on tells where it stands as well as a query would. One
+         * about an earlier hop (the ack of a hop already arrived) does not: after a confirmed
+         * advance whose StepExecuted is not seen yet, the step would look due and be sent twice. */
+        bool moved = ir->r.state != st || ir->r.current != cur ||
+                     (cur < ir->r.intent.n_steps && ir->r.hops[cur].state != hs);
+        if (moved && !ir->fail_kind)
             ir->verify = false;
         if (touched) {
             size_t k = 0;

@@ -1913,6 +1913,45 @@ static void kick_per_burst(void **state)
     assert_int_equal(E.kicks, k + 2); /* the refund's batch became durable */
 }
 
+/* An advance is confirmed before its StepExecuted is seen; the ack of the hop before (an event
+ * about an earlier hop) must not make the step look due again. Then a query answer read at a
+ * block before the events already applied says nothing new and does not hold the intent back. */
+static void no_second_advance(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(75, NULL, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    assert_int_equal(hop_of(id, 0), HOP_DONE);
+    tick(0);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    assert_int_equal(CB->nq, 0);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 500});
+    assert_int_equal(hop_of(id, 1), HOP_DONE);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+
+    /* a2 is refused (somebody else ran it?): the query's answer is read at a block before
+     * step 2's own StepExecuted, seen meanwhile */
+    outcome(CB, last_sub(CB), CHAIN_SUB_REFUSED);
+    assert_int_equal(CB->nq, 1);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 2, .seq = 4, .token = FTB, .amount = 500});
+    assert_int_equal(hop_of(id, 2), HOP_IN_FLIGHT);
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0); /* stale: step 1 */
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.current, 2);
+    assert_int_equal(r.hops[2].attempts, 0); /* not a failure: it ran */
+    assert_true(r.funds.in_flight);
+    intent_record_clear(&r);
+    event(CG, CHAIN_IEV_COMPLETED, id, &(struct evo){.step = 2, .token = FTB, .amount = 500});
+    assert_int_equal(st_of(id), INTENT_COMPLETED);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+}
+
 /* ---- observed block times ---- */
 
 static void headn(struct chain *c, uint64_t number, uint64_t timestamp)
@@ -2189,6 +2228,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(record_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(listing, setup, teardown),
         cmocka_unit_test_setup_teardown(kick_per_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_second_advance, setup, teardown),
         cmocka_unit_test_setup_teardown(observed_block_time, setup, teardown),
         cmocka_unit_test_setup_teardown(submission_on_removed_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(stuck_edges, setup, teardown),
