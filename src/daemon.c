@@ -58,7 +58,7 @@ struct daemon {
     struct engine_attester *attesters;
     size_t n_attesters;
     struct loop_timer tick;
-    struct loop_timer kick; /* a zero-delay engine_tick the engine asked for (new work) */
+    struct loop_timer kick; /* a zero-delay tick the engine or the orchestrator asked for (new work) */
     struct loop_hook flush;
     bool tick_on, kick_on, flush_on;
     enum ferry_err failure; /* what stopped the loop, if not a signal */
@@ -442,6 +442,8 @@ static enum ferry_err new_orch(struct daemon *d)
     oc.backoff_max_s = (uint32_t)d->cfg.intents.backoff_max_s;
     oc.notify = on_journal; /* the API starts later: until then d->api is NULL, which it ignores */
     oc.notify_ud = d;
+    oc.kick = kick_engine; /* the same zero-delay timer: on_tick runs both */
+    oc.kick_ud = d;
     return orch_new(&d->orch, &oc);
 }
 

@@ -14,7 +14,31 @@
 
 /* ---- the edge tables ---- */
 
-static bool intent_edge(enum intent_state from, enum intent_state to)
+/* What may move a STUCK intent: an operator's retry (or a cancel request) returns it to
+ * stuck_from; an on-chain fact (an event, a query's answer) moves it on to where the chain says
+ * it is, which is always forward of stuck_from. Nothing moves it backwards, to STUCK again, or
+ * off the route stuck_from was on (a refunding intent cannot complete; one past step 0 cannot be
+ * cancelled). docs/intents.md, "STUCK". */
+static bool stuck_edge(enum intent_state stuck_from, enum intent_state to)
+{
+    if (to == stuck_from)
+        return stuck_from == INTENT_PENDING || stuck_from == INTENT_OPEN || stuck_from == INTENT_IN_PROGRESS ||
+               stuck_from == INTENT_REFUNDING;
+    switch (stuck_from) {
+    case INTENT_PENDING: /* e.g. the open failed, yet IntentOpened (or more) is seen */
+        return to == INTENT_OPEN || to == INTENT_IN_PROGRESS || to == INTENT_COMPLETED || to == INTENT_REFUNDING ||
+               to == INTENT_REFUNDED || to == INTENT_CANCELLED;
+    case INTENT_OPEN:
+        return to == INTENT_IN_PROGRESS || to == INTENT_COMPLETED || to == INTENT_REFUNDING ||
+               to == INTENT_REFUNDED || to == INTENT_CANCELLED;
+    case INTENT_IN_PROGRESS: /* an advance failed, yet the route completed or came back */
+        return to == INTENT_COMPLETED || to == INTENT_REFUNDING || to == INTENT_REFUNDED;
+    case INTENT_REFUNDING: return to == INTENT_REFUNDED;
+    default: return false;
+    }
+}
+
+static bool intent_edge(enum intent_state from, enum intent_state to, enum intent_state stuck_from)
 {
     switch (from) {
     case INTENT_NONE: return to == INTENT_PENDING;
@@ -23,7 +47,7 @@ static bool intent_edge(enum intent_state from, enum intent_state to)
         return to == INTENT_IN_PROGRESS || to == INTENT_CANCELLED || to == INTENT_REFUNDING || to == INTENT_STUCK;
     case INTENT_IN_PROGRESS: return to == INTENT_COMPLETED || to == INTENT_REFUNDING || to == INTENT_STUCK;
     case INTENT_REFUNDING: return to == INTENT_REFUNDED || to == INTENT_STUCK;
-    case INTENT_STUCK: return to != INTENT_NONE && to != INTENT_STUCK && to < INTENT_STATE__COUNT;
+    case INTENT_STUCK: return stuck_edge(stuck_from, to);
     default: return false; /* terminal */
     }
 }
@@ -45,12 +69,12 @@ static bool hop_edge(enum hop_state from, enum hop_state to)
 }
 
 /* The next state on the way from `from` to `to`, or NONE if there is no way (or no need). */
-static enum intent_state intent_path(enum intent_state from, enum intent_state to)
+static enum intent_state intent_path(enum intent_state from, enum intent_state to, enum intent_state stuck_from)
 {
     if (from == to || intent_state_terminal(from))
         return INTENT_NONE;
     if (from == INTENT_STUCK || to == INTENT_STUCK)
-        return intent_edge(from, to) ? to : INTENT_NONE;
+        return intent_edge(from, to, stuck_from) ? to : INTENT_NONE;
     switch (to) {
     case INTENT_OPEN: return from == INTENT_PENDING ? INTENT_OPEN : INTENT_NONE;
     case INTENT_IN_PROGRESS:
@@ -81,6 +105,14 @@ void orch_fail(struct orch *o, enum ferry_err err, const char *what)
         return;
     o->failed = err;
     log_kv(LOGL_ERROR, "orch", "stopped", "while", what, "error", ferry_errmsg(), NULL);
+}
+
+void orch_kick(struct orch *o)
+{
+    if (!o->cfg.kick || o->kicked || !o->started || o->failed)
+        return;
+    o->kicked = true;
+    o->cfg.kick(o->cfg.kick_ud);
 }
 
 static size_t slot_of(const struct orch *o, const uint8_t id[32])
@@ -451,12 +483,18 @@ static void otxn_done(void *arg, enum ferry_err result)
         struct irec *ir = orch_find(o, t->cb_id);
         t->cb(t->cb_ud, FERRY_OK, t->cb_id, ir ? ir->r.state : INTENT_PENDING, false);
     }
+    bool submitted = false;
     for (size_t i = 0; i < t->na && !o->failed; i++) {
-        if (t->a[i].kind == ACT_SUBMIT)
+        if (t->a[i].kind == ACT_SUBMIT) {
             submit_now(o, t->a[i].sub);
-        else
+            submitted = true;
+        } else
             forget(o, t->a[i].id);
     }
+    /* What this batch decided is out; anything it left due (a refusal's retry, another intent
+     * waiting on the same chain) is picked up at once rather than at the next tick. */
+    if (submitted)
+        orch_kick(o);
     otxn_free(t);
 }
 
@@ -561,7 +599,7 @@ enum ferry_err intent_set_state(struct orch *o, struct otxn *t, struct irec *ir,
     enum intent_state from = r->state;
     char hid[67];
     hex_encode(hid, r->id, 32, true);
-    if (!intent_edge(from, to)) {
+    if (!intent_edge(from, to, r->stuck_from)) {
         log_kv(LOGL_ERROR, "orch", "refused intent state change", "intent", hid, "from", intent_state_name(from), "to",
                intent_state_name(to), "reason", reason, NULL);
         return ferry_fail(FERRY_ESTATE, "intent %s: %s -> %s is not allowed", hid, intent_state_name(from),
@@ -643,7 +681,7 @@ static void intent_reach(struct orch *o, struct otxn *t, struct irec *ir, enum i
 {
     enum intent_state next;
     int guard = 0;
-    while ((next = intent_path(ir->r.state, to)) != INTENT_NONE && guard++ < 8)
+    while ((next = intent_path(ir->r.state, to, ir->r.stuck_from)) != INTENT_NONE && guard++ < 8)
         if (intent_set_state(o, t, ir, next, next == to ? reason : NULL, next == to ? tx : NULL))
             return;
 }
@@ -779,8 +817,10 @@ static void submit_now(struct orch *o, const char *sub)
     struct fbuf b;
     fbuf_init(&b, 1u << 20);
     enum ferry_err e;
+    char nbuf[24];
     if (!ch)
-        e = ferry_fail(FERRY_ENOTFOUND, "chain %" PRIu64 " is not configured", sub_chain(ir, kind, step));
+        e = ferry_fail(FERRY_ENOTFOUND, "chain %s is not configured: the %s call cannot be submitted",
+                       chain_name(o, sub_chain(ir, kind, step), nbuf), sub_kind_name(kind));
     else if (kind == SUB_OPEN)
         e = intent_encode_open(&b, &ir->r.intent, ir->r.sig);
     else if (kind == SUB_ADVANCE)
@@ -946,7 +986,53 @@ bool orch_on_submission(struct orch *o, struct chain *c, const struct chain_subm
     handle_outcome(o, t, ir, ch, s);
     orch_drive(o, t, ir);
     otxn_commit(t);
+    orch_kick(o);
     return true;
+}
+
+/* At start: a submission named in a record on a chain that is no longer added (removed from the
+ * config, or its router dropped) can be neither asked about nor followed. Its slot is cleared
+ * (it was never counted in nsubs) and the intent goes STUCK saying so, instead of waiting on it
+ * forever. */
+void orch_orphan_subs(struct orch *o)
+{
+    struct otxn *t = NULL;
+    for (size_t i = 0; i < o->cap && !o->failed; i++) {
+        struct irec *ir = o->tab[i];
+        if (!ir)
+            continue;
+        char reason[ORCH_REASON_MAX] = "";
+        for (int h = -1; h < (int)ir->r.intent.n_steps; h++) {
+            char *slot = h < 0 ? ir->r.open_sub : ir->r.hops[h].sub_id;
+            uint8_t id[32];
+            char kind;
+            uint32_t step;
+            if (!slot[0])
+                continue;
+            uint64_t chain = parse_sub_id(slot, id, &kind, &step) ? sub_chain(ir, kind, step)
+                             : h < 0                                ? ir->r.intent.origin_chain
+                                                                    : ir->r.hops[h].chain;
+            if (orch_chain(o, chain))
+                continue;
+            if (!reason[0]) {
+                char cbuf[24];
+                snprintf(reason, sizeof reason, "chain %s is not configured: submission %s cannot be followed",
+                         chain_name(o, chain, cbuf), slot);
+            }
+            log_kv(LOGL_ERROR, "orch", "a submission is on a chain that is not configured", "id", slot, NULL);
+            slot[0] = 0;
+        }
+        if (!reason[0])
+            continue;
+        if (!t && !(t = otxn_begin(o)))
+            return;
+        if (ir->r.state == INTENT_STUCK) {
+            snprintf(ir->r.reason, sizeof ir->r.reason, "%s", reason);
+            orch_save(o, t, ir);
+        } else
+            (void)!intent_set_state(o, t, ir, INTENT_STUCK, reason, NULL);
+    }
+    otxn_commit(t);
 }
 
 /* ---- queries: where an intent stands on a chain ---- */
@@ -1080,6 +1166,22 @@ static void reconcile(struct orch *o, struct otxn *t, struct irec *ir, uint64_t 
     if (s >= n && res->status != CHAIN_ISTATUS_NONE && res->status != CHAIN_ISTATUS_COMPLETED &&
         res->status != CHAIN_ISTATUS_REFUNDED && res->status != CHAIN_ISTATUS_CANCELLED)
         s = (uint32_t)n - 1;
+    /* An answer read at a block before events already applied (the adapter reads at its
+     * confirmed block; events may be ahead): it says nothing new. What the events said stands,
+     * and it counts as the answer (else the intent would wait recheck_s for nothing). */
+    bool route = res->status == CHAIN_ISTATUS_HOLDING || res->status == CHAIN_ISTATUS_IN_FLIGHT ||
+                 res->status == CHAIN_ISTATUS_DEPARTED;
+    if (route && r->state == INTENT_IN_PROGRESS && s + (res->status == CHAIN_ISTATUS_DEPARTED) < r->current) {
+        if (ir->fail_kind) {
+            char k = ir->fail_kind;
+            ir->fail_kind = 0;
+            if (still_due(o, ir, k, ir->fail_step))
+                count_failure(o, t, ir, k, ir->fail_step, ir->fail_why);
+        }
+        ir->verify = false;
+        ir->query_next_at = o->now + o->cfg.recheck_s;
+        return;
+    }
     switch (res->status) {
     case CHAIN_ISTATUS_NONE:
         confirms = chain == r->intent.origin_chain &&
@@ -1362,7 +1464,8 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         orch_save(o, t, ir);
         return;
     case CHAIN_IEV_COMPLETED: {
-        if (r->state == INTENT_REFUNDING || intent_state_terminal(r->state))
+        if (r->state == INTENT_REFUNDING || intent_state_terminal(r->state) ||
+            (r->state == INTENT_STUCK && r->stuck_from == INTENT_REFUNDING))
             return;
         intent_reach(o, t, ir, INTENT_IN_PROGRESS, NULL, NULL);
         for (uint32_t j = 0; j < n; j++)
@@ -1410,15 +1513,17 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         orch_save(o, t, ir);
         return;
     }
-    case CHAIN_IEV_CANCELLED:
-        if (chain != r->intent.origin_chain)
-            return;
+    case CHAIN_IEV_CANCELLED: {
+        enum intent_state at = r->state == INTENT_STUCK ? r->stuck_from : r->state;
+        if (chain != r->intent.origin_chain || (at != INTENT_PENDING && at != INTENT_OPEN))
+            return; /* only an intent before step 0 can be cancelled on chain */
         if (r->funds.known) {
             memcpy(r->funds.holder, r->intent.owner, 20);
             r->funds.in_flight = false;
         }
         intent_reach(o, t, ir, INTENT_CANCELLED, "cancelled on chain", tx);
         return;
+    }
     case CHAIN_IEV_TRANSFER_RECEIVED: {
         struct oseq *q = orch_seq_find(o, e->src_chain, e->sequence);
         if (!q || memcmp(q->id, r->id, 32) != 0)
@@ -1461,6 +1566,7 @@ void orch_on_intent_events(struct orch *o, struct chain *c, const struct chain_i
     struct otxn *t = otxn_begin(o);
     struct irec **touched = calloc(n, sizeof *touched);
     size_t nt = 0;
+    uint64_t first = o->next_event;
     for (size_t i = 0; i < n && !o->failed; i++) {
         struct irec *ir;
         if (ev[i].kind == CHAIN_IEV_TRANSFER_REFUNDED || ev[i].kind == CHAIN_IEV_TRANSFER_RECEIVED) {
@@ -1474,10 +1580,16 @@ void orch_on_intent_events(struct orch *o, struct chain *c, const struct chain_i
             ir = orch_find(o, ev[i].intent_id);
         if (!ir || intent_state_terminal(ir->r.state))
             continue; /* not ours, or already settled (a repeat after a restart) */
-        uint64_t before = o->next_event;
+        enum intent_state st = ir->r.state;
+        uint32_t cur = ir->r.current;
+        enum hop_state hs = cur < ir->r.intent.n_steps ? ir->r.hops[cur].state : HOP_NONE;
         apply_event(o, t, ir, ch->id, &ev[i], ev, n);
-        /* An event that moved the intent tells where it stands as well as a query would. */
-        if (o->next_event != before && !ir->fail_kind)
+        /* An event that moved the intent on tells where it stands as well as a query would. One
+         * about an earlier hop (the ack of a hop already arrived) does not: after a confirmed
+         * advance whose StepExecuted is not seen yet, the step would look due and be sent twice. */
+        bool moved = ir->r.state != st || ir->r.current != cur ||
+                     (cur < ir->r.intent.n_steps && ir->r.hops[cur].state != hs);
+        if (moved && !ir->fail_kind)
             ir->verify = false;
         if (touched) {
             size_t k = 0;
@@ -1491,13 +1603,70 @@ void orch_on_intent_events(struct orch *o, struct chain *c, const struct chain_i
         orch_drive(o, t, touched[k]);
     free(touched);
     otxn_commit(t);
+    if (o->next_event != first) /* something moved: a hop may be due (touched[] is lost on no memory) */
+        orch_kick(o);
+}
+
+/* One head into the chain's block-interval average. Timestamps are whole seconds: the anchor
+ * stays until the time has moved, so sub-second blocks average out instead of reading as 0 or
+ * 1000 ms. A head that goes back (a reorg, another chain behind the same name) re-anchors. */
+static void observe_block_time(struct ochain *ch, const struct chain_head *h)
+{
+    if (!ch->bt_num || h->number <= ch->bt_num || h->timestamp < ch->bt_ts) {
+        ch->bt_num = h->number;
+        ch->bt_ts = h->timestamp;
+        return;
+    }
+    uint64_t dt = h->timestamp - ch->bt_ts;
+    if (dt == 0)
+        return;
+    double ms = (double)dt * 1000.0 / (double)(h->number - ch->bt_num);
+    ch->bt_num = h->number;
+    ch->bt_ts = h->timestamp;
+    bool trusted = ch->bt_samples >= ORCH_BT_MIN_SAMPLES;
+    if (dt > ORCH_BT_GAP_S || (trusted && ms > ORCH_BT_GAP_FACTOR * ch->bt_ms))
+        return; /* the chain (or the daemon) stopped: not a block interval */
+    ch->bt_ms = ch->bt_samples ? ch->bt_ms + ORCH_BT_ALPHA * (ms - ch->bt_ms) : ms;
+    if (ch->bt_samples < UINT32_MAX)
+        ch->bt_samples++;
 }
 
 void orch_on_head(struct orch *o, struct chain *c, const struct chain_head *h)
 {
     struct ochain *ch = chain_by_ptr(o, c);
-    if (ch)
-        ch->head = *h;
+    if (!ch)
+        return;
+    uint64_t before = ch->head.timestamp;
+    ch->head = *h;
+    observe_block_time(ch, h);
+    /* The chain's time reached a deadline: a refund is due there (chain_now). */
+    if (ch->due_at && before < ch->due_at && h->timestamp >= ch->due_at)
+        orch_kick(o);
+}
+
+uint32_t orch_block_time_ms(const struct orch *o, uint64_t chain_id)
+{
+    for (size_t i = 0; i < o->nchains; i++) {
+        const struct ochain *ch = &o->chains[i];
+        if (ch->id == chain_id && ch->bt_samples >= ORCH_BT_MIN_SAMPLES) {
+            double ms = ch->bt_ms + 0.5;
+            return ms < 1 ? 1 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+        }
+    }
+    const struct intent_chain_info *ci = intent_dir_by_id(&o->cfg.dir, chain_id);
+    return ci ? ci->block_time_ms : 0;
+}
+
+/* The deadline a head on its chain would make due (see orch_on_head), after a drive. */
+void orch_note_due(struct orch *o, const struct irec *ir)
+{
+    const struct intent_record *r = &ir->r;
+    if (intent_state_terminal(r->state) || r->state == INTENT_STUCK || r->state == INTENT_PENDING ||
+        r->state == INTENT_REFUNDING)
+        return;
+    struct ochain *ch = orch_chain(o, r->funds.known ? r->funds.chain : r->intent.origin_chain);
+    if (ch && ch->head.timestamp < r->intent.deadline && (!ch->due_at || r->intent.deadline < ch->due_at))
+        ch->due_at = r->intent.deadline;
 }
 
 /* ---- what is due ---- */

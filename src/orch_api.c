@@ -252,6 +252,7 @@ enum ferry_err orch_start(struct orch *o, uint64_t now)
     if (e)
         return ferry_fail_ctx(e, "orch: reloading intents");
     o->started = true;
+    orch_orphan_subs(o);
     for (size_t i = 0; i < o->cap && !o->failed; i++) {
         struct irec *ir = o->tab[i];
         if (!ir)
@@ -279,12 +280,17 @@ enum ferry_err orch_tick(struct orch *o, uint64_t now)
         return o->failed;
     if (now > o->now)
         o->now = now;
+    o->kicked = false;
     if (!o->started)
         return FERRY_OK;
+    for (size_t i = 0; i < o->nchains; i++)
+        o->chains[i].due_at = 0;
     struct otxn *t = otxn_begin(o);
     for (size_t i = 0; i < o->cap && !o->failed; i++)
-        if (o->tab[i])
+        if (o->tab[i]) {
             orch_drive(o, t, o->tab[i]);
+            orch_note_due(o, o->tab[i]);
+        }
     otxn_commit(t);
     return o->failed;
 }
@@ -326,7 +332,20 @@ enum ferry_err orch_prepare(struct orch *o, const cJSON *intent, uint64_t now, c
     err[0] = 0;
     struct intent it;
     uint8_t id[32];
+    /* Plan with each chain's observed block time where there are enough samples (the config's
+     * figure is a hint). */
+    struct intent_chain_info *obs = o->cfg.dir.n ? calloc(o->cfg.dir.n, sizeof *obs) : NULL;
+    if (o->cfg.dir.n && !obs)
+        return say(err, FERRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < o->cfg.dir.n; i++) {
+        obs[i] = o->cfg.dir.chains[i];
+        obs[i].block_time_ms = orch_block_time_ms(o, obs[i].chain_id);
+    }
+    struct intent_dir saved = o->cfg.dir;
+    o->cfg.dir.chains = obs;
     enum ferry_err e = parse(o, intent, now, INTENT_PARSE_FILL, &it, id, err);
+    o->cfg.dir = saved;
+    free(obs);
     if (e)
         return e;
     const struct intent_chain_info *ci = intent_dir_by_id(&o->cfg.dir, it.origin_chain);

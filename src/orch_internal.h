@@ -31,7 +31,17 @@ struct ochain {
     char name[64];
     bool paused;            /* by an operator (persisted) */
     struct chain_head head;
+    /* the earliest deadline (unix s) of a live intent judged on this chain that its head has not
+     * reached yet, as of the last orch_tick (0: none): a head reaching it kicks */
+    uint64_t due_at;
+    /* the observed block interval: an exponential moving average over heads (docs/intents.md,
+     * "Timeouts"), measured from an anchor head that moves once the timestamp has advanced */
+    uint64_t bt_num, bt_ts;  /* the anchor (0: none yet) */
+    double bt_ms;            /* the average, ms per block */
+    uint32_t bt_samples;
 };
+
+
 
 /* Why a call is being made: the letter in its submission id. */
 enum sub_kind { SUB_OPEN = 'o', SUB_ADVANCE = 'a', SUB_REFUND = 'r', SUB_CANCEL = 'c' };
@@ -119,6 +129,7 @@ struct orch {
     uint64_t durable_event; /* the last one made durable */
     uint64_t now;
     bool started;
+    bool kicked;            /* a kick was asked for since the last orch_tick */
     enum ferry_err failed;
 
     struct metric *m_transitions, *m_hop_transitions, *m_intents, *m_submissions;
@@ -130,6 +141,8 @@ struct ochain *orch_chain(struct orch *o, uint64_t id);
 struct otxn *otxn_begin(struct orch *o);
 void otxn_commit(struct otxn *t);
 void orch_fail(struct orch *o, enum ferry_err err, const char *what);
+/* Asks the daemon for an orch_tick soon (once until that tick). */
+void orch_kick(struct orch *o);
 enum ferry_err orch_insert(struct orch *o, struct irec *ir);
 void orch_save(struct orch *o, struct otxn *t, struct irec *ir);
 enum ferry_err intent_set_state(struct orch *o, struct otxn *t, struct irec *ir, enum intent_state to,
@@ -137,6 +150,9 @@ enum ferry_err intent_set_state(struct orch *o, struct otxn *t, struct irec *ir,
 enum ferry_err hop_set_state(struct orch *o, struct otxn *t, struct irec *ir, uint32_t i, enum hop_state to,
                              const char *reason, const uint8_t *tx);
 void orch_drive(struct orch *o, struct otxn *t, struct irec *ir);
+void orch_note_due(struct orch *o, const struct irec *ir);
+/* orch_start: intents whose records name a submission on a chain not added go STUCK. */
+void orch_orphan_subs(struct orch *o);
 /* Remembers that (chain, seq) is hop `hop` (-1: a refund hop) of intent ir; false on no memory
  * (the orchestrator is then stopped). */
 bool orch_seq_put(struct orch *o, uint64_t chain, uint64_t seq, const struct irec *ir, int hop);

@@ -200,6 +200,13 @@ struct orch_config {
     uint32_t max_pending;     /* non-terminal intents accepted at once; more: FERRY_EBUSY (10000) */
     orch_notify_fn *notify;   /* may be NULL */
     void *notify_ud;
+    /* Prompt scheduling, as engine_config.kick: the orchestrator calls kick(kick_ud) when work may
+     * have become due between ticks (an event moved an intent, a submission's outcome came, a
+     * batch that names new calls became durable) and wants orch_tick called soon, from the loop
+     * (e.g. a zero-delay timer): never from inside kick. Coalesced: at most one kick between two
+     * orch_tick calls. NULL: the caller's timer only. */
+    void (*kick)(void *ud);
+    void *kick_ud;
 };
 
 void orch_config_default(struct orch_config *cfg);
@@ -264,6 +271,19 @@ enum ferry_err orch_cancel(struct orch *o, const uint8_t id[32], uint64_t now, c
  * (hops in flight still land; refunds still go out). Persisted. FERRY_ENOTFOUND for an unknown chain. */
 enum ferry_err orch_pause_chain(struct orch *o, const char *name, bool paused, char err[ORCH_ERR_MAX]) FERRY_WUR;
 bool orch_chain_paused(const struct orch *o, const char *name);
+
+/* Observed block times: samples before the planner trusts the average over the config's hint,
+ * the average's weight of a new sample, and what is a gap (a stopped chain or daemon), not a
+ * block interval: a sample over ORCH_BT_GAP_FACTOR times the average (once trusted), or a span
+ * over ORCH_BT_GAP_S. */
+#define ORCH_BT_MIN_SAMPLES 5
+#define ORCH_BT_ALPHA 0.2
+#define ORCH_BT_GAP_FACTOR 8.0
+#define ORCH_BT_GAP_S 3600
+
+/* The block time the planner uses for a chain (orch_prepare): the average observed from its
+ * heads once there are enough of them, else the directory's hint (0: unknown). */
+uint32_t orch_block_time_ms(const struct orch *o, uint64_t chain_id);
 
 /* The last journal entry id made durable. */
 uint64_t orch_last_event(const struct orch *o);

@@ -175,6 +175,8 @@ struct env {
     uint32_t retry_limit;
     uint32_t max_pending;
     uint8_t txn; /* a counter for event transaction hashes */
+    int kicks;   /* orch_config.kick calls */
+    uint64_t skip_chain; /* orch_up leaves this chain out (a chain removed from the config) */
 };
 static struct env E;
 
@@ -185,6 +187,12 @@ static void on_notify(void *ud, uint64_t last)
     E.notified = last;
 }
 
+static void on_kick(void *ud)
+{
+    (void)ud;
+    E.kicks++;
+}
+
 static void orch_up(void)
 {
     struct orch_config cfg;
@@ -193,6 +201,7 @@ static void orch_up(void)
     cfg.metrics = E.m;
     cfg.dir = (struct intent_dir){dir_chains, 3};
     cfg.notify = on_notify;
+    cfg.kick = on_kick;
     cfg.retry_limit = E.retry_limit ? E.retry_limit : 3;
     cfg.backoff_base_s = 5;
     cfg.backoff_max_s = 60;
@@ -201,7 +210,8 @@ static void orch_up(void)
         cfg.max_pending = E.max_pending;
     assert_int_equal(orch_new(&E.o, &cfg), FERRY_OK);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(orch_add_chain(E.o, &fake_ops, &chains[i]), FERRY_OK);
+        if (chains[i].id != E.skip_chain)
+            assert_int_equal(orch_add_chain(E.o, &fake_ops, &chains[i]), FERRY_OK);
     assert_int_equal(orch_start(E.o, E.now), FERRY_OK);
     assert_int_equal(store_flush(E.st), FERRY_OK);
 }
@@ -1851,6 +1861,344 @@ static void hop_finished_rule(void **state)
     intent_record_clear(&r);
 }
 
+/* ---- prompt scheduling: kicks ---- */
+
+/* The kick is asked once per burst (until the next orch_tick), and the kicked tick does what the
+ * burst made due without the clock moving: here a head that reaches the deadline on the chain
+ * holding the funds makes the refund due, which no event handler drives. */
+static void kick_per_burst(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32];
+    tick(0);
+    E.kicks = 0;
+    submit(70, NULL, a); /* its batch names the open: durable, submitted, kick */
+    assert_int_equal(E.kicks, 1);
+    submit(71, NULL, b);
+    assert_int_equal(E.kicks, 1); /* coalesced until orch_tick */
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_OPENED, b, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(E.kicks, 1);
+    tick(0);
+    assert_int_equal(E.kicks, 1); /* a tick itself asks for nothing */
+    outcome(CA, &CA->subs[CA->nsubs - 3], CHAIN_SUB_CONFIRMED); /* a's open */
+    assert_int_equal(E.kicks, 2);
+    event(CA, CHAIN_IEV_OPENED, a, &(struct evo){.token = FTA, .amount = 1000});
+    assert_int_equal(E.kicks, 2);
+    tick(0);
+
+    /* a: step 0 ran; the funds arrive on beta, which is paused: nothing is submitted there. */
+    outcome(CA, &CA->subs[CA->nsubs - 1], CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_STEP_EXECUTED, a, &(struct evo){.step = 0, .seq = 7, .token = FTA, .amount = 1000});
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_pause_chain(E.o, "beta", true, err), FERRY_OK);
+    flush();
+    event(CB, CHAIN_IEV_HOP_ARRIVED, a, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    tick(0); /* notes beta's next deadline */
+    int k = E.kicks;
+    head(CB, DEADLINE - 1);
+    assert_int_equal(E.kicks, k);
+    head(CB, DEADLINE); /* beta's time reached the deadline: the refund is due there */
+    assert_int_equal(E.kicks, k + 1);
+    head(CB, DEADLINE + 1);
+    assert_int_equal(E.kicks, k + 1);
+    assert_int_equal(nsubs(CB, a, 'r', 0), 0);
+    uint64_t clock = E.now;
+    tick(0);
+    assert_int_equal(E.now, clock);
+    assert_true(E.now < DEADLINE);
+    assert_int_equal(st_of(a), INTENT_REFUNDING);
+    assert_int_equal(nsubs(CB, a, 'r', 0), 1);
+    expect_call(last_sub(CB), a, 'r', 0);
+    assert_int_equal(E.kicks, k + 2); /* the refund's batch became durable */
+}
+
+/* An advance is confirmed before its StepExecuted is seen; the ack of the hop before (an event
+ * about an earlier hop) must not make the step look due again. Then a query answer read at a
+ * block before the events already applied says nothing new and does not hold the intent back. */
+static void no_second_advance(void **state)
+{
+    (void)state;
+    uint8_t id[32];
+    submit(75, NULL, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CA, CHAIN_IEV_HOP_DELIVERED, id, &(struct evo){.seq = 7});
+    assert_int_equal(hop_of(id, 0), HOP_DONE);
+    tick(0);
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1);
+    assert_int_equal(CB->nq, 0);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 1, .token = FTB, .amount = 500});
+    assert_int_equal(hop_of(id, 1), HOP_DONE);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+
+    /* a2 is refused (somebody else ran it?): the query's answer is read at a block before
+     * step 2's own StepExecuted, seen meanwhile */
+    outcome(CB, last_sub(CB), CHAIN_SUB_REFUSED);
+    assert_int_equal(CB->nq, 1);
+    event(CB, CHAIN_IEV_STEP_EXECUTED, id, &(struct evo){.step = 2, .seq = 4, .token = FTB, .amount = 500});
+    assert_int_equal(hop_of(id, 2), HOP_IN_FLIGHT);
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0); /* stale: step 1 */
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.current, 2);
+    assert_int_equal(r.hops[2].attempts, 0); /* not a failure: it ran */
+    assert_true(r.funds.in_flight);
+    intent_record_clear(&r);
+    event(CG, CHAIN_IEV_COMPLETED, id, &(struct evo){.step = 2, .token = FTB, .amount = 500});
+    assert_int_equal(st_of(id), INTENT_COMPLETED);
+    assert_int_equal(nsubs(CB, id, 'a', 2), 1);
+}
+
+/* ---- observed block times ---- */
+
+static void headn(struct chain *c, uint64_t number, uint64_t timestamp)
+{
+    struct chain_head h = {.number = number, .timestamp = timestamp, .confirmed = number, .confirmed_timestamp = timestamp};
+    orch_on_head(E.o, c, &h);
+}
+
+/* The planner's figure per step (the prepared intent's timeouts). */
+static void prepared_timeouts(uint64_t out[3])
+{
+    char text[2400], addr[ADDRESS_STR], err[ORCH_ERR_MAX];
+    address_to_checksum(addr, E.owner);
+    snprintf(text, sizeof text,
+             "{\"owner\": \"%s\", \"origin_chain\": \"alpha\", \"deadline\": %llu, \"nonce\": \"5\","
+             " \"refund\": \"origin\", \"steps\": ["
+             " {\"transfer\": {\"token\": \"%s\", \"amount\": \"1000\", \"to_chain\": \"beta\"}},"
+             " {\"transfer\": {\"token\": \"%s\", \"amount\": \"all\", \"to_chain\": \"gamma\"}},"
+             " {\"transfer\": {\"token\": \"%s\", \"amount\": \"all\", \"to_chain\": \"gamma\", \"recipient\": \"%s\"}}]}",
+             addr, (unsigned long long)(E.now + 10000), FTA, VOUCHER, GVOUCHER, RECIPIENT);
+    cJSON *j = cJSON_Parse(text), *res = NULL;
+    assert_non_null(j);
+    assert_int_equal(orch_prepare(E.o, j, E.now, &res, err), FERRY_OK);
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(res, "intent"), "steps");
+    for (int i = 0; i < 3; i++) {
+        const cJSON *tr = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(steps, i), "transfer");
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(tr, "timeout");
+        out[i] = cJSON_IsNumber(t) ? (uint64_t)t->valuedouble : 0;
+    }
+    cJSON_Delete(res);
+    cJSON_Delete(j);
+}
+
+/* What intent_plan gives with these block times (the rule of docs/intents.md, "Timeouts"). */
+static uint64_t plan_rule(uint64_t budget, uint64_t exp_self, uint64_t exp_other)
+{
+    return budget * exp_self / (exp_self + exp_other);
+}
+
+static void observed_block_time(void **state)
+{
+    (void)state;
+    /* Hints: alpha 1 s (1 confirmation), beta 2 s (2), gamma 12 s (0, the adapter's 1). */
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 2000);
+    uint64_t t0[3];
+    prepared_timeouts(t0);
+    /* margin on gamma (the last step's chain): (0 + 1) x 12 + 30 = 42; expected alpha->beta
+     * 1 x 1 + 2 + 30 = 33, beta->gamma 2 x 2 + 12 + 30 = 46 */
+    assert_int_equal(t0[0], plan_rule(10000 - 42, 33000, 46000));
+    assert_int_equal(t0[1], plan_rule(10000 - 42, 46000, 33000));
+    assert_int_equal(t0[2], 0); /* a local payout */
+
+    /* beta's heads say 6 s blocks, with the timestamp in whole seconds and several blocks a head */
+    uint64_t n = 1000, ts = NOW;
+    headn(CB, n, ts);
+    for (int i = 0; i < ORCH_BT_MIN_SAMPLES - 1; i++) {
+        n += 2, ts += 12;
+        headn(CB, n, ts);
+    }
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 2000); /* not enough samples: the hint */
+    headn(CB, n, ts);          /* the same head again: no sample */
+    headn(CB, n + 1, ts);      /* the same second: waits for the time to move */
+    n += 2, ts += 12;
+    headn(CB, n, ts);
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 6000);
+    /* a stop (the chain or the daemon was down an hour and more) is not a block interval */
+    headn(CB, n + 1, ts + 4000);
+    n += 1, ts += 4000;
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 6000);
+    /* nor is a jump of 8 times the average, once it is trusted */
+    headn(CB, n + 1, ts + 60);
+    n += 1, ts += 60;
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 6000);
+    /* a head that goes back re-anchors without a sample */
+    headn(CB, n - 5, ts - 30);
+    n -= 5, ts -= 30;
+    assert_int_equal(orch_block_time_ms(E.o, BETA), 6000);
+    /* the average follows a change: 3 s blocks, an exponential moving average */
+    double avg = 6000;
+    for (int i = 0; i < 20; i++) {
+        n += 1, ts += 3;
+        headn(CB, n, ts);
+        avg += ORCH_BT_ALPHA * (3000 - avg);
+    }
+    assert_int_equal(orch_block_time_ms(E.o, BETA), (uint32_t)(avg + 0.5));
+    assert_true(orch_block_time_ms(E.o, BETA) < 3050); /* 0.8^20 of the 3 s change is left */
+    /* sub-second blocks: four a second, reported one by one */
+    n = 50, ts = NOW;
+    headn(CA, n, ts);
+    for (int i = 0; i < 40; i++)
+        headn(CA, ++n, ts + (uint64_t)(i + 1) / 4);
+    assert_int_equal(orch_block_time_ms(E.o, ALPHA), 250);
+
+    /* the planner takes the observed figures: alpha 0.25 s, beta ~3 s, gamma the 12 s hint */
+    uint64_t t1[3];
+    prepared_timeouts(t1);
+    uint64_t bt = orch_block_time_ms(E.o, BETA);
+    uint64_t e0 = 1 * 250 + bt + 30000, e1 = 2 * bt + 12000 + 30000;
+    assert_int_equal(t1[0], plan_rule(10000 - 42, e0, e1));
+    assert_int_equal(t1[1], plan_rule(10000 - 42, e1, e0));
+    assert_true(t1[0] < t0[0]); /* beta -> gamma now weighs more */
+}
+
+/* ---- chains that went away, and what moves a STUCK intent ---- */
+
+/* A record names a submission on a chain that is not added after a restart: it goes STUCK with
+ * the reason, and the count of submissions in flight stays right. */
+static void submission_on_removed_chain(void **state)
+{
+    (void)state;
+    uint8_t id[32], other[32];
+    submit(80, NULL, id);
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    assert_int_equal(nsubs(CB, id, 'a', 1), 1); /* named in the record, in flight on beta */
+    submit(81, NULL, other);                    /* its open is in flight on alpha */
+    struct orch_stats st;
+    orch_stats(E.o, &st);
+    assert_int_equal(st.submissions, 2);
+
+    E.skip_chain = BETA; /* beta is taken out of the config */
+    restart(true);
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_STUCK);
+    assert_int_equal(r.stuck_from, INTENT_IN_PROGRESS);
+    assert_non_null(strstr(r.reason, "chain beta is not configured: submission intent:"));
+    assert_string_equal(r.hops[1].sub_id, "");
+    intent_record_clear(&r);
+    orch_stats(E.o, &st);
+    assert_int_equal(st.submissions, 1); /* other's open only */
+    assert_int_equal(st.intents[INTENT_STUCK], 1);
+    struct jcollect c;
+    journal_read(&c);
+    assert_true(journal_has(&c, id, -1, "IN_PROGRESS", "STUCK"));
+    journal_free(&c);
+    /* other runs on; its open's report settles the count */
+    outcome(CA, last_sub(CA), CHAIN_SUB_CONFIRMED);
+    orch_stats(E.o, &st);
+    assert_int_equal(st.submissions, 0);
+    tick(1000);
+    assert_int_equal(st_of(id), INTENT_STUCK);
+
+    /* beta back: a retry asks beta where the intent stands and resumes */
+    E.skip_chain = 0;
+    restart(true);
+    assert_int_equal(st_of(id), INTENT_STUCK);
+    char err[ORCH_ERR_MAX];
+    size_t before = nsubs(CB, id, 'a', 1);
+    assert_int_equal(orch_retry(E.o, id, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(st_of(id), INTENT_IN_PROGRESS);
+    answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+    assert_int_equal(nsubs(CB, id, 'a', 1), before + 1);
+    orch_stats(E.o, &st);
+    assert_int_equal(st.submissions, 1);
+}
+
+/* Runs id (3 steps) to STUCK on beta's advance of step 1 (retry_limit 3). */
+static void stuck_on_step1(const uint8_t id[32])
+{
+    run_to_hop0_in_flight(id);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, id, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    for (int i = 0; i < 3; i++) {
+        outcome(CB, last_sub(CB), CHAIN_SUB_REVERTED);
+        answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+        tick(100);
+    }
+    struct intent_record r;
+    get(id, &r);
+    assert_int_equal(r.state, INTENT_STUCK);
+    assert_int_equal(r.stuck_from, INTENT_IN_PROGRESS);
+    intent_record_clear(&r);
+}
+
+static void stuck_edges(void **state)
+{
+    (void)state;
+    uint8_t a[32], b[32], c[32];
+    submit(90, NULL, a);
+    stuck_on_step1(a);
+    /* backwards: a cancel seen on the origin cannot move an intent past step 0 */
+    event(CA, CHAIN_IEV_CANCELLED, a, NULL);
+    assert_int_equal(st_of(a), INTENT_STUCK);
+    /* an on-chain fact is recorded: the route completed (another relayer ran it) */
+    event(CG, CHAIN_IEV_COMPLETED, a, &(struct evo){.step = 2, .token = FTB, .amount = 500});
+    assert_int_equal(st_of(a), INTENT_COMPLETED);
+
+    /* a retry returns it to stuck_from; stuck again, IntentRefunded is recorded */
+    submit(91, NULL, b);
+    stuck_on_step1(b);
+    char err[ORCH_ERR_MAX];
+    assert_int_equal(orch_retry(E.o, b, E.now, err), FERRY_OK);
+    flush();
+    assert_int_equal(st_of(b), INTENT_IN_PROGRESS);
+    for (int i = 0; i < 3; i++) {
+        answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+        outcome(CB, last_sub(CB), CHAIN_SUB_REVERTED);
+        answer(CB, CHAIN_ISTATUS_HOLDING, 1, 0);
+        tick(100);
+    }
+    assert_int_equal(st_of(b), INTENT_STUCK);
+    event(CB, CHAIN_IEV_REFUNDED, b, &(struct evo){.token = VOUCHER, .amount = 990});
+    assert_int_equal(st_of(b), INTENT_REFUNDED);
+
+    /* stuck on the way to a refund: completion cannot be; the refund's payment is recorded */
+    submit(92, NULL, c);
+    run_to_hop0_in_flight(c);
+    event(CB, CHAIN_IEV_HOP_ARRIVED, c, &(struct evo){.step = 1, .token = VOUCHER, .amount = 990});
+    outcome(CB, last_sub(CB), CHAIN_SUB_CONFIRMED);
+    event(CB, CHAIN_IEV_STEP_FAILED, c, &(struct evo){.step = 1, .fail = CHAIN_IFAIL_CALL_FAILED, .token = VOUCHER,
+                                                       .amount = 990});
+    assert_int_equal(st_of(c), INTENT_REFUNDING);
+    for (int i = 0; i < 3 && st_of(c) != INTENT_STUCK; i++) {
+        struct fsub *s = last_sub(CB);
+        assert_int_equal(s->id[strlen(ORCH_SUB_PREFIX) + 65], 'r');
+        outcome(CB, s, CHAIN_SUB_REVERTED);
+        answer(CB, CHAIN_ISTATUS_REFUNDING, 1, 0);
+        tick(100);
+    }
+    struct intent_record r;
+    get(c, &r);
+    assert_int_equal(r.state, INTENT_STUCK);
+    assert_int_equal(r.stuck_from, INTENT_REFUNDING);
+    intent_record_clear(&r);
+    event(CG, CHAIN_IEV_COMPLETED, c, &(struct evo){.step = 2, .token = FTB, .amount = 500});
+    assert_int_equal(st_of(c), INTENT_STUCK);
+    get(c, &r);
+    assert_int_equal(r.hops[2].state, HOP_WAITING); /* nothing half-applied */
+    intent_record_clear(&r);
+    event(CA, CHAIN_IEV_CANCELLED, c, NULL);
+    assert_int_equal(st_of(c), INTENT_STUCK);
+    /* a step seen running does not take it off the way to its refund (the table refuses
+     * STUCK -> IN_PROGRESS when it was REFUNDING) */
+    event(CB, CHAIN_IEV_STEP_EXECUTED, c, &(struct evo){.step = 2, .seq = 11, .token = FTB, .amount = 500});
+    assert_int_equal(st_of(c), INTENT_STUCK);
+    event(CB, CHAIN_IEV_REFUNDED, c, &(struct evo){.token = VOUCHER, .amount = 990});
+    assert_int_equal(st_of(c), INTENT_REFUNDED);
+    struct jcollect j;
+    journal_read(&j);
+    assert_true(journal_has(&j, c, -1, "STUCK", "REFUNDED"));
+    assert_false(journal_has(&j, c, -1, "STUCK", "COMPLETED"));
+    assert_true(journal_has(&j, a, -1, "STUCK", "IN_PROGRESS") || journal_has(&j, a, -1, "STUCK", "COMPLETED"));
+    assert_false(journal_has(&j, a, -1, "STUCK", "CANCELLED"));
+    journal_free(&j);
+}
+
 static void quiet(void *ud, const char *line, size_t len) { (void)ud, (void)line, (void)len; }
 
 int main(int argc, char **argv)
@@ -1879,6 +2227,11 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(random_restarts, setup, teardown),
         cmocka_unit_test_setup_teardown(record_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(listing, setup, teardown),
+        cmocka_unit_test_setup_teardown(kick_per_burst, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_second_advance, setup, teardown),
+        cmocka_unit_test_setup_teardown(observed_block_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(submission_on_removed_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(stuck_edges, setup, teardown),
     };
     return TU_RUN(tests);
 }
