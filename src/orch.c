@@ -1132,14 +1132,20 @@ static uint64_t where(const struct irec *ir)
     return h->chain;
 }
 
-static void set_fail_reason(char out[ORCH_REASON_MAX], uint32_t step, enum chain_intent_fail why, const uint8_t *d,
-                            size_t dlen)
+static void set_fail_reason(char out[ORCH_REASON_MAX], const struct ochain *ch, uint32_t step,
+                            enum chain_intent_fail why, const uint8_t *d, size_t dlen)
 {
     const char *w = why == CHAIN_IFAIL_DEADLINE         ? "deadline passed"
                     : why == CHAIN_IFAIL_TOKEN_MISMATCH ? "token mismatch (the step names another token than the one held)"
                     : why == CHAIN_IFAIL_CALL_FAILED    ? "call failed"
                                                         : "failed";
     int n = snprintf(out, ORCH_REASON_MAX, "step %" PRIu32 ": %s", step, w);
+    if (dlen && n > 0 && (size_t)n + 12 < ORCH_REASON_MAX && ch && ch->ops->describe_revert) {
+        /* the adapter knows its contracts' errors: "call failed: InsufficientOutput(...)" */
+        memcpy(out + n, ": ", 3);
+        ch->ops->describe_revert(d, dlen, out + n + 2, ORCH_REASON_MAX - (size_t)n - 2);
+        return;
+    }
     if (dlen && n > 0 && (size_t)n + 12 < ORCH_REASON_MAX) {
         size_t room = (ORCH_REASON_MAX - (size_t)n - 6) / 2;
         size_t take = dlen < room ? dlen : room;
@@ -1379,7 +1385,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         uint32_t i = e->step;
         if (i >= n)
             return;
-        set_fail_reason(why, i, e->fail_reason, e->detail, e->detail_len);
+        set_fail_reason(why, orch_chain(o, chain), i, e->fail_reason, e->detail, e->detail_len);
         struct hop_record *h = &r->hops[i];
         if (h->state >= HOP_WAITING && h->state <= HOP_ARRIVED)
             if (hop_set_state(o, t, ir, i, HOP_FAILED, why, tx))

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evm/revert.h"
 #include "evm/evm.h"
 #include "evm/events.h"
 #include "evm/rpc.h"
@@ -883,6 +884,11 @@ static cJSON *evm_status(struct chain *c)
     return o;
 }
 
+static void evm_describe_revert(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+    evm_revert_text_bytes(out, cap, data, len);
+}
+
 const struct chain_ops evm_chain_ops = {
     .name = "evm",
     .open = evm_open,
@@ -900,6 +906,7 @@ const struct chain_ops evm_chain_ops = {
     .query_received = evm_query_received,
     .query_pending = evm_query_pending,
     .query_intent = evm_query_intent,
+    .describe_revert = evm_describe_revert,
     .events_done = evm_events_done,
     .resume = evm_resume,
     .status = evm_status,

@@ -314,6 +314,10 @@ struct chain_ops {
      * at the confirmed head; callback rules as for query_received. FERRY_ESTATE if the chain's
      * config names no router. */
     enum ferry_err (*query_intent)(struct chain *c, const uint8_t id[32], chain_intent_cb cb, void *ud);
+    /* Optional (NULL: shown as hex). Revert data of this family's contracts as text for operators
+     * ("InsufficientOutput(uint256 amountOut=5, uint256 minAmountOut=10)"): always NUL-terminated
+     * within cap, printable, bounded; never fails. Pure. */
+    void (*describe_revert)(const uint8_t *data, size_t len, char *out, size_t cap);
     /* Acknowledges events handed to on_events with this token (lets the cursor advance). */
     void (*events_done)(struct chain *c, uint64_t token);
     /* Resumes a chain paused by a deep reorg (operator action). */

@@ -68,7 +68,8 @@ refunded "$c" "$id1" 60
 get_intent "$id1"
 check "$c: hop 0 DONE, hop 1 (the swap) FAILED then REFUNDED, hop 2 never started" \
   test "$(jq -r '[.hops[].state] | join(",")' "$tmp/intent.json")" = DONE,REFUNDED,WAITING
-check "$c: hop 1's error names the failed call" quiet jq -e '.hops[1].error | test("(?i)call|output")' "$tmp/intent.json"
+check "$c: hop 1's error names the router's error, decoded (InsufficientOutput with the amounts)" \
+  quiet jq -e '.hops[1].error | test("call failed: InsufficientOutput\\(uint256 amountOut=[0-9]+, uint256 minAmountOut=[0-9]+\\)")' "$tmp/intent.json"
 check "$c: hop 1 entered FAILED before REFUNDED" \
   quiet jq -e '.hops[1].entered.FAILED > 0 and .hops[1].entered.REFUNDED >= .hops[1].entered.FAILED' "$tmp/intent.json"
 check "$c: alpha: the owner's FTA is exactly restored" test "$(bal "$rpc_a" "$fta" "$owner")" = "$owner_before"

@@ -138,6 +138,13 @@ static enum ferry_err fk_query_intent(struct chain *c, const uint8_t id[32], cha
     return FERRY_OK;
 }
 
+/* What an adapter that knows its contracts' errors says about revert data (beta's family has it). */
+static void fk_describe(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+    snprintf(out, cap, "Decoded(selector=0x%02x%02x%02x%02x, %zu bytes)", len > 0 ? data[0] : 0,
+             len > 1 ? data[1] : 0, len > 2 ? data[2] : 0, len > 3 ? data[3] : 0, len);
+}
+
 static const struct chain_ops fake_ops = {
     .name = "fake",
     .open = fk_open,
@@ -151,6 +158,15 @@ static const struct chain_ops fake_ops = {
     .submission = fk_submission,
     .query_intent = fk_query_intent,
 };
+
+/* The same family, able to describe revert data (the EVM adapter's describe_revert). */
+static struct chain_ops describing_ops(void)
+{
+    struct chain_ops o = fake_ops;
+    o.describe_revert = fk_describe;
+    return o;
+}
+
 
 /* ---- the environment ---- */
 
@@ -195,6 +211,8 @@ static void on_kick(void *ud)
 
 static void orch_up(void)
 {
+    static struct chain_ops beta_ops;
+    beta_ops = describing_ops();
     struct orch_config cfg;
     orch_config_default(&cfg);
     cfg.store = E.st;
@@ -211,7 +229,7 @@ static void orch_up(void)
     assert_int_equal(orch_new(&E.o, &cfg), FERRY_OK);
     for (int i = 0; i < 3; i++)
         if (chains[i].id != E.skip_chain)
-            assert_int_equal(orch_add_chain(E.o, &fake_ops, &chains[i]), FERRY_OK);
+            assert_int_equal(orch_add_chain(E.o, i == 1 ? &beta_ops : &fake_ops, &chains[i]), FERRY_OK);
     assert_int_equal(orch_start(E.o, E.now), FERRY_OK);
     assert_int_equal(store_flush(E.st), FERRY_OK);
 }
@@ -805,8 +823,8 @@ static void call_failure_refund_origin(void **state)
     get(id, &r);
     assert_int_equal(r.state, INTENT_REFUNDING);
     assert_int_equal(r.hops[1].state, HOP_FAILED);
-    assert_string_equal(r.hops[1].error, "step 1: call failed (0x08c379a001)");
-    assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
+    assert_string_equal(r.hops[1].error, "step 1: call failed: Decoded(selector=0x08c379a0, 5 bytes)");
+    assert_string_equal(r.reason, "step 1: call failed: Decoded(selector=0x08c379a0, 5 bytes)");
     assert_true(r.funds.in_flight);
     intent_record_clear(&r);
     tick(10);
@@ -825,7 +843,7 @@ static void call_failure_refund_origin(void **state)
     assert_int_equal(r.state, INTENT_REFUNDED);
     assert_int_equal(r.hops[1].state, HOP_REFUNDED);
     assert_funds(&r.funds, ALPHA, E.owner, FTA, 990); /* the return hop landed home */
-    assert_string_equal(r.reason, "step 1: call failed (0x08c379a001)");
+    assert_string_equal(r.reason, "step 1: call failed: Decoded(selector=0x08c379a0, 5 bytes)");
     intent_record_clear(&r);
 }
 
