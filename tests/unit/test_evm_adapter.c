@@ -527,6 +527,25 @@ static void deliver_2_of_3(void **state)
     assert_memory_equal(ev->at.tx_hash, s->tx_hash, 32);
     assert_int_equal(ev->at.block_number, s->block_number);
 
+    /* Its gas limit came from one execution (eth_createAccessList), not from the node's search:
+     * gasUsed + 20 % + the receiver's floor (receiveGasLimit 1,000,000: + 1,000,000 / 63 + 5,000).
+     * anvil's createAccessList reports a little more than the receipt (1,800 gas here: its run
+     * carries the access list), hence a window; eth_estimateGas's search, plus 20 % of the floor
+     * too, would be ~200,000 above it. */
+    char hp[80], *th = hexstr(s->tx_hash, 32);
+    snprintf(hp, sizeof hp, "[\"%s\"]", th);
+    free(th);
+    cJSON *tx = tu_anvil_call(F.anvil.url, "eth_getTransactionByHash", hp);
+    cJSON *rc = tu_anvil_call(F.anvil.url, "eth_getTransactionReceipt", hp);
+    uint64_t limit = 0, used = 0;
+    assert_int_equal(hex_quantity_u64(&limit, cJSON_GetObjectItemCaseSensitive(tx, "gas")->valuestring), FERRY_OK);
+    assert_int_equal(hex_quantity_u64(&used, cJSON_GetObjectItemCaseSensitive(rc, "gasUsed")->valuestring), FERRY_OK);
+    cJSON_Delete(tx);
+    cJSON_Delete(rc);
+    uint64_t floor_gas = 1000000 + 1000000 / 63 + 5000;
+    assert_true(limit >= used + (used * 20 + 99) / 100 + floor_gas);
+    assert_true(limit <= used + (used * 20 + 99) / 100 + floor_gas + 5000);
+
     /* received now, at a block at or after the delivery, with that block's time */
     ask_received(SRC_CHAIN, 1);
     assert_true(F.q_yes);
