@@ -1216,7 +1216,8 @@ static void on_estimate(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
     prep_run(m, r);
 }
 
-/* eth_createAccessList: one execution at the latest block, its gasUsed the measure. A revert
+/* eth_createAccessList: one execution at the latest block, its gasUsed (+ the refund bound) the
+ * measure. A revert
  * refuses like the dry run's (anvil answers it as an error, geth as an "error" field of the
  * result); an answer that cannot be used sends this call down the two-step path. */
 static void on_one_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
@@ -1250,7 +1251,10 @@ static void on_one_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
         prep_run(m, r);
         return;
     }
-    if (!set_gas(m, r, used, r->call.gas_headroom))
+    /* gasUsed is after the refunds (cleared slots: up to a fifth of the gas spent, EIP-3529), but
+     * the transaction needs the gas before them: up to gasUsed * 5/4 */
+    uint64_t spent = used + used / 4 + (used % 4 != 0);
+    if (!set_gas(m, r, spent, r->call.gas_headroom))
         return;
     m->stats.gas_one_run++;
     r->step = STEP_FEES;

@@ -2,7 +2,7 @@
  * receipt, across restarts. docs/evm.md ("Transaction manager") tells the whole story; in short:
  *
  *   submit(id, call) -> dry run (eth_call, when asked) -> eth_estimateGas (+ margin, <= gas cap),
- *     or, for TXMGR_GAS_ONE_RUN, both from one eth_createAccessList (gasUsed + margin + headroom)
+ *     or, for TXMGR_GAS_ONE_RUN, both from one eth_createAccessList (gasUsed * 5/4 + margin + headroom)
  *     -> fees (eth_feeHistory or eth_gasPrice, <= fee cap) -> the next nonce of the key's line
  *     -> sign -> WRITE-AHEAD: the record {id, nonce, attempts[{raw, hash, block}], state} is
  *        committed synchronously before anything is sent -> eth_sendRawTransaction
@@ -137,8 +137,9 @@ struct txmgr_call {
 enum {
     TXMGR_DRY_RUN = 1, /* eth_call first; refuse (REFUSED, with the revert reason) if it reverts */
     /* The gas limit from ONE execution instead of eth_estimateGas's binary search (many full
-     * executions): eth_createAccessList at the latest block, gas = gasUsed + margin % +
-     * gas_headroom, at most the cap. The same execution is the dry run: a revert refuses. Only for
+     * executions): eth_createAccessList at the latest block, gas = gasUsed * 5/4 (gasUsed is
+     * after refunds, which return at most a fifth of what was spent) + margin % + gas_headroom,
+     * at most the cap. The same execution is the dry run: a revert refuses. Only for
      * calls whose need the caller can bound that way (no gas-dependent path besides a known
      * floor). An endpoint answering "method not found" is remembered, and while any is, calls
      * take the dry run (when asked) and eth_estimateGas; any other node error does so for that
