@@ -1185,18 +1185,21 @@ static void on_dry_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
     prep_run(m, r);
 }
 
-/* The gas limit for a measured need: ceil(est * (100 + margin) / 100) + headroom without
- * overflow, at most the cap; false (refused) when est + headroom alone passes the cap. */
-static bool set_gas(struct txmgr *m, struct rec *r, uint64_t est, uint64_t headroom)
+/* The gas limit for a measured need est (+ headroom): refused when est + headroom alone passes
+ * the cap; else (est + extra) * (100 + margin) / 100 rounded up, + headroom, at most the cap (a
+ * need under the cap whose padding passes it is sent at the cap). */
+static bool set_gas(struct txmgr *m, struct rec *r, uint64_t est, uint64_t extra, uint64_t headroom)
 {
     uint64_t need = est > UINT64_MAX - headroom ? UINT64_MAX : est + headroom;
     if (need > m->cfg.gas_cap) {
         refuse(m, r, false, "needs %" PRIu64 " gas, above the chain's gas cap %" PRIu64, need, m->cfg.gas_cap);
         return false;
     }
+    uint64_t base = est > UINT64_MAX - extra ? UINT64_MAX : est + extra;
     uint64_t margin = m->cfg.estimate_margin_pct;
-    uint64_t extra = est / 100 * margin + (est % 100 * margin + 99) / 100;
-    uint64_t gas = need > UINT64_MAX - extra ? UINT64_MAX : need + extra;
+    uint64_t pad = base / 100 * margin + (base % 100 * margin + 99) / 100;
+    uint64_t gas = base > UINT64_MAX - pad ? UINT64_MAX : base + pad;
+    gas = gas > UINT64_MAX - headroom ? UINT64_MAX : gas + headroom;
     r->gas = gas > m->cfg.gas_cap ? m->cfg.gas_cap : gas;
     return true;
 }
@@ -1210,7 +1213,7 @@ static void on_estimate(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
         refuse(m, r, true, "gas estimation: the node's answer is not a quantity");
         return;
     }
-    if (!set_gas(m, r, est, 0))
+    if (!set_gas(m, r, est, 0, 0))
         return;
     r->step = STEP_FEES;
     prep_run(m, r);
@@ -1253,8 +1256,7 @@ static void on_one_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
     }
     /* gasUsed is after the refunds (cleared slots: up to a fifth of the gas spent, EIP-3529), but
      * the transaction needs the gas before them: up to gasUsed * 5/4 */
-    uint64_t spent = used + used / 4 + (used % 4 != 0);
-    if (!set_gas(m, r, spent, r->call.gas_headroom))
+    if (!set_gas(m, r, used, used / 4 + (used % 4 != 0), r->call.gas_headroom))
         return;
     m->stats.gas_one_run++;
     r->step = STEP_FEES;
