@@ -185,6 +185,7 @@ struct txn *txn_begin(struct engine *e)
         return NULL;
     }
     t->e = e;
+    t->serial = ++e->txn_serial;
     if (store_batch_begin(e->st, &t->b)) {
         eng_fail(e, FERRY_ENOMEM, "starting a batch");
         t->b = NULL;
@@ -574,10 +575,11 @@ void submit_now(struct engine *e, const char *sub_id)
     struct prec **ps = calloc(s->n ? s->n : 1, sizeof *ps);
     struct packet *pk = calloc(s->n ? s->n : 1, sizeof *pk);
     struct chain_attestation *att = calloc(s->n ? s->n : 1, sizeof *att);
+    struct packet_ack *acks = calloc(s->n ? s->n : 1, sizeof *acks); /* shallow copies */
     uint8_t(*sigs)[CHAIN_SIG_LEN] = calloc((s->n ? s->n : 1) * ch->threshold, CHAIN_SIG_LEN);
     enum ferry_err err = FERRY_OK;
     size_t n = 0;
-    if (!ps || !pk || !att || !sigs) {
+    if (!ps || !pk || !att || !acks || !sigs) {
         err = ferry_fail(FERRY_ENOMEM, "engine: out of memory building a call");
         goto out;
     }
@@ -594,6 +596,7 @@ void submit_now(struct engine *e, const char *sub_id)
     static const enum chain_attest_kind akind[] = {CHAIN_ATTEST_DELIVERY, CHAIN_ATTEST_ACK, CHAIN_ATTEST_TIMEOUT};
     for (size_t i = 0; i < n && !err; i++) {
         pk[i] = ps[i]->r.packet;
+        acks[i] = ps[i]->r.ack;
         att[i] = (struct chain_attestation){.count = ch->threshold, .sigs = &sigs[i * ch->threshold]};
         err = attest(e, ch, akind[s->kind], &ps[i]->r, att[i].sigs);
     }
@@ -602,7 +605,8 @@ void submit_now(struct engine *e, const char *sub_id)
         .n = n,
         .packets = pk,
         .attestations = att,
-        .ack = s->kind == SUB_ACK ? &ps[0]->r.ack : NULL,
+        .ack = s->kind == SUB_ACK ? &acks[0] : NULL,
+        .acks = s->kind == SUB_ACK ? acks : NULL,
         .proof_timestamp = s->kind == SUB_TIMEOUT ? ps[0]->r.proof_ts : 0,
     };
     if (!err)
@@ -631,6 +635,7 @@ out:
     free(ps);
     free(pk);
     free(att);
+    free(acks);
     free(sigs);
 }
 
@@ -708,18 +713,27 @@ static void on_submission(void *engine, struct chain *c, const struct chain_subm
 
 /* ---- acks ---- */
 
+/* Packets whose acks go to the same source chain in the same batch share one submission (one
+ * acknowledgeBatch transaction), up to the chain's batch_max packets and batch_gas_cap; a packet
+ * whose ack failed before is resubmitted alone (pending_answer), so a packet that sinks a batch
+ * cannot sink it again. */
 void try_ack(struct engine *e, struct txn *t, struct prec *p)
 {
-    if (p->r.state != PACKET_DELIVERED || !p->r.have_packet || !p->r.have_ack)
+    if (p->r.state != PACKET_DELIVERED || !p->r.have_packet || !p->r.have_ack || !t)
         return;
     struct echain *src = eng_chain(e, p->r.packet.src_chain);
     if (!src) {
         p->check_after = e->now + e->cfg.recheck_s;
         return;
     }
+    uint64_t gas = e->cfg.gas_per_packet + e->cfg.gas_per_payload_byte * p->r.packet.payload_len;
+    bool join = src->ack_txn == t->serial && src->ack_n < src->batch_max && src->ack_gas + gas <= e->cfg.batch_gas_cap;
     char id[ENGINE_SUB_ID_MAX];
-    snprintf(id, sizeof id, "ack:%" PRIu64 ":%" PRIu64 ":%" PRIu32, p->r.packet.src_chain, p->r.packet.sequence,
-             p->r.nsub);
+    if (join)
+        snprintf(id, sizeof id, "%s", src->ack_id);
+    else
+        snprintf(id, sizeof id, "ack:%" PRIu64 ":%" PRIu64 ":%" PRIu32, p->r.packet.src_chain, p->r.packet.sequence,
+                 p->r.nsub);
     if (packet_set_state(e, t, p, PACKET_ACKING, p->r.ack.success ? "relaying the ack" : "relaying a failed ack"))
         return;
     snprintf(p->r.sub_id, sizeof p->r.sub_id, "%s", id);
@@ -727,6 +741,15 @@ void try_ack(struct engine *e, struct txn *t, struct prec *p)
     sub_record(p, id, CHAIN_SUB_PENDING, NULL);
     struct pkey k = {p->r.packet.src_chain, p->r.packet.sequence};
     lsub_add(e, id, SUB_ACK, src, &k, 1);
+    if (join) {
+        src->ack_n++;
+        src->ack_gas += gas;
+        return;
+    }
+    src->ack_txn = t->serial;
+    snprintf(src->ack_id, sizeof src->ack_id, "%s", id);
+    src->ack_n = 1;
+    src->ack_gas = gas;
     txn_add(t, ACT_SUBMIT, id, k.src, k.seq);
 }
 

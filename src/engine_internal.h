@@ -32,6 +32,12 @@ struct echain {
     uint32_t inflight_max; /* its delivery window */
     uint32_t assembling; /* delivery batches whose checks are in flight */
     bool paused;         /* a deep reorg: no new work until the adapter resumes */
+    /* The ack batch being filled for this source chain, in batch (txn) ack_txn: packets turning
+     * ACKING in the same batch join it up to batch_max packets and batch_gas_cap. */
+    uint64_t ack_txn;
+    char ack_id[ENGINE_SUB_ID_MAX];
+    uint32_t ack_n;
+    uint64_t ack_gas;
 };
 
 /* A submission in flight: which packets it carries, on which chain. Rebuilt on start from
@@ -67,6 +73,7 @@ struct action {
  * (e == NULL): their callback only frees them. */
 struct txn {
     struct engine *e;
+    uint64_t serial; /* 1, 2, ...: tells this batch from a later one at the same address */
     struct txn *prev, *next; /* in e->txns, until the callback ran */
     struct store_batch *b;
     struct action *a;
@@ -133,6 +140,7 @@ struct engine {
     struct txn *txns;
     /* records changed in the batch being built (batches do not nest) */
     struct txn *building;
+    uint64_t txn_serial; /* the last batch's serial */
     struct prec **dirty;
     size_t ndirty, dirty_alloc;
 

@@ -19,6 +19,7 @@ enum ferry_err evm_gateway_abi_init(struct evm_gateway_abi *g)
     enum ferry_err e;
     if ((e = abi_function_parse(&g->deliver, "deliver(" PACKET_TUPLE "[],bytes[])")) ||
         (e = abi_function_parse(&g->acknowledge, "acknowledge(" PACKET_TUPLE ",bool,bytes,bytes)")) ||
+        (e = abi_function_parse(&g->acknowledge_batch, "acknowledgeBatch(" PACKET_TUPLE "[],bool[],bytes[],bytes[])")) ||
         (e = abi_function_parse(&g->timeout, "timeout(" PACKET_TUPLE ",uint64,bytes)")) ||
         (e = abi_selector(g->sel_received, "received(uint64,uint64)")) ||
         (e = abi_selector(g->sel_commitments, "commitments(uint64)"))) {
@@ -32,6 +33,7 @@ void evm_gateway_abi_free(struct evm_gateway_abi *g)
 {
     abi_sig_free(g->deliver);
     abi_sig_free(g->acknowledge);
+    abi_sig_free(g->acknowledge_batch);
     abi_sig_free(g->timeout);
     memset(g, 0, sizeof *g);
 }
@@ -171,18 +173,70 @@ out:
     return e;
 }
 
+/* acknowledgeBatch(Packet[], bool[], bytes[], bytes[]) for n > 1 acks. */
+static enum ferry_err encode_ack_batch(struct fbuf *out, const struct evm_gateway_abi *g, uint64_t chain_id,
+                                       const struct chain_call *call)
+{
+    size_t n = call->n;
+    if (n > 4096)
+        return ferry_fail(FERRY_EINVAL, "acknowledgeBatch: %zu packets in one batch", n);
+    if (!call->acks)
+        return ferry_fail(FERRY_EINVAL, "acknowledgeBatch: %zu packets but no acks", n);
+    for (size_t i = 0; i < n; i++)
+        if (call->packets[i].src_chain != chain_id)
+            return ferry_fail(FERRY_EINVAL, "acknowledgeBatch: packet %zu was sent from chain %llu, not this chain (%llu)",
+                              i, (unsigned long long)call->packets[i].src_chain, (unsigned long long)chain_id);
+    struct abi_type *const *m = g->acknowledge_batch->params->members; /* Packet[], bool[], bytes[], bytes[] */
+    struct abi_value *pv = calloc(n, sizeof *pv), *fields = calloc(n * PACKET_FIELDS, sizeof *fields);
+    struct abi_value *okv = calloc(n, sizeof *okv), *resv = calloc(n, sizeof *resv), *av = calloc(n, sizeof *av);
+    struct abi_value top[4], args;
+    uint8_t **sigs = calloc(n, sizeof *sigs);
+    enum ferry_err e = FERRY_OK;
+    if (!pv || !fields || !okv || !resv || !av || !sigs) {
+        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n && !e; i++) {
+        size_t len;
+        const struct packet_ack *a = &call->acks[i];
+        if (!(e = set_packet(&pv[i], &fields[i * PACKET_FIELDS], m[0]->elem, &call->packets[i])) &&
+            !(e = abi_set_bool(&okv[i], m[1]->elem, a->success)) &&
+            !(e = abi_set_bytes(&resv[i], m[2]->elem, a->result, a->result_len)) &&
+            !(e = attestation_bytes(&sigs[i], &len, &call->attestations[i], i)))
+            e = abi_set_bytes(&av[i], m[3]->elem, sigs[i], len);
+    }
+    if (!e && !(e = abi_set_list(&top[0], m[0], pv, n)) && !(e = abi_set_list(&top[1], m[1], okv, n)) &&
+        !(e = abi_set_list(&top[2], m[2], resv, n)) && !(e = abi_set_list(&top[3], m[3], av, n)) &&
+        !(e = abi_set_list(&args, g->acknowledge_batch->params, top, 4)))
+        e = abi_calldata_encode(out, g->acknowledge_batch, &args);
+out:
+    for (size_t i = 0; sigs && i < n; i++)
+        free(sigs[i]);
+    free(sigs);
+    free(pv);
+    free(fields);
+    free(okv);
+    free(resv);
+    free(av);
+    return e;
+}
+
 static enum ferry_err encode_settle(struct fbuf *out, const struct evm_gateway_abi *g, uint64_t chain_id,
                                     const struct chain_call *call)
 {
     bool ack = call->kind == CHAIN_CALL_ACK;
     const char *what = ack ? "acknowledge" : "timeout";
+    if (ack && call->n > 1 && call->packets && call->attestations)
+        return encode_ack_batch(out, g, chain_id, call);
     if (call->n != 1 || !call->packets || !call->attestations)
-        return ferry_fail(FERRY_EINVAL, "%s: exactly one packet with its attestation", what);
+        return ferry_fail(FERRY_EINVAL, ack ? "acknowledge: at least one packet, each with its attestation"
+                                            : "timeout: exactly one packet with its attestation");
     const struct packet *p = &call->packets[0];
     if (p->src_chain != chain_id)
         return ferry_fail(FERRY_EINVAL, "%s: the packet was sent from chain %llu, not this chain (%llu)", what,
                           (unsigned long long)p->src_chain, (unsigned long long)chain_id);
-    if (ack && !call->ack)
+    const struct packet_ack *one = call->acks ? &call->acks[0] : call->ack;
+    if (ack && !one)
         return ferry_fail(FERRY_EINVAL, "acknowledge: no acknowledgement");
     const struct abi_sig *fn = ack ? g->acknowledge : g->timeout;
     struct abi_type *const *m = fn->params->members;
@@ -193,8 +247,8 @@ static enum ferry_err encode_settle(struct fbuf *out, const struct evm_gateway_a
     if ((e = set_packet(&args[0], fields, m[0], p)) || (e = attestation_bytes(&sig, &len, call->attestations, 0)))
         return e;
     if (ack) {
-        if (!(e = abi_set_bool(&args[1], m[1], call->ack->success)) &&
-            !(e = abi_set_bytes(&args[2], m[2], call->ack->result, call->ack->result_len)) &&
+        if (!(e = abi_set_bool(&args[1], m[1], one->success)) &&
+            !(e = abi_set_bytes(&args[2], m[2], one->result, one->result_len)) &&
             !(e = abi_set_bytes(&args[3], m[3], sig, len)))
             e = abi_set_list(&top, fn->params, args, 4);
     } else {

@@ -21,6 +21,7 @@ extern const struct chain_ops evm_chain_ops;
 struct evm_gateway_abi {
     struct abi_sig *deliver;     /* deliver(Packet[],bytes[]) */
     struct abi_sig *acknowledge; /* acknowledge(Packet,bool,bytes,bytes) */
+    struct abi_sig *acknowledge_batch; /* acknowledgeBatch(Packet[],bool[],bytes[],bytes[]) */
     struct abi_sig *timeout;     /* timeout(Packet,uint64,bytes) */
     uint8_t sel_received[4];     /* received(uint64,uint64) */
     uint8_t sel_commitments[4];  /* commitments(uint64) */

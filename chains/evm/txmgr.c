@@ -48,7 +48,7 @@
 
 enum step { STEP_DRY_RUN, STEP_ESTIMATE, STEP_FEES, STEP_NONCE };
 enum phase { PH_NEW, PH_STARTING, PH_READY, PH_HALTED };
-enum ticket_kind { T_START, T_DRY_RUN, T_ESTIMATE, T_FEES, T_SEND, T_SWEEP };
+enum ticket_kind { T_START, T_ONE_RUN, T_DRY_RUN, T_ESTIMATE, T_FEES, T_SEND, T_SWEEP };
 enum sweep_what { SW_HEAD, SW_NONCE, SW_RECEIPT, SW_KNOWN };
 
 struct attempt {
@@ -73,6 +73,7 @@ struct rec {
     bool dirty; /* the store lags behind memory */
     /* PREPARING */
     enum step step;
+    bool one_run_tried; /* TXMGR_GAS_ONE_RUN: eth_createAccessList asked (or skipped) */
     struct txmgr_call call; /* call.data points at data */
     uint8_t *data;
     uint64_t gas;
@@ -169,6 +170,9 @@ struct txmgr {
     uint64_t fee_at_ms, fee_head, fee_req_head;
     struct queue fee_wait, nonce_wait;
     bool sweep_wants_fees;
+    /* endpoints (bit i: rpc endpoint i) that answered eth_createAccessList with "method not
+     * found"; bit 31 also stands for an answer from no known endpoint */
+    uint32_t no_access_list;
     /* records */
     struct rec *recs_head, *recs_tail;
     size_t n_refused;
@@ -1109,6 +1113,13 @@ static void prep_run(struct txmgr *m, struct rec *r)
     }
     switch (r->step) {
     case STEP_DRY_RUN:
+        /* One execution is both the dry run and the gas measure; a node without
+         * eth_createAccessList (known per endpoint) takes the two-step path below. */
+        if ((r->call.flags & TXMGR_GAS_ONE_RUN) && !r->call.gas_limit && !r->one_run_tried && !m->no_access_list) {
+            r->one_run_tried = true;
+            start_rpc_step(m, r, T_ONE_RUN, "eth_createAccessList", true);
+            return;
+        }
         if (r->call.flags & TXMGR_DRY_RUN) {
             start_rpc_step(m, r, T_DRY_RUN, "eth_call", true);
             return;
@@ -1176,6 +1187,25 @@ static void on_dry_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
     prep_run(m, r);
 }
 
+/* The gas limit for a measured need est (+ headroom): refused when est + headroom alone passes
+ * the cap; else (est + extra) * (100 + margin) / 100 rounded up, + headroom, at most the cap (a
+ * need under the cap whose padding passes it is sent at the cap). */
+static bool set_gas(struct txmgr *m, struct rec *r, uint64_t est, uint64_t extra, uint64_t headroom)
+{
+    uint64_t need = est > UINT64_MAX - headroom ? UINT64_MAX : est + headroom;
+    if (need > m->cfg.gas_cap) {
+        refuse(m, r, false, "needs %" PRIu64 " gas, above the chain's gas cap %" PRIu64, need, m->cfg.gas_cap);
+        return false;
+    }
+    uint64_t base = est > UINT64_MAX - extra ? UINT64_MAX : est + extra;
+    uint64_t margin = m->cfg.estimate_margin_pct;
+    uint64_t pad = base / 100 * margin + (base % 100 * margin + 99) / 100;
+    uint64_t gas = base > UINT64_MAX - pad ? UINT64_MAX : base + pad;
+    gas = gas > UINT64_MAX - headroom ? UINT64_MAX : gas + headroom;
+    r->gas = gas > m->cfg.gas_cap ? m->cfg.gas_cap : gas;
+    return true;
+}
+
 static void on_estimate(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
 {
     if (r->state != TXMGR_PREPARING || refused_by_reply(m, r, rep, "gas estimation"))
@@ -1185,15 +1215,52 @@ static void on_estimate(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
         refuse(m, r, true, "gas estimation: the node's answer is not a quantity");
         return;
     }
-    if (est > m->cfg.gas_cap) {
-        refuse(m, r, false, "needs %" PRIu64 " gas, above the chain's gas cap %" PRIu64, est, m->cfg.gas_cap);
+    if (!set_gas(m, r, est, 0, 0))
+        return;
+    r->step = STEP_FEES;
+    prep_run(m, r);
+}
+
+/* eth_createAccessList: one execution at the latest block, its gasUsed (+ the refund bound) the
+ * measure. A revert
+ * refuses like the dry run's (anvil answers it as an error, geth as an "error" field of the
+ * result); an answer that cannot be used sends this call down the two-step path. */
+static void on_one_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
+{
+    if (r->state != TXMGR_PREPARING)
+        return;
+    if (rep->err.kind == RPC_E_METHOD_NOT_FOUND) {
+        int ep = rep->err.endpoint;
+        m->no_access_list |= ep >= 0 && ep < 31 ? 1u << ep : 1u << 31;
+        mlog(m, TXMGR_LOG_INFO, "the node does not serve eth_createAccessList (%s): gas by eth_estimateGas",
+             rep->err.message);
+        prep_run(m, r);
         return;
     }
-    /* ceil(est * (100 + margin) / 100) without overflow, then at most the cap */
-    uint64_t margin = m->cfg.estimate_margin_pct;
-    uint64_t extra = est / 100 * margin + (est % 100 * margin + 99) / 100;
-    uint64_t gas = est > UINT64_MAX - extra ? UINT64_MAX : est + extra;
-    r->gas = gas > m->cfg.gas_cap ? m->cfg.gas_cap : gas;
+    if (rep->err.kind == RPC_E_NODE) {
+        mlog(m, TXMGR_LOG_DEBUG, "eth_createAccessList failed (%s): gas by eth_estimateGas", rep->err.message);
+        prep_run(m, r);
+        return;
+    }
+    if (refused_by_reply(m, r, rep, "dry run"))
+        return;
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(rep->result, "error");
+    if (cJSON_IsString(err)) {
+        refuse(m, r, false, "dry run reverted: %s", err->valuestring);
+        return;
+    }
+    uint64_t used;
+    const cJSON *gu = cJSON_GetObjectItemCaseSensitive(rep->result, "gasUsed");
+    if (!cJSON_IsString(gu) || hex_quantity_u64(&used, gu->valuestring) || !used) {
+        mlog(m, TXMGR_LOG_DEBUG, "eth_createAccessList: no gasUsed in the answer: gas by eth_estimateGas");
+        prep_run(m, r);
+        return;
+    }
+    /* gasUsed is after the refunds (cleared slots: up to a fifth of the gas spent, EIP-3529), but
+     * the transaction needs the gas before them: up to gasUsed * 5/4 */
+    if (!set_gas(m, r, used, used / 4 + (used % 4 != 0), r->call.gas_headroom))
+        return;
+    m->stats.gas_one_run++;
     r->step = STEP_FEES;
     prep_run(m, r);
 }
@@ -2196,6 +2263,9 @@ static void on_rpc(void *ud, struct rpc_reply *replies, size_t n)
     case T_START:
         on_start(m, replies, n);
         break;
+    case T_ONE_RUN:
+        on_one_run(m, t->rec, &replies[0]);
+        break;
     case T_DRY_RUN:
         on_dry_run(m, t->rec, &replies[0]);
         break;
@@ -2439,7 +2509,7 @@ enum ferry_err txmgr_submit(struct txmgr *m, const char *id, const struct txmgr_
         return ferry_fail(FERRY_EINVAL, "txmgr: no call");
     if (call->data_len > TXMGR_DATA_MAX || (call->data_len && !call->data))
         return ferry_fail(FERRY_EINVAL, "txmgr: calldata of %zu bytes (at most %u)", call->data_len, TXMGR_DATA_MAX);
-    if (call->flags & ~(unsigned)TXMGR_DRY_RUN)
+    if (call->flags & ~(unsigned)(TXMGR_DRY_RUN | TXMGR_GAS_ONE_RUN))
         return ferry_fail(FERRY_EINVAL, "txmgr: unknown flags 0x%x", call->flags);
 
     struct rec *r = ht_find(m, id);

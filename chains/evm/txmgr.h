@@ -1,7 +1,8 @@
 /* The EVM transaction manager: one submitter key on one chain, from a call to a confirmed
  * receipt, across restarts. docs/evm.md ("Transaction manager") tells the whole story; in short:
  *
- *   submit(id, call) -> dry run (eth_call, when asked) -> eth_estimateGas (+ margin, <= gas cap)
+ *   submit(id, call) -> dry run (eth_call, when asked) -> eth_estimateGas (+ margin, <= gas cap),
+ *     or, for TXMGR_GAS_ONE_RUN, both from one eth_createAccessList (gasUsed * 5/4 + margin + headroom)
  *     -> fees (eth_feeHistory or eth_gasPrice, <= fee cap) -> the next nonce of the key's line
  *     -> sign -> WRITE-AHEAD: the record {id, nonce, attempts[{raw, hash, block}], state} is
  *        committed synchronously before anything is sent -> eth_sendRawTransaction
@@ -117,6 +118,7 @@ struct txmgr_stats {
     uint64_t reorged;        /* receipts that disappeared before the confirmation depth */
     uint64_t cancelled;
     uint64_t sweeps;
+    uint64_t gas_one_run;    /* gas limits taken from one execution (TXMGR_GAS_ONE_RUN) */
 };
 
 /* One call to make. */
@@ -126,12 +128,23 @@ struct txmgr_call {
     const uint8_t *data;        /* copied; up to TXMGR_DATA_MAX bytes */
     size_t data_len;
     u256 value;
-    uint64_t gas_limit;         /* 0: eth_estimateGas plus the margin */
-    unsigned flags;             /* TXMGR_DRY_RUN */
+    uint64_t gas_limit;         /* 0: measured (eth_estimateGas, or TXMGR_GAS_ONE_RUN) plus the margin */
+    uint64_t gas_headroom;      /* TXMGR_GAS_ONE_RUN: gas the call must still have left at its
+                                   hungriest point beyond what it uses (a callee's gas floor) */
+    unsigned flags;             /* TXMGR_DRY_RUN, TXMGR_GAS_ONE_RUN */
 };
 
 enum {
     TXMGR_DRY_RUN = 1, /* eth_call first; refuse (REFUSED, with the revert reason) if it reverts */
+    /* The gas limit from ONE execution instead of eth_estimateGas's binary search (many full
+     * executions): eth_createAccessList at the latest block, gas = gasUsed * 5/4 (gasUsed is
+     * after refunds, which return at most a fifth of what was spent) + margin % + gas_headroom,
+     * at most the cap. The same execution is the dry run: a revert refuses. Only for
+     * calls whose need the caller can bound that way (no gas-dependent path besides a known
+     * floor). An endpoint answering "method not found" is remembered, and while any is, calls
+     * take the dry run (when asked) and eth_estimateGas; any other node error does so for that
+     * call. */
+    TXMGR_GAS_ONE_RUN = 2,
 };
 
 struct txmgr;

@@ -74,6 +74,9 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     /// only PacketReceived proves a delivery.
     event PacketSkipped(bytes32 indexed packetId, uint64 indexed srcChain, uint64 indexed sequence, SkipReason reason);
     event PacketAcknowledged(bytes32 indexed packetId, uint64 indexed sequence, bool success);
+    /// @notice `acknowledgeBatch` passed over a packet that is not pending (settled already, by an earlier
+    /// batch, another relayer or a repeat within this batch; or never sent as given). Not authenticated.
+    event AcknowledgementSkipped(bytes32 indexed packetId, uint64 indexed sequence);
     event PacketTimedOut(bytes32 indexed packetId, uint64 indexed sequence, uint64 destinationTimestamp);
     event AttestersChanged(uint64 indexed epoch, address[] attesters, uint8 threshold);
     event ReceiveGasLimitChanged(uint32 gasLimit);
@@ -146,7 +149,48 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
         external
         nonReentrant
     {
-        bytes32 id = _pendingPacketId(packet);
+        _acknowledge(_pendingPacketId(packet), packet, success, result, attestation);
+    }
+
+    /// @notice `acknowledge` for many packets in one transaction: packets[i] with (success[i], results[i]) and
+    /// attestations[i]. A packet that is not pending any more (already settled, or repeated in the batch) is
+    /// skipped with `AcknowledgementSkipped` rather than reverting the batch, so a racing relayer cannot sink
+    /// it. Everything else is as for `acknowledge` and reverts the whole batch: a wrong source chain, a bad
+    /// attestation, and an `onAck` that reverts (the packet must stay pending, exactly as with a single ack;
+    /// the relayer retries the others without it).
+    function acknowledgeBatch(
+        Packet[] calldata packets,
+        bool[] calldata success,
+        bytes[] calldata results,
+        bytes[] calldata attestations
+    ) external nonReentrant {
+        uint256 n = packets.length;
+        if (n == 0) revert EmptyBatch();
+        if (success.length != n) revert LengthMismatch(n, success.length);
+        if (results.length != n) revert LengthMismatch(n, results.length);
+        if (attestations.length != n) revert LengthMismatch(n, attestations.length);
+        uint64 here = uint64(block.chainid);
+        for (uint256 i; i < n; ++i) {
+            Packet calldata p = packets[i];
+            if (p.srcChain != here) revert WrongSource(p.srcChain);
+            bytes32 id = keccak256(abi.encode(p));
+            if (commitments[p.sequence] != id) {
+                emit AcknowledgementSkipped(id, p.sequence);
+                continue;
+            }
+            _acknowledge(id, p, success[i], results[i], attestations[i]);
+        }
+    }
+
+    /// @dev Settles pending packet `id`: checks the attestation, clears the commitment, then calls onAck
+    /// (a revert there reverts the caller's whole transaction).
+    function _acknowledge(
+        bytes32 id,
+        Packet calldata packet,
+        bool success,
+        bytes calldata result,
+        bytes calldata attestation
+    ) private {
         bytes32 structHash = keccak256(abi.encode(ACKNOWLEDGEMENT_TYPEHASH, id, success, keccak256(result)));
         _verify(_hashTypedDataV4(structHash), attestation);
 

@@ -80,6 +80,83 @@ contract GasTest is Fixture {
         );
     }
 
+    /// Gas of settling n delivered transfers on the source: one `acknowledgeBatch` (or n `acknowledge`
+    /// transactions when single), same method (Gateway, vault and token cooled; 21000 + calldata + execution).
+    function _ackBatch(uint256 n, bool single) internal returns (uint256 total) {
+        vm.chainId(CHAIN_A);
+        vm.recordLogs();
+        for (uint256 i; i < n; ++i) {
+            A.vault
+                .transfer(
+                    address(token), 1e18 + i, CHAIN_B, address(uint160(0x20000 + i)), uint64(block.timestamp + 1 days)
+                );
+        }
+        Packet[] memory ps = _sentPackets();
+        bool[] memory oks = new bool[](n);
+        bytes[] memory results = new bytes[](n);
+        bytes[] memory atts = new bytes[](n);
+        for (uint256 i; i < n; ++i) {
+            (oks[i], results[i]) = _deliver(ps[i]);
+            vm.assertTrue(oks[i], "delivered with success");
+        }
+        vm.chainId(CHAIN_A);
+        for (uint256 i; i < n; ++i) {
+            atts[i] = _attest(A.gateway.acknowledgementDigest(keccak256(abi.encode(ps[i])), oks[i], results[i]));
+        }
+        uint256 calldataGas;
+        uint256 execution;
+        uint256 txs = single ? n : 1;
+        for (uint256 t; t < txs; ++t) {
+            bytes memory data = single
+                ? abi.encodeCall(Gateway.acknowledge, (ps[t], oks[t], results[t], atts[t]))
+                : abi.encodeCall(Gateway.acknowledgeBatch, (ps, oks, results, atts));
+            for (uint256 i; i < data.length; ++i) {
+                calldataGas += data[i] == 0 ? 4 : 16;
+            }
+            vm.cool(address(A.gateway));
+            vm.cool(address(A.vault));
+            vm.cool(address(token));
+            uint256 before = gasleft();
+            (bool ok,) = address(A.gateway).call(data);
+            execution += before - gasleft();
+            vm.assertTrue(ok, "acknowledged");
+        }
+        for (uint256 i; i < n; ++i) {
+            vm.assertEq(A.gateway.commitments(ps[i].sequence), bytes32(0), "every packet settled");
+        }
+        total = 21_000 * txs + calldataGas + execution;
+        console.log(
+            string.concat(
+                single ? "gas acknowledge singles=" : "gas acknowledgeBatch batch=",
+                vm.toString(n),
+                " total=",
+                vm.toString(total),
+                " per_packet=",
+                vm.toString(total / n),
+                " execution=",
+                vm.toString(execution),
+                " calldata=",
+                vm.toString(calldataGas)
+            )
+        );
+    }
+
+    function test_gas_acknowledgeSingle() public {
+        _ackBatch(1, true);
+    }
+
+    function test_gas_acknowledgeBatchOf1() public {
+        _ackBatch(1, false);
+    }
+
+    function test_gas_acknowledgeBatchOf10() public {
+        vm.assertLt(_ackBatch(10, false), _ackBatch(10, true), "one batch of 10 costs less than 10 acknowledges");
+    }
+
+    function test_gas_acknowledgeBatchOf50() public {
+        vm.assertLt(_ackBatch(50, false), 10_000_000, "50 acks well under a 30M block");
+    }
+
     function test_gas_deliverBatchOf1() public {
         _batch(1);
     }

@@ -595,6 +595,124 @@ contract GatewayTest is Fixture {
     }
 
     // ---------------------------------------------------------------------------------------------------
+    // acknowledgeBatch
+    // ---------------------------------------------------------------------------------------------------
+
+    struct AckBatch {
+        Packet[] ps;
+        bool[] oks;
+        bytes[] results;
+        bytes[] atts;
+    }
+
+    /// @dev n packets A -> B, each delivered on B, with their acknowledgements attested for A.
+    function _ackBatch(uint256 n) internal returns (AckBatch memory b) {
+        b.ps = new Packet[](n);
+        b.oks = new bool[](n);
+        b.results = new bytes[](n);
+        b.atts = new bytes[](n);
+        for (uint256 i; i < n; ++i) {
+            b.ps[i] = _sendAB(abi.encodePacked(uint8(i)), uint64(block.timestamp + 1 hours));
+            (b.oks[i], b.results[i]) = _deliver(b.ps[i]);
+        }
+        vm.chainId(CHAIN_A);
+        for (uint256 i; i < n; ++i) {
+            b.atts[i] = _attest(A.gateway.acknowledgementDigest(keccak256(abi.encode(b.ps[i])), b.oks[i], b.results[i]));
+        }
+    }
+
+    function test_acknowledgeBatch_settlesEachPacketOnce() public {
+        AckBatch memory b = _ackBatch(3);
+        for (uint256 i; i < 3; ++i) {
+            vm.expectEmit(true, true, false, true, address(A.gateway));
+            emit Gateway.PacketAcknowledged(keccak256(abi.encode(b.ps[i])), b.ps[i].sequence, b.oks[i]);
+        }
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        for (uint256 i; i < 3; ++i) {
+            vm.assertEq(A.gateway.commitments(b.ps[i].sequence), bytes32(0), "cleared");
+        }
+        vm.assertEq(appA.acks(), 3, "onAck once per packet");
+    }
+
+    function test_acknowledgeBatch_skipsSettledAndRepeatedPackets() public {
+        AckBatch memory b = _ackBatch(3);
+        // Another relayer settled the middle one first.
+        A.gateway.acknowledge(b.ps[1], b.oks[1], b.results[1], b.atts[1]);
+        vm.assertEq(appA.acks(), 1, "one ack so far");
+        // The batch carries it again, and repeats the first packet at the end.
+        AckBatch memory c;
+        c.ps = new Packet[](4);
+        c.oks = new bool[](4);
+        c.results = new bytes[](4);
+        c.atts = new bytes[](4);
+        for (uint256 i; i < 4; ++i) {
+            uint256 k = i == 3 ? 0 : i;
+            (c.ps[i], c.oks[i], c.results[i], c.atts[i]) = (b.ps[k], b.oks[k], b.results[k], b.atts[k]);
+        }
+        bytes32 id1 = keccak256(abi.encode(b.ps[1]));
+        bytes32 id0 = keccak256(abi.encode(b.ps[0]));
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.PacketAcknowledged(id0, b.ps[0].sequence, b.oks[0]);
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.AcknowledgementSkipped(id1, b.ps[1].sequence);
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.PacketAcknowledged(keccak256(abi.encode(b.ps[2])), b.ps[2].sequence, b.oks[2]);
+        vm.expectEmit(true, true, false, true, address(A.gateway));
+        emit Gateway.AcknowledgementSkipped(id0, b.ps[0].sequence);
+        A.gateway.acknowledgeBatch(c.ps, c.oks, c.results, c.atts);
+        vm.assertEq(appA.acks(), 3, "each packet acknowledged exactly once");
+        // A batch of only settled packets changes nothing and does not revert.
+        A.gateway.acknowledgeBatch(c.ps, c.oks, c.results, c.atts);
+        vm.assertEq(appA.acks(), 3, "nothing twice");
+    }
+
+    function test_acknowledgeBatch_badAttestationRevertsTheBatch() public {
+        AckBatch memory b = _ackBatch(3);
+        // Packet 2's attestation claims the other outcome (a refund of a delivered transfer).
+        b.oks[2] = !b.oks[2];
+        vm.expectRevert();
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        b.oks[2] = !b.oks[2];
+        b.atts[1] = "";
+        vm.expectRevert(abi.encodeWithSelector(Gateway.NotEnoughSignatures.selector, 0, 2));
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        for (uint256 i; i < 3; ++i) {
+            vm.assertEq(A.gateway.commitments(b.ps[i].sequence), keccak256(abi.encode(b.ps[i])), "all pending");
+        }
+        vm.assertEq(appA.acks(), 0, "no onAck ran");
+    }
+
+    function test_acknowledgeBatch_revertingCallbackRevertsTheBatchLikeASingleAck() public {
+        AckBatch memory b = _ackBatch(2);
+        appA.setRefuseCallbacks(true);
+        vm.expectRevert(MockApp.CallbackRefused.selector);
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        for (uint256 i; i < 2; ++i) {
+            vm.assertEq(A.gateway.commitments(b.ps[i].sequence), keccak256(abi.encode(b.ps[i])), "still pending");
+        }
+        appA.setRefuseCallbacks(false);
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        vm.assertEq(appA.acks(), 2, "the retry settles both");
+    }
+
+    function test_acknowledgeBatch_rejectsMalformedBatches() public {
+        AckBatch memory b = _ackBatch(2);
+        vm.expectRevert(Gateway.EmptyBatch.selector);
+        A.gateway.acknowledgeBatch(new Packet[](0), new bool[](0), new bytes[](0), new bytes[](0));
+        vm.expectRevert(abi.encodeWithSelector(Gateway.LengthMismatch.selector, 2, 1));
+        A.gateway.acknowledgeBatch(b.ps, new bool[](1), b.results, b.atts);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.LengthMismatch.selector, 2, 3));
+        A.gateway.acknowledgeBatch(b.ps, b.oks, new bytes[](3), b.atts);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.LengthMismatch.selector, 2, 0));
+        A.gateway.acknowledgeBatch(b.ps, b.oks, b.results, new bytes[](0));
+        vm.chainId(CHAIN_C);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.WrongSource.selector, CHAIN_A));
+        C.gateway.acknowledgeBatch(b.ps, b.oks, b.results, b.atts);
+        vm.chainId(CHAIN_A);
+        vm.assertEq(appA.acks(), 0, "nothing settled");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
     // timeout
     // ---------------------------------------------------------------------------------------------------
 

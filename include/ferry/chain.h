@@ -168,7 +168,7 @@ typedef void (*chain_intent_cb)(void *ud, enum ferry_err err, const struct chain
 
 enum chain_call_kind {
     CHAIN_CALL_DELIVER, /* deliver a batch of packets (this chain is their destination) */
-    CHAIN_CALL_ACK,     /* acknowledge one packet on its source (this chain) */
+    CHAIN_CALL_ACK,     /* acknowledge n >= 1 packets on their source (this chain) */
     CHAIN_CALL_TIMEOUT, /* time out one packet on its source (this chain) */
     CHAIN_CALL_RAW,     /* an operator transaction: to, data, value (ferry tx send) */
     CHAIN_CALL_ROUTER,  /* a call to this chain's IntentRouter: data (src/intent.c encodes it) */
@@ -187,11 +187,14 @@ struct chain_attestation {
 
 struct chain_call {
     enum chain_call_kind kind;
-    /* DELIVER: n packets, each with its attestation. ACK/TIMEOUT: exactly one. */
+    /* DELIVER and ACK: n packets, each with its attestation. TIMEOUT: exactly one. */
     size_t n;
     const struct packet *packets;
     const struct chain_attestation *attestations;
-    const struct packet_ack *ack;        /* ACK: the destination's acknowledgement */
+    /* ACK: acks[i] is the destination's acknowledgement of packets[i]. With n = 1, `ack` alone
+     * may stand for it (acks NULL: the form before batched acks, still accepted). */
+    const struct packet_ack *acks;
+    const struct packet_ack *ack;
     uint64_t proof_timestamp;            /* TIMEOUT: destination block time proven past the timeout */
     /* RAW (to, data, value) and ROUTER (data only: the adapter sends it to its router) */
     uint8_t to[32];

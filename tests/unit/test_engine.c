@@ -103,7 +103,8 @@ struct fk_sub {
     struct packet pk[FK_BATCH];
     size_t nsig;
     uint8_t sig[FK_BATCH][4][CHAIN_SIG_LEN];
-    struct packet_ack ack;
+    struct packet_ack ack;             /* ACK: the first packet's (acks[0]) */
+    struct packet_ack acks[FK_BATCH];  /* ACK: acks[i] for pk[i] */
     uint64_t proof;
     enum chain_submission_state state;
     uint8_t tx[32];
@@ -255,8 +256,15 @@ static enum ferry_err fk_submit(struct chain *c, const char *id, const struct ch
         s->nsig = call->attestations[i].count;
         memcpy(s->sig[i], call->attestations[i].sigs, s->nsig * CHAIN_SIG_LEN);
     }
-    if (call->kind == CHAIN_CALL_ACK)
-        assert_int_equal(packet_ack_copy(&s->ack, call->ack), FERRY_OK);
+    if (call->kind == CHAIN_CALL_ACK) {
+        /* n > 1 needs acks; n = 1 may come either way, and both must agree when both are given */
+        assert_true(call->acks || call->n == 1);
+        for (size_t i = 0; i < call->n; i++)
+            assert_int_equal(packet_ack_copy(&s->acks[i], call->acks ? &call->acks[i] : call->ack), FERRY_OK);
+        if (call->acks && call->ack)
+            assert_memory_equal(call->ack, &call->acks[0], sizeof *call->ack);
+        assert_int_equal(packet_ack_copy(&s->ack, &s->acks[0]), FERRY_OK);
+    }
     s->proof = call->proof_timestamp;
     if (c->st) { /* the adapter's write-ahead, durable at the next flush */
         struct store_key k;
@@ -399,6 +407,8 @@ static void fk_free(struct chain *c)
         for (size_t j = 0; j < c->subs[i].n; j++)
             packet_clear(&c->subs[i].pk[j]);
         packet_ack_clear(&c->subs[i].ack);
+        for (size_t k = 0; k < FK_BATCH; k++)
+            packet_ack_clear(&c->subs[i].acks[k]);
     }
     free(c);
 }
@@ -690,7 +700,7 @@ static void check_attestations(struct h *h, const struct fk_sub *s, uint64_t ver
     assert_int_equal(s->nsig, m);
     for (size_t i = 0; i < s->n; i++) {
         uint8_t d[32];
-        fk_digest(verifier, kind, &s->pk[i], kind == CHAIN_ATTEST_ACK ? &s->ack : NULL, s->proof, d);
+        fk_digest(verifier, kind, &s->pk[i], kind == CHAIN_ATTEST_ACK ? &s->acks[i] : NULL, s->proof, d);
         uint8_t prev[20] = {0};
         for (size_t k = 0; k < m; k++) {
             uint8_t a[20];
@@ -1445,6 +1455,108 @@ static void received_before_sent_then_sent(void **state)
     h_free(h);
 }
 
+/* PacketReceived for seqs[0..n) from src in ONE batch of events (one delivery transaction's
+ * logs); packet k acknowledged "ok-<seq>", a failure for odd sequences. */
+static void receive_packets(struct chain *dst, uint64_t src, const uint64_t *seqs, size_t n, uint64_t timeout)
+{
+    struct chain_event ev[16];
+    char res[16][16];
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        memset(&ev[i], 0, sizeof ev[i]);
+        ev[i].kind = CHAIN_EV_PACKET_RECEIVED;
+        struct packet p;
+        mk_packet(&p, src, dst->id, seqs[i], timeout);
+        fk_packet_id(&p, ev[i].packet_id);
+        packet_clear(&p);
+        ev[i].packet.src_chain = src;
+        ev[i].packet.dst_chain = dst->id;
+        ev[i].packet.sequence = seqs[i];
+        ev[i].ack.success = seqs[i] % 2 == 0;
+        snprintf(res[i], sizeof res[i], "ok-%" PRIu64, seqs[i]);
+        ev[i].ack.result = (uint8_t *)res[i];
+        ev[i].ack.result_len = strlen(res[i]);
+        ev[i].at = (struct chain_event_origin){.chain_id = dst->id, .block_number = 80, .block_timestamp = 995};
+        ev[i].at.tx_hash[0] = 0x4e;
+        if (!fk_received(dst, src, seqs[i]))
+            dst->recv[dst->nrecv++] = (struct pkey){src, seqs[i]};
+    }
+    inject(dst, ev, n);
+}
+
+/* Acks that become due together go to their source as one call (acknowledgeBatch), cut at the
+ * source's batch_max, each packet with its own ack and attestation; a batch that fails is split:
+ * each packet is asked about (query_pending) and resubmitted alone. */
+static void acks_batched_and_split_on_failure(void **state)
+{
+    struct h *h = h_new("mem", 3, 2);
+    h->cfg.batch_max = 4; /* A's (the source's) batch_max: 5 acks go as 4 + 1 */
+    h->cfg.jitter_pct = 0;
+    h_start(h);
+    uint64_t seqs[5] = {1, 2, 3, 4, 5};
+    for (size_t i = 0; i < 5; i++)
+        send_packet(h->a, B_ID, seqs[i], 5000, 999);
+    pump(h);
+    receive_packets(h->b, A_ID, seqs, 5, 5000);
+    pump(h);
+    assert_int_equal(h->a->nsubs, 2);
+    struct fk_sub *s = &h->a->subs[0];
+    assert_string_equal(s->id, "ack:100:1:0");
+    assert_int_equal(s->kind, CHAIN_CALL_ACK);
+    assert_int_equal(s->n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "ok-%" PRIu64, s->pk[i].sequence);
+        assert_int_equal(s->pk[i].sequence, i + 1);
+        assert_int_equal(s->acks[i].success, (i + 1) % 2 == 0);
+        assert_int_equal(s->acks[i].result_len, strlen(want));
+        assert_memory_equal(s->acks[i].result, want, strlen(want));
+    }
+    check_attestations(h, s, A_ID, CHAIN_ATTEST_ACK, 2); /* each over its own packet's ack */
+    assert_int_equal(h->a->subs[1].n, 1);
+    assert_int_equal(h->a->subs[1].pk[0].sequence, 5);
+    assert_string_equal(h->a->subs[1].id, "ack:100:5:0");
+    for (uint64_t q = 1; q <= 5; q++)
+        assert_int_equal(stored_state(h, A_ID, q), PACKET_ACKING);
+    struct packet_record r;
+    load(h, A_ID, 3, &r);
+    assert_string_equal(r.sub_id, "ack:100:1:0"); /* the batch's id, persisted on every member */
+    packet_record_clear(&r);
+
+    /* The batch reverts (one onAck refused): every member failed once, none is resubmitted
+     * before its backoff; then each is asked about and goes alone. Packet 2 was settled by
+     * someone else meanwhile: it is not sent again. */
+    fk_report(h->a, "ack:100:1:0", CHAIN_SUB_REVERTED, "execution reverted: CallbackRefused");
+    pump(h);
+    tick(h, 1005);
+    pump(h);
+    assert_int_equal(h->a->nsubs, 2);
+    h->a->settled[h->a->nsettled++] = 2;
+    tick(h, 1011);
+    pump(h);
+    assert_int_equal(h->a->nsubs, 5);
+    for (size_t i = 2; i < 5; i++) {
+        assert_int_equal(h->a->subs[i].n, 1);
+        assert_int_equal(h->a->subs[i].pk[0].sequence, i == 2 ? 1 : i);
+        char want[32];
+        snprintf(want, sizeof want, "ack:100:%" PRIu64 ":1", h->a->subs[i].pk[0].sequence);
+        assert_string_equal(h->a->subs[i].id, want);
+    }
+    load(h, A_ID, 2, &r);
+    assert_int_equal(r.attempts, 1);
+    assert_string_equal(r.sub_id, "");
+    packet_record_clear(&r);
+    load(h, A_ID, 5, &r); /* the other batch is untouched */
+    assert_string_equal(r.sub_id, "ack:100:5:0");
+    packet_record_clear(&r);
+    for (uint64_t q = 1; q <= 5; q++)
+        settle_packet(h->a, B_ID, q, 5000, true, q % 2 == 0);
+    pump(h);
+    for (uint64_t q = 1; q <= 5; q++)
+        assert_int_equal(stored_state(h, A_ID, q), PACKET_ACKED);
+    h_free(h);
+}
+
 static void ack_resubmitted_only_while_pending(void **state)
 {
     struct h *h = h_new("mem", 3, 2);
@@ -1868,6 +1980,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(invalid_transitions_are_refused),
         cmocka_unit_test(received_before_sent_then_sent),
         cmocka_unit_test(ack_resubmitted_only_while_pending),
+        cmocka_unit_test(acks_batched_and_split_on_failure),
         cmocka_unit_test(events_done_waits_for_durability),
         cmocka_unit_test(restart_reloads_and_reconciles),
         cmocka_unit_test(kill9_nothing_lost_nothing_twice),

@@ -20,6 +20,7 @@
 #include "ferry/abi.h"
 #include "ferry/chain.h"
 #include "ferry/hex.h"
+#include "ferry/keccak.h"
 #include "ferry/loop.h"
 #include "ferry/metrics.h"
 #include "ferry/signer.h"
@@ -361,6 +362,27 @@ static void deliver_2_of_3(void **state)
     assert_memory_equal(ev->at.tx_hash, s->tx_hash, 32);
     assert_int_equal(ev->at.block_number, s->block_number);
 
+    /* Its gas limit came from one execution (eth_createAccessList), not from the node's search:
+     * gasUsed * 5/4 (the refund bound) + 20 % of that + the receiver's floor (receiveGasLimit
+     * 1,000,000: + 1,000,000 / 63 + 5,000).
+     * anvil's createAccessList reports a little more than the receipt (1,800 gas here: its run
+     * carries the access list), hence a window; eth_estimateGas's search, plus 20 % of the floor
+     * too, would be ~200,000 above it. */
+    char hp[80], *th = tu_hexstr(s->tx_hash, 32);
+    snprintf(hp, sizeof hp, "[\"%s\"]", th);
+    free(th);
+    cJSON *tx = tu_anvil_call(F.r.anvil.url, "eth_getTransactionByHash", hp);
+    cJSON *rc = tu_anvil_call(F.r.anvil.url, "eth_getTransactionReceipt", hp);
+    uint64_t limit = 0, used = 0;
+    assert_int_equal(hex_quantity_u64(&limit, cJSON_GetObjectItemCaseSensitive(tx, "gas")->valuestring), FERRY_OK);
+    assert_int_equal(hex_quantity_u64(&used, cJSON_GetObjectItemCaseSensitive(rc, "gasUsed")->valuestring), FERRY_OK);
+    cJSON_Delete(tx);
+    cJSON_Delete(rc);
+    uint64_t floor_gas = 1000000 + 1000000 / 63 + 5000;
+    uint64_t spent = used + (used + 3) / 4;
+    assert_true(limit >= spent + (spent * 20 + 99) / 100 + floor_gas);
+    assert_true(limit <= spent + (spent * 20 + 99) / 100 + floor_gas + 5000);
+
     /* received now, at a block at or after the delivery, with that block's time */
     ask_received(SRC_CHAIN, 1);
     assert_true(F.q_yes);
@@ -428,16 +450,9 @@ static void bad_delivery_refused(void **state)
                      CHAIN_SUB_UNKNOWN);
 }
 
-static void pending_after_send(void **state)
+/* gateway.send(31338, 0x..bbbbb, 4000000000, "hi") from dev account 0; the block it landed in. */
+static uint64_t dev0_send(void)
 {
-    (void)state;
-    NEED_ANVIL();
-    want_answers = F.answers + 1;
-    assert_int_equal(F.r.ops->query_pending(F.r.c, 1, on_pending, NULL), FERRY_OK);
-    evm_rig_run_until(&F.r, answered, 10000, "query_pending");
-    assert_int_equal(F.q_err, FERRY_OK);
-    assert_false(F.q_yes);
-    /* gateway.send from dev account 0: sequence 1 is now pending here */
     const char *args[] = {"31338", "0x00000000000000000000000000000000000000000000000000000000000bbbbb",
                           "4000000000", "0x6869"};
     struct fbuf cd;
@@ -449,6 +464,20 @@ static void pending_after_send(void **state)
                      FERRY_OK);
     cJSON_Delete(rc);
     fbuf_free(&cd);
+    return sent_block;
+}
+
+static void pending_after_send(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    want_answers = F.answers + 1;
+    assert_int_equal(F.r.ops->query_pending(F.r.c, 1, on_pending, NULL), FERRY_OK);
+    evm_rig_run_until(&F.r, answered, 10000, "query_pending");
+    assert_int_equal(F.q_err, FERRY_OK);
+    assert_false(F.q_yes);
+    /* gateway.send from dev account 0: sequence 1 is now pending here */
+    uint64_t sent_block = dev0_send();
     /* the watcher's confirmed head must reach the block first (queries run at the confirmed head) */
     uint64_t end = loop_clock_ms() + 10000;
     while (F.r.ops->head(F.r.c).confirmed < sent_block) {
@@ -473,6 +502,91 @@ static void pending_after_send(void **state)
             seen |= F.got[i].kind == CHAIN_EV_PACKET_SENT && F.got[i].packet.sequence == 1;
     }
     assert_true(seen);
+}
+
+/* The packet dev0_send() committed under `seq`. */
+static void dev0_packet(struct packet *p, uint64_t seq)
+{
+    memset(p, 0, sizeof *p);
+    p->src_chain = OUR_CHAIN;
+    p->dst_chain = SRC_CHAIN;
+    p->sequence = seq;
+    assert_int_equal(address_parse(p->sender + 12, ANVIL_DEV0), FERRY_OK);
+    p->receiver[29] = 0x0b;
+    p->receiver[30] = 0xbb;
+    p->receiver[31] = 0xbb;
+    p->timeout_ts = 4000000000u;
+    p->payload = (uint8_t *)"hi";
+    p->payload_len = 2;
+}
+
+static bool acks_confirmed(void)
+{
+    const struct chain_submission *s = last_sub("ack-batch");
+    return s && (s->state == CHAIN_SUB_CONFIRMED || s->state == CHAIN_SUB_REVERTED || s->state == CHAIN_SUB_REFUSED);
+}
+
+/* CHAIN_CALL_ACK with n > 1 is one acknowledgeBatch: packets 1 and 2 settled, a repeat of 1 skipped. */
+static void acks_in_one_batch(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    (void)dev0_send(); /* sequence 2 (pending_after_send sent 1) */
+    struct packet p[3];
+    struct packet_ack acks[3] = {{.success = true, .result = (uint8_t *)"ok", .result_len = 2},
+                                 {.success = false, .result = (uint8_t *)"no", .result_len = 2},
+                                 {.success = true, .result = (uint8_t *)"ok", .result_len = 2}};
+    uint8_t sigs[3][2][CHAIN_SIG_LEN];
+    struct chain_attestation att[3];
+    for (int i = 0; i < 3; i++) {
+        dev0_packet(&p[i], i == 1 ? 2 : 1);
+        uint8_t d[32];
+        assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_ACK, &p[i], &acks[i], 0, d), FERRY_OK);
+        sign2(sigs[i], "att2", "att1", d);
+        att[i] = (struct chain_attestation){.count = 2, .sigs = sigs[i]};
+    }
+    struct chain_call call = {.kind = CHAIN_CALL_ACK, .n = 3, .packets = p, .attestations = att, .acks = acks};
+    uint64_t nonce0 = account_nonce(F.r.anvil.url, SUB_ADDR);
+    assert_int_equal(F.r.ops->submit(F.r.c, "ack-batch", &call), FERRY_OK);
+    evm_rig_run_until(&F.r, acks_confirmed, 20000, "the batched ack");
+    const struct chain_submission *s = last_sub("ack-batch");
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0 + 1); /* one transaction */
+    /* its logs: PacketAcknowledged for 1 and 2, AcknowledgementSkipped for the repeat of 1 */
+    char hp[80], *th = tu_hexstr(s->tx_hash, 32);
+    snprintf(hp, sizeof hp, "[\"%s\"]", th);
+    free(th);
+    cJSON *rc = tu_anvil_call(F.r.anvil.url, "eth_getTransactionReceipt", hp);
+    uint8_t acked[32], skipped[32];
+    keccak256(acked, "PacketAcknowledged(bytes32,uint64,bool)", strlen("PacketAcknowledged(bytes32,uint64,bool)"));
+    keccak256(skipped, "AcknowledgementSkipped(bytes32,uint64)", strlen("AcknowledgementSkipped(bytes32,uint64)"));
+    int n_acked = 0, n_skipped = 0;
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(rc, "logs"))
+    {
+        uint8_t t0[32];
+        const cJSON *topics = cJSON_GetObjectItemCaseSensitive(l, "topics");
+        assert_int_equal(hex_decode_exact(t0, 32, cJSON_GetArrayItem(topics, 0)->valuestring, HEX_PREFIX_REQUIRED),
+                         FERRY_OK);
+        n_acked += !memcmp(t0, acked, 32);
+        n_skipped += !memcmp(t0, skipped, 32);
+    }
+    cJSON_Delete(rc);
+    assert_int_equal(n_acked, 2);
+    assert_int_equal(n_skipped, 1);
+    /* neither is pending any more */
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        want_answers = F.answers + 1;
+        assert_int_equal(F.r.ops->query_pending(F.r.c, seq, on_pending, NULL), FERRY_OK);
+        evm_rig_run_until(&F.r, answered, 10000, "query_pending");
+        assert_int_equal(F.q_err, FERRY_OK);
+        assert_false(F.q_yes);
+    }
+    /* n > 1 without acks is refused before anything is sent */
+    call.acks = NULL;
+    call.ack = &acks[0];
+    assert_int_equal(F.r.ops->submit(F.r.c, "ack-no-acks", &call), FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "no acks"));
 }
 
 static bool probed_after_tx(void)
@@ -524,7 +638,9 @@ static void status_fields(void **state)
     assert_int_equal(metrics_render(F.m, &out), FERRY_OK);
     assert_int_equal(fbuf_addbyte(&out, 0), FERRY_OK);
     assert_non_null(strstr((char *)out.data, "ferry_chain_head_block{chain=\"alpha\"}"));
-    assert_non_null(strstr((char *)out.data, "ferry_evm_transactions_total{chain=\"alpha\",event=\"confirmed\"} 1"));
+    /* the delivery and the batched ack, both with gas limits from one execution */
+    assert_non_null(strstr((char *)out.data, "ferry_evm_transactions_total{chain=\"alpha\",event=\"confirmed\"} 2"));
+    assert_non_null(strstr((char *)out.data, "ferry_evm_transactions_total{chain=\"alpha\",event=\"gas_one_run\"} 2"));
     assert_non_null(strstr((char *)out.data, "ferry_rpc_calls{chain=\"alpha\""));
     fbuf_free(&out);
 }
@@ -536,6 +652,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(family_registered),     cmocka_unit_test(check_config_reports),
         cmocka_unit_test(digests_match_gateway), cmocka_unit_test(deliver_2_of_3),
         cmocka_unit_test(bad_delivery_refused),  cmocka_unit_test(pending_after_send),
+        cmocka_unit_test(acks_in_one_batch),
         cmocka_unit_test(status_fields),
     };
     return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);

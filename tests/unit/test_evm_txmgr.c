@@ -537,6 +537,9 @@ static void do_action(struct ctx *c, const cJSON *s)
         call.value = dec_or(s, "value", 0);
         call.gas_limit = num_or(s, "gas", 0);
         call.flags = cJSON_IsTrue(cJSON_GetObjectItem(s, "dry_run")) ? TXMGR_DRY_RUN : 0;
+        if (cJSON_IsTrue(cJSON_GetObjectItem(s, "one_run")))
+            call.flags |= TXMGR_GAS_ONE_RUN;
+        call.gas_headroom = num_or(s, "headroom", 0);
         e = txmgr_submit(c->m, cJSON_GetObjectItem(s, "id")->valuestring, &call);
         free(d);
     } else if (strcmp(what, "submits") == 0) { /* several in one turn */
@@ -694,7 +697,7 @@ static void do_check(struct ctx *c, const cJSON *s)
 #define F(x) {#x, offsetof(struct txmgr_stats, x)}
             F(submitted), F(refused),   F(persisted), F(sent),        F(send_failed), F(replaced),
             F(dropped_resent), F(rebroadcast), F(nonce_skips), F(capped), F(mined), F(confirmed),
-            F(reverted), F(reorged), F(cancelled),
+            F(reverted), F(reorged), F(cancelled), F(gas_one_run),
 #undef F
         };
         const cJSON *want = cJSON_GetObjectItem(s, "expect");
