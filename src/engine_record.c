@@ -8,6 +8,7 @@
 
 #include "engine_internal.h"
 #include "ferry/hex.h"
+#include "ferry/json_out.h"
 
 static const char *const state_names[PACKET_STATE__COUNT] = {
     "NONE", "SENT", "DELIVERING", "DELIVERED", "ACKING", "TIMING_OUT", "PARKED", "ACKED", "TIMED_OUT",
@@ -42,38 +43,6 @@ void packet_record_clear(struct packet_record *r)
 
 /* ---- JSON ---- */
 
-/* Integers up to 2^53 are JSON numbers (what people and jq expect); larger ones are decimal
- * strings, since a JSON number is a double to most readers. */
-#define JSON_SAFE_INT 9007199254740992ull
-
-static bool add_u64(cJSON *o, const char *k, uint64_t v)
-{
-    if (v <= JSON_SAFE_INT)
-        return cJSON_AddNumberToObject(o, k, (double)v) != NULL;
-    char s[24];
-    snprintf(s, sizeof s, "%" PRIu64, v);
-    return cJSON_AddStringToObject(o, k, s) != NULL;
-}
-
-static bool add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    if (!s)
-        return false;
-    hex_encode(s, p, n, true);
-    bool ok = cJSON_AddStringToObject(o, k, s) != NULL;
-    free(s);
-    return ok;
-}
-
-static bool nonzero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return true;
-    return false;
-}
-
 cJSON *packet_record_to_json(const struct packet_record *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -82,32 +51,32 @@ cJSON *packet_record_to_json(const struct packet_record *r)
     ok = ok && cJSON_AddStringToObject(o, "state", packet_state_name(r->state));
     if (r->state == PACKET_PARKED)
         ok = ok && cJSON_AddStringToObject(o, "parked_from", packet_state_name(r->parked_from));
-    ok = ok && add_u64(o, "src", r->packet.src_chain) && add_u64(o, "dst", r->packet.dst_chain) &&
-         add_u64(o, "seq", r->packet.sequence) && add_hex(o, "id", r->id, 32);
+    ok = ok && json_add_u64(o, "src", r->packet.src_chain) && json_add_u64(o, "dst", r->packet.dst_chain) &&
+         json_add_u64(o, "seq", r->packet.sequence) && json_add_hex(o, "id", r->id, 32);
     ok = ok && cJSON_AddBoolToObject(o, "have_packet", r->have_packet);
     if (r->have_packet)
-        ok = ok && add_hex(o, "sender", r->packet.sender, 32) && add_hex(o, "receiver", r->packet.receiver, 32) &&
-             add_u64(o, "timeout", r->packet.timeout_ts) &&
-             add_hex(o, "payload", r->packet.payload, r->packet.payload_len);
+        ok = ok && json_add_hex(o, "sender", r->packet.sender, 32) &&
+             json_add_hex(o, "receiver", r->packet.receiver, 32) && json_add_u64(o, "timeout", r->packet.timeout_ts) &&
+             json_add_hex(o, "payload", r->packet.payload, r->packet.payload_len);
     if (r->have_ack) {
         cJSON *a = cJSON_AddObjectToObject(o, "ack");
         ok = ok && a && cJSON_AddBoolToObject(a, "success", r->ack.success) &&
-             add_hex(a, "result", r->ack.result, r->ack.result_len);
+             json_add_hex(a, "result", r->ack.result, r->ack.result_len);
     }
-    ok = ok && add_u64(o, "proof_ts", r->proof_ts) && add_u64(o, "attempts", r->attempts) &&
-         add_u64(o, "nsub", r->nsub) && add_u64(o, "next_attempt_at", r->next_attempt_at) &&
+    ok = ok && json_add_u64(o, "proof_ts", r->proof_ts) && json_add_u64(o, "attempts", r->attempts) &&
+         json_add_u64(o, "nsub", r->nsub) && json_add_u64(o, "next_attempt_at", r->next_attempt_at) &&
          cJSON_AddStringToObject(o, "sub_id", r->sub_id) && cJSON_AddStringToObject(o, "reason", r->reason) &&
-         add_u64(o, "sent_block", r->sent_block) && add_u64(o, "sent_time", r->sent_time) &&
-         add_u64(o, "seen_at", r->seen_at);
+         json_add_u64(o, "sent_block", r->sent_block) && json_add_u64(o, "sent_time", r->sent_time) &&
+         json_add_u64(o, "seen_at", r->seen_at);
     cJSON *en = ok ? cJSON_AddObjectToObject(o, "entered") : NULL;
     ok = ok && en;
     for (int s = PACKET_SENT; ok && s < PACKET_STATE__COUNT; s++)
         if (r->entered[s])
-            ok = add_u64(en, state_names[s], r->entered[s]);
-    if (nonzero(r->recv_tx, 32))
-        ok = ok && add_hex(o, "recv_tx", r->recv_tx, 32);
-    if (nonzero(r->settle_tx, 32))
-        ok = ok && add_hex(o, "settle_tx", r->settle_tx, 32);
+            ok = json_add_u64(en, state_names[s], r->entered[s]);
+    if (json_nonzero(r->recv_tx, 32))
+        ok = ok && json_add_hex(o, "recv_tx", r->recv_tx, 32);
+    if (json_nonzero(r->settle_tx, 32))
+        ok = ok && json_add_hex(o, "settle_tx", r->settle_tx, 32);
     cJSON *subs = ok ? cJSON_AddArrayToObject(o, "subs") : NULL;
     ok = ok && subs;
     for (size_t i = 0; ok && i < r->nsubs && i < ENGINE_SUBS_KEPT; i++) {
@@ -115,8 +84,8 @@ cJSON *packet_record_to_json(const struct packet_record *r)
         ok = s && cJSON_AddItemToArray(subs, s);
         ok = ok && cJSON_AddStringToObject(s, "id", r->subs[i].id) &&
              cJSON_AddStringToObject(s, "state", chain_submission_state_name(r->subs[i].state));
-        if (ok && nonzero(r->subs[i].tx_hash, 32))
-            ok = add_hex(s, "tx", r->subs[i].tx_hash, 32);
+        if (ok && json_nonzero(r->subs[i].tx_hash, 32))
+            ok = json_add_hex(s, "tx", r->subs[i].tx_hash, 32);
     }
     if (!ok) {
         cJSON_Delete(o);

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "ferry/hex.h"
+#include "ferry/json_out.h"
 #include "ferry/u256.h"
 #include "intent_int.h"
 
@@ -560,20 +561,6 @@ enum ferry_err intent_from_json(struct intent *out, const cJSON *j, const struct
 
 /* ---- back to JSON ---- */
 
-static bool add_address(cJSON *o, const char *name, const uint8_t a[ADDRESS_LEN])
-{
-    char s[ADDRESS_STR];
-    address_to_checksum(s, a);
-    return cJSON_AddStringToObject(o, name, s) != NULL;
-}
-
-static bool add_dec(cJSON *o, const char *name, const uint8_t be[32])
-{
-    char s[U256_DEC_MAX];
-    u256_to_dec(s, u256_from_be32(be));
-    return cJSON_AddStringToObject(o, name, s) != NULL;
-}
-
 /* A chain by name with a directory, by id (a number) without. */
 static bool add_chain(cJSON *o, const char *name, uint64_t id, const struct intent_dir *dir)
 {
@@ -597,12 +584,12 @@ static cJSON *step_to_json(const struct intent *it, size_t i, const struct inten
     }
     bool ok;
     if (s->kind == INTENT_STEP_TRANSFER) {
-        ok = add_address(b, "token", s->token) &&
-             (i == 0 || !is_all(s->amount) ? add_dec(b, "amount", s->amount)
+        ok = json_add_address(b, "token", s->token) &&
+             (i == 0 || !is_all(s->amount) ? json_add_dec(b, "amount", s->amount)
                                           : cJSON_AddStringToObject(b, "amount", "all") != NULL) &&
              add_chain(b, "to_chain", s->to_chain, dir);
         if (ok && i + 1 == it->n_steps)
-            ok = add_address(b, "recipient", s->recipient);
+            ok = json_add_address(b, "recipient", s->recipient);
         if (ok && s->timeout)
             ok = cJSON_AddNumberToObject(b, "timeout", (double)s->timeout) != NULL;
     } else {
@@ -610,13 +597,13 @@ static cJSON *step_to_json(const struct intent *it, size_t i, const struct inten
         ok = hex != NULL;
         if (ok) {
             hex_encode(hex, s->data, s->data_len, true);
-            ok = add_chain(b, "chain", s->chain, dir) && add_address(b, "target", s->target) &&
-                 cJSON_AddStringToObject(b, "data", hex) != NULL && add_address(b, "token_in", s->token) &&
-                 add_address(b, "token_out", s->token_out) && add_dec(b, "min_amount_out", s->min_amount_out);
+            ok = add_chain(b, "chain", s->chain, dir) && json_add_address(b, "target", s->target) &&
+                 cJSON_AddStringToObject(b, "data", hex) != NULL && json_add_address(b, "token_in", s->token) &&
+                 json_add_address(b, "token_out", s->token_out) && json_add_dec(b, "min_amount_out", s->min_amount_out);
             free(hex);
         }
         if (ok && i == 0)
-            ok = add_dec(b, "amount_in", s->amount);
+            ok = json_add_dec(b, "amount_in", s->amount);
     }
     if (!ok) {
         cJSON_Delete(el);
@@ -631,12 +618,12 @@ cJSON *intent_to_json(const struct intent *it, const struct intent_dir *dir)
     if (!o)
         return NULL;
     cJSON *steps = NULL;
-    bool ok = add_address(o, "owner", it->owner) && add_chain(o, "origin_chain", it->origin_chain, dir) &&
-              cJSON_AddNumberToObject(o, "deadline", (double)it->deadline) && add_dec(o, "nonce", it->nonce);
+    bool ok = json_add_address(o, "owner", it->owner) && add_chain(o, "origin_chain", it->origin_chain, dir) &&
+              cJSON_AddNumberToObject(o, "deadline", (double)it->deadline) && json_add_dec(o, "nonce", it->nonce);
     if (ok) {
         if (it->refund == INTENT_REFUND_RECOVERY) {
             cJSON *r = cJSON_AddObjectToObject(o, "refund");
-            ok = r && add_address(r, "recovery", it->recovery);
+            ok = r && json_add_address(r, "recovery", it->recovery);
         } else {
             ok = cJSON_AddStringToObject(o, "refund", "origin") != NULL;
         }

@@ -8,6 +8,7 @@
 #include "ferry/eip712.h"
 #include "ferry/hex.h"
 #include "ferry/intent.h"
+#include "ferry/json_out.h"
 #include "ferry/signer.h"
 #include "ferry/u256.h"
 
@@ -21,8 +22,6 @@
 
 #define STEP_TUPLE "(uint8,uint64,address,uint256,uint64,address,address,bytes,address,uint256,uint64)"
 #define INTENT_TUPLE "(address,uint64,uint256,uint64,uint8,address," STEP_TUPLE "[])"
-
-#define JSON_INT_MAX ((uint64_t)1 << 53)
 
 /* ---- EIP-712 ---- */
 
@@ -94,31 +93,6 @@ static bool add_field(cJSON *arr, const char *name, const char *type)
     return true;
 }
 
-/* Numbers a double holds exactly go as JSON numbers, larger ones as decimal strings (both shapes
- * are accepted by eth_signTypedData_v4 and cast). */
-static bool add_uint(cJSON *o, const char *name, uint64_t v)
-{
-    if (v <= JSON_INT_MAX)
-        return cJSON_AddNumberToObject(o, name, (double)v) != NULL;
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)v);
-    return cJSON_AddStringToObject(o, name, s) != NULL;
-}
-
-static bool add_u256(cJSON *o, const char *name, const uint8_t be[32])
-{
-    char s[U256_DEC_MAX];
-    u256_to_dec(s, u256_from_be32(be));
-    return cJSON_AddStringToObject(o, name, s) != NULL;
-}
-
-static bool add_addr(cJSON *o, const char *name, const uint8_t a[ADDRESS_LEN])
-{
-    char s[ADDRESS_STR];
-    address_to_checksum(s, a);
-    return cJSON_AddStringToObject(o, name, s) != NULL;
-}
-
 static bool add_types(cJSON *td)
 {
     static const char *const domain[][2] = {
@@ -162,27 +136,30 @@ static bool add_step(cJSON *arr, const struct intent_step *s)
         return false;
     }
     hex_encode(hex, s->data, s->data_len, true);
-    ok = add_uint(o, "kind", (uint64_t)s->kind) && add_uint(o, "chain", s->chain) && add_addr(o, "token", s->token) &&
-         add_u256(o, "amount", s->amount) && add_uint(o, "toChain", s->to_chain) &&
-         add_addr(o, "recipient", s->recipient) && add_addr(o, "target", s->target) &&
-         cJSON_AddStringToObject(o, "data", hex) && add_addr(o, "tokenOut", s->token_out) &&
-         add_u256(o, "minAmountOut", s->min_amount_out) && add_uint(o, "timeout", s->timeout);
+    ok = json_add_u64(o, "kind", (uint64_t)s->kind) && json_add_u64(o, "chain", s->chain) &&
+         json_add_address(o, "token", s->token) && json_add_dec(o, "amount", s->amount) &&
+         json_add_u64(o, "toChain", s->to_chain) && json_add_address(o, "recipient", s->recipient) &&
+         json_add_address(o, "target", s->target) && cJSON_AddStringToObject(o, "data", hex) &&
+         json_add_address(o, "tokenOut", s->token_out) && json_add_dec(o, "minAmountOut", s->min_amount_out) &&
+         json_add_u64(o, "timeout", s->timeout);
     free(hex);
     return ok;
 }
 
+/* Numbers up to 2^53 go as JSON numbers, larger ones as decimal strings (json_add_u64): both shapes
+ * are accepted by eth_signTypedData_v4 and cast. */
 cJSON *intent_typed_data(const struct intent *it, const uint8_t origin_router[ADDRESS_LEN])
 {
     cJSON *td = cJSON_CreateObject();
     cJSON *dom, *msg, *steps;
     bool ok = td && add_types(td) && cJSON_AddStringToObject(td, "primaryType", "Intent") &&
               (dom = cJSON_AddObjectToObject(td, "domain")) && cJSON_AddStringToObject(dom, "name", "Ferry Intent") &&
-              cJSON_AddStringToObject(dom, "version", "1") && add_uint(dom, "chainId", it->origin_chain) &&
-              add_addr(dom, "verifyingContract", origin_router) && (msg = cJSON_AddObjectToObject(td, "message")) &&
-              add_addr(msg, "owner", it->owner) && add_uint(msg, "originChain", it->origin_chain) &&
-              add_u256(msg, "nonce", it->nonce) && add_uint(msg, "deadline", it->deadline) &&
-              add_uint(msg, "refundPolicy", (uint64_t)it->refund) && add_addr(msg, "recoveryAddress", it->recovery) &&
-              (steps = cJSON_AddArrayToObject(msg, "steps"));
+              cJSON_AddStringToObject(dom, "version", "1") && json_add_u64(dom, "chainId", it->origin_chain) &&
+              json_add_address(dom, "verifyingContract", origin_router) &&
+              (msg = cJSON_AddObjectToObject(td, "message")) && json_add_address(msg, "owner", it->owner) &&
+              json_add_u64(msg, "originChain", it->origin_chain) && json_add_dec(msg, "nonce", it->nonce) &&
+              json_add_u64(msg, "deadline", it->deadline) && json_add_u64(msg, "refundPolicy", (uint64_t)it->refund) &&
+              json_add_address(msg, "recoveryAddress", it->recovery) && (steps = cJSON_AddArrayToObject(msg, "steps"));
     for (size_t i = 0; ok && i < it->n_steps && i < INTENT_MAX_STEPS; i++)
         ok = add_step(steps, &it->steps[i]);
     if (!ok) {

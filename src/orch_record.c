@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "ferry/hex.h"
+#include "ferry/json_out.h"
 #include "ferry/u256.h"
 #include "orch_internal.h"
 
@@ -97,57 +98,13 @@ void orch_owner_field(uint8_t out[32], const uint8_t owner[ADDRESS_LEN])
 
 /* ---- JSON out ---- */
 
-#define JSON_SAFE_INT 9007199254740992ull
-
-static bool add_u64(cJSON *o, const char *k, uint64_t v)
-{
-    if (v <= JSON_SAFE_INT)
-        return cJSON_AddNumberToObject(o, k, (double)v) != NULL;
-    char s[24];
-    snprintf(s, sizeof s, "%" PRIu64, v);
-    return cJSON_AddStringToObject(o, k, s) != NULL;
-}
-
-static bool add_hex(cJSON *o, const char *k, const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    if (!s)
-        return false;
-    hex_encode(s, p, n, true);
-    bool ok = cJSON_AddStringToObject(o, k, s) != NULL;
-    free(s);
-    return ok;
-}
-
-static bool add_addr(cJSON *o, const char *k, const uint8_t a[ADDRESS_LEN])
-{
-    char s[ADDRESS_STR];
-    address_to_checksum(s, a);
-    return cJSON_AddStringToObject(o, k, s) != NULL;
-}
-
-static bool add_dec(cJSON *o, const char *k, const uint8_t be[32])
-{
-    char s[U256_DEC_MAX];
-    u256_to_dec(s, u256_from_be32(be));
-    return cJSON_AddStringToObject(o, k, s) != NULL;
-}
-
-static bool nonzero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return true;
-    return false;
-}
-
 /* A chain: its name when dir knows it, else its id. */
 static bool add_chain(cJSON *o, const char *k, uint64_t id, const struct intent_dir *dir)
 {
     const struct intent_chain_info *ci = dir ? intent_dir_by_id(dir, id) : NULL;
     if (ci)
         return cJSON_AddStringToObject(o, k, ci->name) != NULL;
-    return add_u64(o, k, id);
+    return json_add_u64(o, k, id);
 }
 
 static bool add_entered(cJSON *o, const uint64_t *entered, size_t n, const char *const *names)
@@ -156,7 +113,7 @@ static bool add_entered(cJSON *o, const uint64_t *entered, size_t n, const char 
     if (!en)
         return false;
     for (size_t s = 1; s < n; s++)
-        if (entered[s] && !add_u64(en, names[s], entered[s]))
+        if (entered[s] && !json_add_u64(en, names[s], entered[s]))
             return false;
     return true;
 }
@@ -166,8 +123,8 @@ cJSON *orch_funds_json(const struct orch_funds *f, const struct intent_dir *dir)
     if (!f->known)
         return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
-    bool ok = o && add_chain(o, "chain", f->chain, dir) && add_addr(o, "holder", f->holder) &&
-              add_addr(o, "token", f->token) && add_dec(o, "amount", f->amount) &&
+    bool ok = o && add_chain(o, "chain", f->chain, dir) && json_add_address(o, "holder", f->holder) &&
+              json_add_address(o, "token", f->token) && json_add_dec(o, "amount", f->amount) &&
               cJSON_AddBoolToObject(o, "in_flight", f->in_flight);
     if (!ok) {
         cJSON_Delete(o);
@@ -199,15 +156,16 @@ static bool add_hop(cJSON *arr, const struct hop_record *h, const struct intent_
 {
     cJSON *o = cJSON_CreateObject();
     bool ok = o && cJSON_AddItemToArray(arr, o);
-    ok = ok && add_u64(o, "index", h->index) &&
+    ok = ok && json_add_u64(o, "index", h->index) &&
          cJSON_AddStringToObject(o, "kind", h->kind == INTENT_STEP_CALL ? "call" : "transfer") &&
          add_chain(o, "chain", h->chain, dir);
     if (ok && h->kind == INTENT_STEP_CALL)
         ok = cJSON_AddNullToObject(o, "to_chain") != NULL;
     else
         ok = ok && add_chain(o, "to_chain", h->to_chain, dir);
-    ok = ok && cJSON_AddStringToObject(o, "state", hop_state_name(h->state)) && add_u64(o, "sequence", h->sequence) &&
-         add_u64(o, "timeout_at", h->timeout_at) && add_entered(o, h->entered, HOP_STATE__COUNT, hstate_names);
+    ok = ok && cJSON_AddStringToObject(o, "state", hop_state_name(h->state)) &&
+         json_add_u64(o, "sequence", h->sequence) && json_add_u64(o, "timeout_at", h->timeout_at) &&
+         add_entered(o, h->entered, HOP_STATE__COUNT, hstate_names);
     cJSON *txs = ok ? cJSON_AddArrayToObject(o, "txs") : NULL;
     ok = ok && txs;
     for (size_t i = 0; ok && i < h->ntxs && i < ORCH_TXS_KEPT; i++) {
@@ -216,8 +174,8 @@ static bool add_hop(cJSON *arr, const struct hop_record *h, const struct intent_
         cJSON *t = cJSON_CreateString(s);
         ok = t && cJSON_AddItemToArray(txs, t);
     }
-    ok = ok && cJSON_AddStringToObject(o, "error", h->error) && add_u64(o, "attempts", h->attempts) &&
-         add_u64(o, "nsub", h->nsub) && add_u64(o, "next_attempt_at", h->next_attempt_at) &&
+    ok = ok && cJSON_AddStringToObject(o, "error", h->error) && json_add_u64(o, "attempts", h->attempts) &&
+         json_add_u64(o, "nsub", h->nsub) && json_add_u64(o, "next_attempt_at", h->next_attempt_at) &&
          cJSON_AddStringToObject(o, "sub_id", h->sub_id) && add_funds(o, "funds", &h->funds, dir);
     return ok;
 }
@@ -228,26 +186,27 @@ cJSON *intent_record_to_json(const struct intent_record *r, const struct intent_
     bool ok = o != NULL;
     if (ok && !dir)
         ok = cJSON_AddNumberToObject(o, "v", ORCH_RECORD_VERSION) != NULL;
-    ok = ok && add_hex(o, "intent_id", r->id, 32) && cJSON_AddStringToObject(o, "state", intent_state_name(r->state));
+    ok = ok && json_add_hex(o, "intent_id", r->id, 32) &&
+         cJSON_AddStringToObject(o, "state", intent_state_name(r->state));
     if (ok && r->state == INTENT_STUCK)
         ok = cJSON_AddStringToObject(o, "stuck_from", intent_state_name(r->stuck_from)) != NULL;
-    ok = ok && cJSON_AddStringToObject(o, "reason", r->reason) && add_u64(o, "created_at", r->created_at) &&
-         add_u64(o, "updated_at", updated_at(r));
+    ok = ok && cJSON_AddStringToObject(o, "reason", r->reason) && json_add_u64(o, "created_at", r->created_at) &&
+         json_add_u64(o, "updated_at", updated_at(r));
     cJSON *it = NULL;
     if (ok)
         it = intent_to_json(&r->intent, dir);
     if (ok && !it && dir) /* a chain the config no longer names: chain ids, like the store */
         it = intent_to_json(&r->intent, NULL);
     ok = ok && it && cJSON_AddItemToObject(o, "intent", it);
-    ok = ok && add_hex(o, "signature", r->sig, INTENT_SIG_LEN) && add_u64(o, "current_step", r->current) &&
+    ok = ok && json_add_hex(o, "signature", r->sig, INTENT_SIG_LEN) && json_add_u64(o, "current_step", r->current) &&
          cJSON_AddBoolToObject(o, "cancel_requested", r->cancel_requested);
-    if (ok && nonzero(r->open_tx, 32))
-        ok = add_hex(o, "open_tx", r->open_tx, 32);
+    if (ok && json_nonzero(r->open_tx, 32))
+        ok = json_add_hex(o, "open_tx", r->open_tx, 32);
     else
         ok = ok && cJSON_AddNullToObject(o, "open_tx");
     ok = ok && add_entered(o, r->entered, INTENT_STATE__COUNT, istate_names) && add_funds(o, "funds", &r->funds, dir);
-    ok = ok && add_u64(o, "open_attempts", r->open_attempts) && add_u64(o, "open_nsub", r->open_nsub) &&
-         add_u64(o, "open_next_at", r->open_next_at) && cJSON_AddStringToObject(o, "open_sub", r->open_sub);
+    ok = ok && json_add_u64(o, "open_attempts", r->open_attempts) && json_add_u64(o, "open_nsub", r->open_nsub) &&
+         json_add_u64(o, "open_next_at", r->open_next_at) && cJSON_AddStringToObject(o, "open_sub", r->open_sub);
     cJSON *hops = ok ? cJSON_AddArrayToObject(o, "hops") : NULL;
     ok = ok && hops;
     for (size_t i = 0; ok && i < r->intent.n_steps && i < INTENT_MAX_STEPS; i++)
@@ -508,7 +467,8 @@ static enum ferry_err decode(struct intent_record *r, const cJSON *j)
     }
     if ((e = get_str(&c, j, "reason", r->reason, sizeof r->reason)) ||
         (e = get_u64(&c, j, "created_at", &r->created_at)) || (e = get_intent(&c, j, &r->intent)) ||
-        (e = get_hex(&c, j, "signature", r->sig, INTENT_SIG_LEN)) || (e = get_u32(&c, j, "current_step", &r->current)) ||
+        (e = get_hex(&c, j, "signature", r->sig, INTENT_SIG_LEN)) ||
+        (e = get_u32(&c, j, "current_step", &r->current)) ||
         (e = get_bool(&c, j, "cancel_requested", &r->cancel_requested)))
         return e;
     if (r->current > r->intent.n_steps)

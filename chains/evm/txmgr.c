@@ -27,6 +27,7 @@
 
 #include "ferry/abi.h"
 #include "ferry/buf.h"
+#include "ferry/json_out.h"
 #include "ferry/crash.h"
 #include "ferry/hex.h"
 #include "ferry/keccak.h"
@@ -499,17 +500,6 @@ static void key_id(const struct txmgr *m, struct store_key *k, const char *id)
     store_key_bytes(k, id, strlen(id));
 }
 
-static bool add_hex(cJSON *o, const char *name, const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 3);
-    if (!s)
-        return false;
-    hex_encode(s, p, n, true);
-    bool ok = cJSON_AddStringToObject(o, name, s) != NULL;
-    free(s);
-    return ok;
-}
-
 static bool add_q64(cJSON *o, const char *name, uint64_t v)
 {
     char q[19];
@@ -528,14 +518,14 @@ static char *rec_encode(const struct txmgr *m, const struct rec *r)
     for (unsigned i = 0; ok && i < r->n_att; i++) {
         const struct attempt *a = &r->att[i];
         cJSON *x = cJSON_CreateObject();
-        ok = x && cJSON_AddItemToArray(atts, x) && add_hex(x, "hash", a->hash, 32) &&
-             add_hex(x, "raw", a->raw, a->raw_len) && add_q64(x, "block", a->sent_block) &&
+        ok = x && cJSON_AddItemToArray(atts, x) && json_add_hex(x, "hash", a->hash, 32) &&
+             json_add_hex(x, "raw", a->raw, a->raw_len) && add_q64(x, "block", a->sent_block) &&
              (!a->cancel || cJSON_AddTrueToObject(x, "cancel"));
     }
     if (ok && r->mined >= 0) {
         cJSON *x = cJSON_AddObjectToObject(o, "mined");
         ok = x && cJSON_AddNumberToObject(x, "attempt", r->mined) && add_q64(x, "block", r->block) &&
-             add_hex(x, "block_hash", r->block_hash, 32) && cJSON_AddBoolToObject(x, "success", r->success);
+             json_add_hex(x, "block_hash", r->block_hash, 32) && cJSON_AddBoolToObject(x, "success", r->success);
     }
     if (ok && r->error)
         ok = cJSON_AddStringToObject(o, "error", r->error) != NULL;
@@ -972,9 +962,9 @@ static char *call_params(const struct txmgr *m, const struct rec *r, bool with_b
         cJSON_Delete(o);
     ok = ok && cJSON_AddStringToObject(o, "from", m->addr_hex);
     if (ok && !r->call.create)
-        ok = add_hex(o, "to", r->call.to, ADDRESS_LEN);
+        ok = json_add_hex(o, "to", r->call.to, ADDRESS_LEN);
     if (ok && r->call.data_len)
-        ok = add_hex(o, "data", r->call.data, r->call.data_len);
+        ok = json_add_hex(o, "data", r->call.data, r->call.data_len);
     if (ok) {
         char q[67];
         u256_to_quantity(q, r->call.value);
