@@ -22,23 +22,10 @@
 # daemon is down) and the StepExecuted logs on chain per step.
 set -u
 cd "$(dirname "$0")/../.."
-root=$PWD
-export FERRY_BUILD=${FERRY_BUILD:-build}
-ferry=$root/$FERRY_BUILD/ferry
-cast=$root/scripts/toolchain/node_modules/.bin/cast
-tmp=$(mktemp -d)
-unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
 crashes=${FERRY_INTENT_CRASHES:-orch.after_persist txmgr.after_broadcast hop:0 resume+orch.after_persist txmgr.after_broadcast orch.after_persist txmgr.after_broadcast txmgr.after_mined}
 
-. tests/e2e/lib.sh        # ok/notok/check/quiet/finish, port_free, wait_for
-. tests/e2e/intent_lib.sh # devnet_up, daemon_start, api, intent_3step, intent_submit, ...
-trap intent_cleanup EXIT
-
-if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
-  echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
-  exit 1
-fi
-start=$(date +%s)
+. tests/e2e/intent_lib.sh # intent_setup, intent_start, api, intent_3step, intent_submit, ...
+intent_setup
 devnet_up || finish
 amount=1000000000000000000
 q=$(quote $amount)

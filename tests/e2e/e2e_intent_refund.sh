@@ -13,27 +13,10 @@
 # Beta's clock only moves forward, so the two clock cases come last. TAP lines.
 set -u
 cd "$(dirname "$0")/../.."
-root=$PWD
-export FERRY_BUILD=${FERRY_BUILD:-build}
-ferry=$root/$FERRY_BUILD/ferry
-cast=$root/scripts/toolchain/node_modules/.bin/cast
-tmp=$(mktemp -d)
-unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
 
-. tests/e2e/lib.sh        # ok/notok/check/quiet/finish, port_free, wait_for
-. tests/e2e/intent_lib.sh # devnet_up, daemon_start, api, intent_3step, intent_submit, ...
-trap intent_cleanup EXIT
-
-if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
-  echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
-  exit 1
-fi
-start=$(date +%s)
-devnet_up || finish
-if daemon_start; then ok "ferry start serves the API"; else
-  notok "ferry start serves the API" "$(tail -5 "$tmp/ferry.log")"
-  finish
-fi
+. tests/e2e/intent_lib.sh # intent_setup, intent_start, api, intent_3step, intent_submit, ...
+intent_setup
+intent_start
 amount=1000000000000000000
 recovery=$("$cast" wallet address --private-key "$(dev_key 6)")
 rcpt_before=$(bal "$rpc_c" "$ftb_gamma" "$recipient")

@@ -1,6 +1,12 @@
 # Shared helpers of the intent end-to-end scripts (tests/e2e/e2e_intent*.sh) and the intent benchmark.
-# Sourced after tests/e2e/lib.sh, from the repository root, with $root, $ferry, $cast and $tmp set.
+# Sourced from the repository root. An e2e script calls intent_setup first; the benchmark instead
+# sources tests/e2e/lib.sh and sets $root, $ferry, $cast and $tmp itself.
 #
+#   intent_setup              the start of every intent e2e script: $root, $ferry, $cast, a fresh $tmp,
+#                             lib.sh's TAP helpers, intent_cleanup on exit, $start (for the wall time);
+#                             "not ok 1" and exit 1 when ferry, cast or curl is missing.
+#   intent_start              devnet_up then daemon_start, each a TAP line; the script finishes (exits)
+#                             when either fails.
 #   devnet_up [BLOCK_TIME]    a devnet of its own (scripts/devnet.sh up on free ports in 22000-23999,
 #                             FERRY_DEVNET_DIR=$tmp/devnet), the daemon's config tuned for short runs,
 #                             and the variables below; the owner approves alpha's router for its FTA.
@@ -37,9 +43,12 @@ pick_ports() {
 
 intent_cleanup() {
   [ -n "$daemon" ] && { kill -9 "$daemon"; wait "$daemon"; } 2>/dev/null
-  # a chain a test froze must run again for `down` to stop it
-  for f in "$FERRY_DEVNET_DIR"/anvil-*.pid; do [ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
-  scripts/devnet.sh down >/dev/null 2>&1
+  # (no devnet yet when the script stopped before devnet_up: `down` would stop the default one)
+  if [ -n "${FERRY_DEVNET_DIR:-}" ]; then
+    # a chain a test froze must run again for `down` to stop it
+    for f in "$FERRY_DEVNET_DIR"/anvil-*.pid; do [ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
+    scripts/devnet.sh down >/dev/null 2>&1
+  fi
   [ -n "${FERRY_KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 
@@ -58,6 +67,30 @@ bal() {
 }
 quote() { "$cast" call --rpc-url "$rpc_b" "$pool" "quote(address,uint256,address)(uint256)" "$voucher" "$1" "$ftb" | cut -d' ' -f1; }
 dev_key() { sed -n "s/^($1) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1; }
+
+intent_setup() {
+  root=$PWD
+  export FERRY_BUILD=${FERRY_BUILD:-build}
+  ferry=$root/$FERRY_BUILD/ferry
+  cast=$root/scripts/toolchain/node_modules/.bin/cast
+  tmp=$(mktemp -d)
+  unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
+  . tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
+  trap intent_cleanup EXIT
+  if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
+    echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
+    exit 1
+  fi
+  start=$(date +%s)
+}
+
+intent_start() {
+  devnet_up || finish
+  if daemon_start; then ok "ferry start serves the API"; else
+    notok "ferry start serves the API" "$(tail -5 "$tmp/ferry.log")"
+    finish
+  fi
+}
 
 # devnet_up [BLOCK_TIME]: false (with a "not ok" line) when anything fails.
 devnet_up() {
