@@ -79,8 +79,8 @@ cmd_build() {
         abi: .abi,
         bytecode: .bytecode.object,
         deployedBytecode: .deployedBytecode.object
-      }' "$src" >"$artifacts/$name.json.tmp"
-    mv "$artifacts/$name.json.tmp" "$artifacts/$name.json"
+      }' "$src" >"$artifacts/$name.json.tmp.$$"
+    mv "$artifacts/$name.json.tmp.$$" "$artifacts/$name.json"
   done
   echo "contracts: artifacts in ${artifacts#$root/}/ (${deployable[*]})"
 }

@@ -190,6 +190,10 @@ cmd_up() {
   [ "$(jq -r '.attesters.addresses | join(",")' "$template")" = "$(IFS=,; echo "${att_addrs[*]}")" ] ||
     die "anvil's accounts 7, 8, 9 are not the attesters config/devnet.template.json names"
 
+  # Compile once, before the three deployments run in parallel (each would otherwise build missing
+  # artifacts at the same time); forge is incremental, so this is quick when nothing changed.
+  "$root/scripts/contracts.sh" build >"$dir/contracts-build.log" 2>&1 ||
+    die "compiling the contracts failed: $(tail -3 "$dir/contracts-build.log")"
   # Deploy with instant mining (a transaction per second would make this take a minute), then back to
   # 1-second blocks.
   local rpc pids=()
