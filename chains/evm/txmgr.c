@@ -282,62 +282,6 @@ static char *vformat(const char *fmt, va_list ap)
     return xstrdup(buf);
 }
 
-/* ---- revert reasons ---- */
-
-void txmgr_revert_reason(char *out, size_t cap, const char *revert_hex)
-{
-    if (!cap)
-        return;
-    out[0] = 0;
-    struct fbuf b;
-    fbuf_init(&b, 1 << 20);
-    if (!revert_hex || hex_decode_buf(&b, revert_hex, HEX_PREFIX_REQUIRED) != FERRY_OK) {
-        snprintf(out, cap, "no reason given");
-        fbuf_free(&b);
-        return;
-    }
-    static const uint8_t error_sel[4] = {0x08, 0xc3, 0x79, 0xa0}, panic_sel[4] = {0x4e, 0x48, 0x7b, 0x71};
-    if (b.len == 0) {
-        snprintf(out, cap, "no reason given");
-    } else if (b.len < 4) {
-        snprintf(out, cap, "revert data %s", revert_hex);
-    } else if (memcmp(b.data, error_sel, 4) == 0) {
-        struct abi_type *t = NULL;
-        struct abi_value *v = NULL;
-        const uint8_t *p;
-        size_t n;
-        if (abi_type_parse(&t, "string") == FERRY_OK && abi_decode(&v, t, b.data + 4, b.len - 4) == FERRY_OK &&
-            abi_get_bytes(v, &p, &n) == FERRY_OK) {
-            size_t o = 0;
-            for (size_t i = 0; i < n && o + 1 < cap; i++)
-                out[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
-            out[o] = 0;
-        } else {
-            snprintf(out, cap, "malformed Error(string)");
-        }
-        abi_value_free(v);
-        abi_type_free(t);
-    } else if (memcmp(b.data, panic_sel, 4) == 0 && b.len == 36) {
-        u256 code = u256_from_be32(b.data + 4);
-        static const struct {
-            uint64_t code;
-            const char *what;
-        } panics[] = {{0x01, "assertion failed"},  {0x11, "arithmetic overflow"}, {0x12, "division by zero"},
-                      {0x21, "invalid enum value"}, {0x22, "bad storage encoding"}, {0x31, "pop on an empty array"},
-                      {0x32, "index out of bounds"}, {0x41, "out of memory"},       {0x51, "zero function pointer"}};
-        const char *what = "unknown panic code";
-        for (size_t i = 0; i < sizeof panics / sizeof panics[0]; i++)
-            if (u256_fits_u64(code) && code.w[0] == panics[i].code)
-                what = panics[i].what;
-        char q[67];
-        u256_to_quantity(q, code);
-        snprintf(out, cap, "panic %s (%s)", q, what);
-    } else {
-        snprintf(out, cap, "custom error 0x%02x%02x%02x%02x", b.data[0], b.data[1], b.data[2], b.data[3]);
-    }
-    fbuf_free(&b);
-}
-
 /* ---- records ---- */
 
 static void rec_unref(struct rec *r)

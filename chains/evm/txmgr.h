@@ -195,10 +195,6 @@ uint64_t txmgr_next_nonce(const struct txmgr *m);
 uint64_t txmgr_head(const struct txmgr *m);
 void txmgr_stats(const struct txmgr *m, struct txmgr_stats *out);
 
-/* Decodes revert data ("0x..."): Error(string) gives the string, Panic(uint256) "panic 0x11",
- * anything else "custom error 0x<selector>" or "no reason given". Always NUL-terminates. */
-void txmgr_revert_reason(char *out, size_t cap, const char *revert_hex);
-
 /* ---- crash points for kill -9 tests ----
  * txmgr_crash_point(name) kills the process with SIGKILL when the environment variable
  * FERRY_CRASH_AT names that point ("txmgr.after_persist"), or names it with a count

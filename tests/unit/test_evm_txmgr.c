@@ -883,32 +883,6 @@ static void load_scenarios(void)
 
 /* ---- a few checks that need no node ---- */
 
-static void revert_reasons(void **state)
-{
-    char out[128];
-    /* Error("nope") */
-    txmgr_revert_reason(out, sizeof out,
-                        "0x08c379a00000000000000000000000000000000000000000000000000000000000000020"
-                        "0000000000000000000000000000000000000000000000000000000000000004"
-                        "6e6f706500000000000000000000000000000000000000000000000000000000");
-    assert_string_equal(out, "nope");
-    txmgr_revert_reason(out, sizeof out,
-                        "0x4e487b710000000000000000000000000000000000000000000000000000000000000011");
-    assert_string_equal(out, "panic 0x11 (arithmetic overflow)");
-    txmgr_revert_reason(out, sizeof out, "0xdeadbeef00");
-    assert_string_equal(out, "custom error 0xdeadbeef");
-    txmgr_revert_reason(out, sizeof out, "0x");
-    assert_string_equal(out, "no reason given");
-    txmgr_revert_reason(out, sizeof out, NULL);
-    assert_string_equal(out, "no reason given");
-    txmgr_revert_reason(out, sizeof out, "0x08c379a0ff"); /* truncated */
-    assert_string_equal(out, "malformed Error(string)");
-    txmgr_revert_reason(out, 4, "0x08c379a00000000000000000000000000000000000000000000000000000000000000020"
-                                "0000000000000000000000000000000000000000000000000000000000000004"
-                                "6e6f706500000000000000000000000000000000000000000000000000000000");
-    assert_string_equal(out, "nop"); /* cut to the buffer */
-}
-
 /* FERRY_CRASH_AT=name#N kills at the N-th time the point is reached, and only there. */
 static void crash_points(void **state)
 {
@@ -1657,7 +1631,6 @@ int main(int argc, char **argv)
     size_t n = 0;
     for (size_t i = 0; i < n_scenarios; i++)
         tests[n++] = (struct CMUnitTest){scenario_names[i], scenario_test, NULL, NULL, (void *)(uintptr_t)i};
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(revert_reasons);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(crash_points);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(bad_arguments);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(corrupt_record_refused);
