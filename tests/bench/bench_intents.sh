@@ -37,7 +37,7 @@ ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
 . tests/e2e/lib.sh        # port_free, wait_for (its TAP helpers are not used here)
 . tests/e2e/intent_lib.sh # devnet_up, daemon_start, intent_3step, sign_id, ...
-trap intent_cleanup EXIT
+trap e2e_cleanup EXIT
 [ -x "$ferry" ] && [ -x "$cast" ] && command -v curl >/dev/null || die "ferry, cast and curl are needed"
 
 # devnet_up prints a TAP line: keep it out of the figures.

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/intent_lib.sh # intent_setup, intent_start, api, intent_3step, intent_submit, ...
 intent_setup
 sse=""
-trap '[ -n "$sse" ] && kill "$sse" 2>/dev/null; intent_cleanup' EXIT
+trap '[ -n "$sse" ] && kill "$sse" 2>/dev/null; e2e_cleanup' EXIT
 
 intent_start
 amount=1000000000000000000

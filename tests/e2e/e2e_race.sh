@@ -7,45 +7,14 @@
 # Skips (one "ok # SKIP" line) when this build has no EVM chain adapter.
 set -u
 cd "$(dirname "$0")/../.."
-root=$PWD
-export FERRY_BUILD=${FERRY_BUILD:-build}
-ferry=$root/$FERRY_BUILD/ferry
-cast=$root/scripts/toolchain/node_modules/.bin/cast
-tmp=$(mktemp -d)
+. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for, e2e_setup, e2e_ports, e2e_devnet_up
+e2e_setup
 export FERRY_DEVNET_DIR=$tmp/devnet
 # A devnet without the sample intent's voucher pool: its hand-relayed packet would be alpha's sequence 1.
 export FERRY_DEVNET_VOUCHER_POOL=0
-unset FERRY_PASSWORD FERRY_KEYSTORE_DIR
+e2e_ports 5
 
-. tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
-
-for try in $(seq 1 20); do
-  base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-): a client socket may take a port up there
-  port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && port_free $((base + 4)) && break
-done
-export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
-daemon="" daemon2=""
-cleanup() {
-  [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
-  [ -n "$daemon2" ] && kill -9 "$daemon2" 2>/dev/null
-  scripts/devnet.sh down >/dev/null 2>&1
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
-  echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
-  exit 1
-fi
-
-start=$(date +%s)
-if ! scripts/devnet.sh up >"$tmp/up.log" 2>&1; then
-  notok "devnet up" "$(tail -5 "$tmp/up.log")"
-  finish
-fi
-ok "devnet up on ports $FERRY_DEVNET_PORTS"
-d=$FERRY_DEVNET_DIR/deployments.json
-cfg=$FERRY_DEVNET_DIR/ferry.json
+e2e_devnet_up
 cfg2=$FERRY_DEVNET_DIR/ferry2.json
 api2=127.0.0.1:$((base + 4))
 

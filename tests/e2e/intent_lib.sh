@@ -2,9 +2,9 @@
 # Sourced from the repository root. An e2e script calls intent_setup first; the benchmark instead
 # sources tests/e2e/lib.sh and sets $root, $ferry, $cast and $tmp itself.
 #
-#   intent_setup              the start of every intent e2e script: $root, $ferry, $cast, a fresh $tmp,
-#                             lib.sh's TAP helpers, intent_cleanup on exit, $start (for the wall time);
-#                             "not ok 1" and exit 1 when ferry, cast or curl is missing.
+#   intent_setup              the start of every intent e2e script: lib.sh and its e2e_setup ($root,
+#                             $ferry, $cast, a fresh $tmp, e2e_cleanup on exit, $start; "not ok 1" and
+#                             exit 1 when ferry, cast or curl is missing).
 #   intent_start              devnet_up then daemon_start, each a TAP line; the script finishes (exits)
 #                             when either fails.
 #   devnet_up [BLOCK_TIME]    a devnet of its own (scripts/devnet.sh up on free ports in 22000-23999,
@@ -31,27 +31,6 @@ export BC_LINE_LENGTH=0 # bc must not wrap 78-digit numbers
 AMOUNT_IN=0x88c555abf18e4bd21aa2bd2f745d0eb6b0776963d5798557e48a6b77e6ab6833 # keccak256("Ferry.AMOUNT_IN")
 daemon=""
 
-# Four consecutive free ports in 22000-23999 (the range this project's intent tests use).
-pick_ports() {
-  local try base
-  for try in $(seq 1 40); do
-    base=$((22000 + RANDOM % 1990))
-    port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
-  done
-  export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
-}
-
-intent_cleanup() {
-  [ -n "$daemon" ] && { kill -9 "$daemon"; wait "$daemon"; } 2>/dev/null
-  # (no devnet yet when the script stopped before devnet_up: `down` would stop the default one)
-  if [ -n "${FERRY_DEVNET_DIR:-}" ]; then
-    # a chain a test froze must run again for `down` to stop it
-    for f in "$FERRY_DEVNET_DIR"/anvil-*.pid; do [ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null; done
-    scripts/devnet.sh down >/dev/null 2>&1
-  fi
-  [ -n "${FERRY_KEEP_TMP:-}" ] || rm -rf "$tmp"
-}
-
 rpc_call() { # rpc_call URL METHOD PARAMS_JSON: the result (jq -c)
   curl -sf -H 'content-type: application/json' \
     --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "$1" | jq -c .result
@@ -69,19 +48,8 @@ quote() { "$cast" call --rpc-url "$rpc_b" "$pool" "quote(address,uint256,address
 dev_key() { sed -n "s/^($1) \(0x[0-9a-fA-F]\{64\}\)\$/\1/p" "$FERRY_DEVNET_DIR/anvil-alpha.log" | head -1; }
 
 intent_setup() {
-  root=$PWD
-  export FERRY_BUILD=${FERRY_BUILD:-build}
-  ferry=$root/$FERRY_BUILD/ferry
-  cast=$root/scripts/toolchain/node_modules/.bin/cast
-  tmp=$(mktemp -d)
-  unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
-  . tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for
-  trap intent_cleanup EXIT
-  if [ ! -x "$ferry" ] || [ ! -x "$cast" ] || ! command -v curl >/dev/null; then
-    echo "not ok 1 - ferry ($ferry), cast ($cast) and curl must be built/installed"
-    exit 1
-  fi
-  start=$(date +%s)
+  . tests/e2e/lib.sh # ok/notok/check/quiet/finish, port_free, wait_for, e2e_setup (its cleanup: e2e_cleanup)
+  e2e_setup
 }
 
 intent_start() {
@@ -95,7 +63,7 @@ intent_start() {
 # devnet_up [BLOCK_TIME]: false (with a "not ok" line) when anything fails.
 devnet_up() {
   local bt=${1:-0.5} ms
-  pick_ports
+  e2e_ports 4 22000 1990 # the range this project's intent tests use
   export FERRY_DEVNET_DIR=$tmp/devnet FERRY_DEVNET_BLOCK_TIME=$bt
   if ! scripts/devnet.sh up >"$tmp/up.log" 2>&1; then
     notok "devnet up" "$(tail -5 "$tmp/up.log")"
