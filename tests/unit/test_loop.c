@@ -57,8 +57,9 @@ static void timers_fire_in_order(void **state)
     /* c is cancelled then re-armed later than a: it must now come last. */
     loop_timer_stop(&ts[2].t);
     assert_false(loop_timer_armed(&ts[2].t));
-    loop_timer_start(&ts[2].t, 60, 0);
+    /* t0 before arming: read after, it could be a millisecond late and make an on-time firing look early */
     uint64_t t0 = loop_clock_ms();
+    loop_timer_start(&ts[2].t, 60, 0);
     while (o.n < 4 && loop_clock_ms() - t0 < 5000)
         assert_int_equal(loop_run_once(loop, -1), FERRY_OK);
     assert_int_equal(o.n, 4);
