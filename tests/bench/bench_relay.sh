@@ -12,9 +12,9 @@
 #   mining the ceilings are "the next block" for any N that fits in one block (block phase, not
 #   throughput); set FERRY_BENCH_BLOCK_TIME=0.2 (seconds, fractions allowed) to see that mode
 #   anyway. The daemon's config is set to match: confirmations 0 (anvil never reorgs), a poll
-#   interval of 100 ms (the config's minimum), block_time; chains[].max_batch from
+#   interval of FERRY_BENCH_POLL (default 100ms), block_time; chains[].max_batch from
 #   FERRY_BENCH_MAX_BATCH (default 32: the most the engine's default gas estimate puts in one
-#   delivery).
+#   delivery) and a gas cap of 8M per transaction (config/example.json's for such batches).
 # - N (FERRY_BENCH_N, 200) transactions are signed beforehand (tests/bench/relay_sign.c, built
 #   here against libferry.a; the ceiling's from two funded accounts, the relay's from one) and sent in one JSON-RPC batch: the clock measures the chains and the relayer, not cast.
 # - Relay: N TokenVault.transfer calls alpha -> beta, from the first send until the daemon has
@@ -32,7 +32,11 @@
 #   A relayed packet costs alpha two transactions (its transfer and its ack, each heavier than
 #   an ERC-20 transfer) and beta a share of a delivery, so this ratio cannot reach 1 even with
 #   a relayer that costs nothing; see README, Benchmarks.
-# FERRY_BENCH_LOG=FILE keeps the daemon's log (where the time goes); FERRY_BENCH_WRAP runs the
+# - Every phase is timed by tests/bench/relay_clock.c (one process polling every 5 ms on kept-alive
+#   connections), so relay, ceiling and replay are measured alike; the CPU seconds the anvils (and
+#   the daemon) used in the relay and in the replay are printed too.
+# FERRY_BENCH_LOG=FILE keeps the daemon's log (where the time goes; FERRY_BENCH_LOG_LEVEL=debug for
+# more), FERRY_BENCH_METRICS=FILE its /metrics at the end of the relay; FERRY_BENCH_WRAP runs the
 # daemon under a profiler, e.g. "perf record -g -o /tmp/ferry.perf" or "strace -f -tt -o /tmp/ferry.st".
 # A figure, not a test: fails only when the setup fails or the relay does not finish in time.
 set -u
@@ -49,6 +53,8 @@ tmp=$(mktemp -d)
 export FERRY_DEVNET_DIR=$tmp/devnet
 unset FERRY_PASSWORD FERRY_KEYSTORE_DIR FERRY_CRASH_AT
 die() { echo "bench_relay: $*" >&2; exit 1; }
+# cpu PID...: CPU seconds (user + system) the processes have used so far
+cpu() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "scale=2; $t / $(getconf CLK_TCK)" | bc; }
 now() { date +%s.%N; }
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -77,8 +83,9 @@ if [ "$bt" = 0 ]; then
   done
 fi
 jq --arg bt "${ms}ms" --argjson mb "${FERRY_BENCH_MAX_BATCH:-32}" \
-  '.chains |= map(.block_time = $bt | .poll_interval = "100ms" | .confirmations = 0 | .max_batch = $mb)' \
+  '.chains |= map(.block_time = $bt | .poll_interval = (env.FERRY_BENCH_POLL // "100ms") | .confirmations = 0 | .max_batch = $mb | .gas_limit = 8000000)' \
   "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
+[ -n "${FERRY_BENCH_LOG_LEVEL:-}" ] && jq --arg l "$FERRY_BENCH_LOG_LEVEL" ".log_level = \$l" "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
 
 rpc_a=$(jq -r '.chains[0].rpc' "$d") rpc_b=$(jq -r '.chains[1].rpc' "$d")
 vault_a=$(jq -r '.chains[0].vault' "$d") vault_b=$(jq -r '.chains[1].vault' "$d")
@@ -125,6 +132,10 @@ pkgs="libsecp256k1 libcurl libcjson libsodium nettle libmicrohttpd"
 cc -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -O2 -Iinclude -Ichains $(pkg-config --cflags $pkgs) \
   -o "$signer" tests/bench/relay_sign.c "$FERRY_BUILD/libferry.a" $(pkg-config --libs $pkgs) -lleveldb -lpthread -lm ||
   die "could not build tests/bench/relay_sign.c"
+clock=$tmp/relay_clock
+# shellcheck disable=SC2046 # pkg-config's flags are words
+cc -std=c11 -O2 $(pkg-config --cflags libcurl libcjson) -o "$clock" tests/bench/relay_clock.c \
+  $(pkg-config --libs libcurl libcjson) || die "could not build tests/bench/relay_clock.c"
 data_t=$("$cast" calldata "transfer(address,uint256)" "$sink" $amount)
 data_v=$("$cast" calldata "transfer(address,uint256,uint64,address,uint64)" "$token" $amount 31338 "$recipient" $deadline)
 n0=()
@@ -151,24 +162,17 @@ batch "$tmp/relay.raw"
 rpc() { curl -sf -H 'content-type: application/json' --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$2\",\"params\":$3}" "$1" | jq -r .result; }
 addrs=()
 for k in "${keys[@]}"; do addrs+=("$("$cast" wallet address "$k")"); done
-mined_upto() {
-  local i
-  for i in "${!addrs[@]}"; do
-    [ $(($(rpc "$rpc_a" eth_getTransactionCount "[\"${addrs[$i]}\",\"latest\"]"))) -ge "${n1[$i]}" ] || return 1
-  done
-}
 
 # ---- the ceiling ----
 rbal_before=$("$cast" call --rpc-url "$rpc_a" "$token" "balanceOf(address)(uint256)" "$sink" | cut -d' ' -f1)
+conds=()
+for i in "${!addrs[@]}"; do conds+=("nonce:$rpc_a:${addrs[$i]}:${n1[$i]}"); done
+"$clock" 120 "${conds[@]}" >"$tmp/ceiling.clock" &
+clk=$!
 c0=$(now)
 send "$tmp/ceiling.raw" || die "anvil refused the ceiling batch: $(head -c 300 "$tmp/ceiling.raw.out")"
-end=$(($(date +%s) + 120))
-until mined_upto; do
-  [ "$(date +%s)" -le "$end" ] || die "the ceiling transfers were not all mined in 120 s (nonces $(for i in "${!addrs[@]}"; do
-    printf '%d/%d ' "$(rpc "$rpc_a" eth_getTransactionCount "[\"${addrs[$i]}\",\"latest\"]")" "${n1[$i]}"; done))"
-  sleep 0.02
-done
-c1=$(now)
+wait $clk || die "the ceiling transfers were not all mined in 120 s"
+c1=$(sort -n "$tmp/ceiling.clock" | tail -1)
 rbal=$("$cast" call --rpc-url "$rpc_a" "$token" "balanceOf(address)(uint256)" "$sink" | cut -d' ' -f1)
 [ "$(echo "$rbal - $rbal_before" | bc)" = $((N * amount)) ] || die "the ceiling transfers did not all succeed: the sink got $(echo "$rbal - $rbal_before" | bc), not $((N * amount))"
 ceiling=$(printf '%.1f' "$(echo "scale=3; $N / ($c1 - $c0)" | bc)")
@@ -191,38 +195,45 @@ head_a=$(($(rpc "$rpc_a" eth_blockNumber '[]'))) head_b=$(($(rpc "$rpc_b" eth_bl
 # only, from alpha's next sequence on.
 seq0=$(($("$cast" call --rpc-url "$rpc_a" "$(jq -r '.chains[0].gateway' "$d")" "nextSequence()(uint64)" | cut -d' ' -f1)))
 [ "$seq0" -ge 1 ] || die "could not read alpha's nextSequence"
-t0=$(now)
-send "$tmp/relay.raw" || die "anvil refused the relay batch: $(head -c 300 "$tmp/relay.raw.out")"
-td="" ta=""
-# The clock's checks must cost little: on a 2-core VM, a `ferry packets --json` of 1000 records or a
-# `cast call` every 100 ms competes with the relay for the CPU. So: the voucher balance with one
-# curl eth_call, and the daemon's own counter of ACKING -> ACKED transitions (/metrics); once it
-# reaches N, the listing decides (every packet of this run ACKED).
 acked_count() {
   curl -sf "http://$FERRY_DEVNET_API/metrics" |
     sed -n 's/^ferry_packet_transitions_total{from="ACKING",to="ACKED"} \([0-9]*\)$/\1/p'
 }
-bal_call="{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":[{\"to\":\"$voucher\",\"data\":\"$("$cast" calldata "balanceOf(address)" "$recipient")\"},\"latest\"]}"
 all_acked() {
   "$ferry" packets --json --config "$cfg" 2>/dev/null |
     jq -e --argjson n "$N" --argjson s "$seq0" \
       '[.packets[] | select(.state == "ACKED" and .src == 31337 and .seq >= $s)] | length == $n' >/dev/null
 }
-want_bal=$(printf '0x%064x' $((N * amount)))
-end=$(($(date +%s) + 300))
-while [ -z "$ta" ] || [ -z "$td" ]; do
-  [ "$(date +%s)" -le "$end" ] || die "not done in 300 s: delivered at ${td:-?}, acked at ${ta:-?}; $(tail -2 "$tmp/ferry.log")"
-  if [ -z "$td" ] &&
-    [ "$(curl -sf -H 'content-type: application/json' --data "$bal_call" "$rpc_b" | jq -r .result)" = "$want_bal" ]; then
-    td=$(now)
-  fi
-  [ -n "${FERRY_BENCH_DEBUG:-}" ] && echo "acked $(acked_count)" >&2
-  # the counter may include the devnet's own packet: the listing decides once it reaches N
-  if [ -z "$ta" ] && [ "$(acked_count)" -ge "$N" ] 2>/dev/null && all_acked; then
-    ta=$(now)
-  fi
-  sleep 0.05
+# The devnet's own packet is relayed when the daemon starts: let it settle, so that the daemon's
+# counter of ACKING -> ACKED transitions counts this run's packets only from here.
+end=$(($(date +%s) + 30))
+until [ "$("$ferry" packets --pending --json --config "$cfg" 2>/dev/null | jq '.packets | length')" = 0 ]; do
+  [ "$(date +%s)" -le "$end" ] || die "the devnet's own packet was not relayed within 30 s"
+  sleep 0.1
 done
+acked0=$(acked_count)
+[ -n "$acked0" ] || die "no ACKING -> ACKED counter in /metrics"
+bal_data=$("$cast" calldata "balanceOf(address)" "$recipient")
+want_bal=$(printf '0x%064x' $((N * amount)))
+anvils=$(cat "$FERRY_DEVNET_DIR"/anvil-*.pid)
+# The clock (tests/bench/relay_clock.c, polling every 5 ms on kept-alive connections) notes when the
+# recipient's voucher balance on beta reaches N units (delivered) and when the daemon's counter has
+# moved N more packets ACKING -> ACKED (relayed); the listing then confirms every packet of this
+# run ACKED. It starts polling before the clock's t0.
+"$clock" 300 "call:$rpc_b:$voucher:$bal_data:$want_bal" \
+  "metric:http://$FERRY_DEVNET_API/metrics:ferry_packet_transitions_total{from=\"ACKING\",to=\"ACKED\"}:$((acked0 + N))" \
+  >"$tmp/relay.clock" &
+clk=$!
+# shellcheck disable=SC2086 # pid lists
+cpu_a0=$(cpu $anvils) cpu_d0=$(cpu $daemon $(pgrep -P "$daemon"))
+t0=$(now)
+send "$tmp/relay.raw" || die "anvil refused the relay batch: $(head -c 300 "$tmp/relay.raw.out")"
+wait $clk || die "not done in 300 s (delivered at $(sed -n 1p "$tmp/relay.clock"), acked at $(sed -n 2p "$tmp/relay.clock")): $(tail -2 "$tmp/ferry.log")"
+td=$(sed -n 1p "$tmp/relay.clock") ta=$(sed -n 2p "$tmp/relay.clock")
+all_acked || die "the daemon counted $N more acks, but not every packet of this run is ACKED: $("$ferry" packets --pending --config "$cfg" 2>&1 | head -5)"
+[ -n "${FERRY_BENCH_METRICS:-}" ] && curl -sf "http://$FERRY_DEVNET_API/metrics" >"$FERRY_BENCH_METRICS"
+# shellcheck disable=SC2086
+cpu_a1=$(cpu $anvils) cpu_d1=$(cpu $daemon $(pgrep -P "$daemon"))
 kill -TERM "$daemon"
 wait "$daemon"
 daemon=""
@@ -245,13 +256,12 @@ raws() {
     curl -sf -H 'content-type: application/json' --data-binary @- "$1" |
     jq 'sort_by(.id) | map({jsonrpc: "2.0", id: .id, method: "eth_sendRawTransaction", params: [.result]})'
 }
-# done_on RPC FILE: every transaction of FILE ("hash from" lines) has a receipt.
+# receipts RPC FILE: the clock's conditions for "every transaction of FILE ("hash from" lines) is
+# mined": a receipt for each sender's last one (a sender's transactions are mined in nonce order).
 last_hashes() { awk '{ last[$2] = $1 } END { for (a in last) print last[a] }' "$1"; }
-all_mined() {
+receipts() {
   local h
-  for h in $(last_hashes "$2"); do
-    [ "$(rpc "$1" eth_getTransactionReceipt "[\"$h\"]")" != null ] || return 1
-  done
+  for h in $(last_hashes "$2"); do printf 'receipt:%s:%s\n' "$1" "$h"; done
 }
 end_a=$(($(rpc "$rpc_a" eth_blockNumber '[]'))) end_b=$(($(rpc "$rpc_b" eth_blockNumber '[]')))
 txs "$rpc_a" $((head_a + 1)) "$end_a" >"$tmp/replay_a.txs"
@@ -288,24 +298,24 @@ if [ "$bt" = 0 ]; then
     [ "$(rpc "$r" anvil_setBlockGasLimit '["0x3b9aca00"]')" = true ] || die "anvil_setBlockGasLimit on $r failed"
   done
 fi
+# shellcheck disable=SC2086
+cpu_r0=$(cpu $anvils)
 r0=$(now)
 curl -sf -H 'content-type: application/json' --data-binary @"$tmp/replay_b.json" "$rpc_b" >"$tmp/replay_b.out" &
 pb=$!
 curl -sf -H 'content-type: application/json' --data-binary @"$tmp/replay_a1.json" "$rpc_a" >"$tmp/replay_a1.out" ||
   die "replay on alpha refused"
-end=$(($(date +%s) + 120))
-until all_mined "$rpc_a" "$tmp/replay_a1.txs"; do
-  [ "$(date +%s)" -le "$end" ] || die "the replayed transfers were not all mined in 120 s (pool: $(rpc "$rpc_a" txpool_status '[]' | tr -d ' \n'); nonce $(($(rpc "$rpc_a" eth_getTransactionCount "[\"${addrs[0]}\",\"latest\"]"))))"
-  sleep 0.02
-done
+mapfile -t conds < <(receipts "$rpc_a" "$tmp/replay_a1.txs")
+"$clock" 120 "${conds[@]}" >/dev/null || die "the replayed transfers were not all mined in 120 s (pool: $(rpc "$rpc_a" txpool_status '[]' | tr -d ' \n'))"
 curl -sf -H 'content-type: application/json' --data-binary @"$tmp/replay_a2.json" "$rpc_a" >"$tmp/replay_a2.out" ||
   die "replay of the acks on alpha refused"
 wait $pb || die "replay on beta refused"
-until all_mined "$rpc_a" "$tmp/replay_a2.txs" && all_mined "$rpc_b" "$tmp/replay_b.txs"; do
-  [ "$(date +%s)" -le "$end" ] || die "the replayed transactions were not all mined in 120 s (pools: alpha $(rpc "$rpc_a" txpool_status '[]' | tr -d ' \n'), beta $(rpc "$rpc_b" txpool_status '[]' | tr -d ' \n'); errors in the replies: $(jq -c '[.[] | select(.error) | .error.message] | group_by(.) | map([.[0], length])' "$tmp/replay_a2.out" "$tmp/replay_b.out" | tr '\n' ' '))"
-  sleep 0.02
-done
-r1=$(now)
+mapfile -t conds < <(receipts "$rpc_a" "$tmp/replay_a2.txs" && receipts "$rpc_b" "$tmp/replay_b.txs")
+"$clock" 120 "${conds[@]}" >"$tmp/replay.clock" ||
+  die "the replayed transactions were not all mined in 120 s (pools: alpha $(rpc "$rpc_a" txpool_status '[]' | tr -d ' \n'), beta $(rpc "$rpc_b" txpool_status '[]' | tr -d ' \n'); errors in the replies: $(jq -c '[.[] | select(.error) | .error.message] | group_by(.) | map([.[0], length])' "$tmp/replay_a2.out" "$tmp/replay_b.out" | tr '\n' ' '))"
+r1=$(sort -n "$tmp/replay.clock" | tail -1)
+# shellcheck disable=SC2086
+cpu_r1=$(cpu $anvils)
 # Same successes, same gas: the replay did the relay's work, no less.
 rok_a=$(gas_used "$rpc_a" "$tmp/replay_a.txs") rok_b=$(gas_used "$rpc_b" "$tmp/replay_b.txs")
 if [ "$rok_a" != "$ok_a" ] && [ -n "${FERRY_BENCH_DEBUG:-}" ]; then
@@ -325,7 +335,8 @@ ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 echo "# $N transfers, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"), max_batch ${FERRY_BENCH_MAX_BATCH:-32} (signed in $signing s):" \
   "ceiling $(secs "$c1" "$c0") s, relay delivered in $(secs "$td" "$t0") s, acked in $(secs "$ta" "$t0") s;" \
   "the relay's $n_a + $n_b transactions (alpha + beta) replayed in $(secs "$r1" "$r0") s;" \
-  "successful txs and their gas: alpha $ok_a, beta $ok_b"
+  "successful txs and their gas: alpha $ok_a, beta $ok_b;" \
+  "CPU seconds: relay anvils $(echo "$cpu_a1 - $cpu_a0" | bc) + ferry $(echo "$cpu_d1 - $cpu_d0" | bc), replay anvils $(echo "$cpu_r1 - $cpu_r0" | bc)"
 echo "bench relay_packets: $ack_rate packets/s ($(ratio "$ack_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"
 echo "bench relay_delivered: $del_rate packets/s ($(ratio "$del_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"
 echo "bench relay_packets_vs_transfers: $ack_rate packets/s ($(ratio "$ack_rate" "$ceiling")x anvil's ceiling of $ceiling plain token transfers/s)"
