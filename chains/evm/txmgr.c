@@ -164,6 +164,11 @@ struct txmgr {
     uint64_t next_nonce;
     bool line_stored, line_dirty;
     uint64_t head;
+    /* Replacement order: only the lowest PENDING nonce can be mined next, so only it ages
+     * towards a replacement, counted from the head at which it became the lowest (see
+     * track_lowest). Not persisted: a restart takes the head at reload. */
+    bool low_any; /* some record was PENDING at the last look */
+    uint64_t low_nonce, low_since;
     /* fees */
     bool mode_known, legacy;
     bool fee_valid, fee_fetching;
@@ -1779,6 +1784,31 @@ static void skip_nonces(struct txmgr *m, uint64_t latest)
     schedule_commit(m);
 }
 
+/* The lowest nonce of a PENDING record (waiting for a receipt); false when none is. */
+static bool lowest_pending(const struct txmgr *m, uint64_t *nonce)
+{
+    bool any = false;
+    for (const struct rec *r = m->recs_head; r; r = r->next)
+        if (r->state == TXMGR_PENDING && (!any || r->nonce < *nonce)) {
+            *nonce = r->nonce;
+            any = true;
+        }
+    return any;
+}
+
+/* Notes which PENDING nonce is the lowest and since which head; head: the sweep's. A record
+ * that took over from a lower one did so now. One that is the lowest while nothing was pending
+ * at the last look has been it since it was sent: 0, so that its attempt's block counts. */
+static void track_lowest(struct txmgr *m, uint64_t head)
+{
+    uint64_t low = 0;
+    bool any = lowest_pending(m, &low);
+    if (any && !(m->low_any && low == m->low_nonce))
+        m->low_since = m->low_any ? head : 0;
+    m->low_any = any;
+    m->low_nonce = low;
+}
+
 static void add_replacement(struct sweep *sw, struct rec *r, bool known)
 {
     struct rec **nr = realloc(sw->replace, (sw->n_replace + 1) * sizeof *nr);
@@ -1856,7 +1886,12 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
             known = true;
     const struct attempt *last = &r->att[n - 1];
     bool cancel_due = r->cancel_requested && !last->cancel;
-    bool due = r->replace_now || cancel_due || sw->head >= last->sent_block + m->cfg.replace_after_blocks;
+    /* Age alone makes only the lowest pending nonce due: the ones behind it cannot be mined
+     * before it, and a fee bump would not change that. */
+    bool lowest = m->low_any && r->nonce == m->low_nonce;
+    uint64_t since = last->sent_block > m->low_since ? last->sent_block : m->low_since;
+    bool aged = lowest && sw->head >= since + m->cfg.replace_after_blocks;
+    bool due = r->replace_now || cancel_due || aged;
     if (due && n < m->cfg.max_attempts) {
         /* Whatever the market, the raise alone may pass a cap: then no quote is needed. */
         struct fees nf;
@@ -1938,6 +1973,7 @@ static void sweep_process(struct txmgr *m, struct sweep *sw)
         m->fee_valid = false; /* a new block: a new market */
     }
     skip_nonces(m, latest);
+    track_lowest(m, head);
     /* Items come grouped by record: a PENDING one as its receipts then its lookups, a MINED one
      * as the receipt of its mined attempt. A record that changed meanwhile waits for the next. */
     for (size_t i = 2; i < sw->n;) {
@@ -1953,6 +1989,7 @@ static void sweep_process(struct txmgr *m, struct sweep *sw)
         }
         i += n;
     }
+    track_lowest(m, head); /* the next one takes over at this head when the lowest was mined */
     if (!sw->n_replace) {
         sweep_end(m);
         return;
@@ -2157,6 +2194,11 @@ static void on_start(struct txmgr *m, struct rpc_reply *replies, size_t n)
         m->next_nonce = next;
         m->line_dirty = true;
     }
+    /* When the lowest of the loaded records became the lowest is not known (not persisted):
+     * it counts from now, which may delay a stuck one by replace_after_blocks but never
+     * replaces one for nothing. */
+    m->low_any = lowest_pending(m, &m->low_nonce);
+    m->low_since = head;
     m->phase = PH_READY;
     mlog(m, TXMGR_LOG_INFO, "ready: next nonce %" PRIu64 ", head %" PRIu64, m->next_nonce, m->head);
     /* Re-broadcast what may never have left (same bytes, same hash: harmless if it did), and

@@ -12,6 +12,13 @@
  *        after replace_after_blocks, or the latest attempt sent again when the node dropped it,
  *        or NONCE_TAKEN when another transaction from the key used the nonce.
  *
+ * Replacement for age is only for the lowest nonce of the line still waiting for a receipt (the
+ * ones behind it cannot be mined first, and the blocks that pass may be mining our own earlier
+ * nonces): replace_after_blocks count from the later of its latest attempt's block and the head
+ * at which it became the lowest PENDING nonce (kept in memory; after a restart, the head at
+ * reload). A broadcast refused as underpriced, a cancel and a dropped attempt being sent again
+ * apply to any PENDING record without waiting.
+ *
  * Submissions are idempotent per caller-chosen id: submitting a known id reports the existing
  * record instead of creating a transaction, also after a restart (the id is persisted with the
  * record). The one exception is an id whose submission ended without any effect on chain
@@ -86,7 +93,8 @@ struct txmgr_config {
     uint64_t gas_cap;              /* required: the most gas one transaction may use */
     unsigned estimate_margin_pct;  /* gas limit = estimate + this % [20] */
     unsigned confirmations;        /* CONFIRMED when block + confirmations <= head; 0: when mined */
-    unsigned replace_after_blocks; /* blocks without a receipt before a replacement [3] */
+    unsigned replace_after_blocks; /* blocks without a receipt, as the lowest pending nonce, before
+                                      a replacement [3] (see the top of this file) */
     unsigned max_attempts;         /* replacements stop here, 1..TXMGR_MAX_ATTEMPTS [TXMGR_MAX_ATTEMPTS] */
     uint32_t poll_ms;              /* sweep this often while anything is in flight; 0: only on
                                       txmgr_on_head / txmgr_poke */
