@@ -798,7 +798,7 @@ static void group_answer(void *ud, struct rpc_reply *r, size_t n)
     (void)group_end(g, r, NULL);
 }
 
-/* The calls of one eth_call: the query's calldata to the Gateway (or the router) at its block. */
+/* The params of a query's eth_call: its calldata to the Gateway (or the router) at its block. */
 static void query_params(const struct query *q, char *out, size_t cap)
 {
     struct chain *c = q->c;
