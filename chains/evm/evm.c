@@ -25,6 +25,7 @@
 #include "ferry/metrics.h"
 
 #define PROBE_EVERY_MS 10000
+#define EVM_RPC_MAX_BATCH 1000 /* calls per JSON-RPC batch: the client's limit, and the point queries' */
 #define EVM_RECEIVER_CALL_OVERHEAD 5000 /* the Gateway's CALL_OVERHEAD in its receiver gas floor */ /* the submitter's balance and nonce are asked again this often */
 
 struct chain {
@@ -55,6 +56,10 @@ struct chain {
     /* Metrics (NULL families when the env has no registry). */
     struct metric *m_head, *m_confirmed, *m_lag, *m_balance, *m_tx, *m_rpc, *m_rpc_err;
     struct txmgr_stats m_last; /* counters already exported */
+    /* Point queries waiting for the end of the turn, and those that failed to go out ("point queries"). */
+    struct loop_defer q_flush, q_fail;
+    struct qgroup *q_open, *q_failed;
+    struct qgroup *q_answering; /* the group whose callbacks are running */
 };
 
 static const char *LOG_MOD = "evm";
@@ -447,6 +452,7 @@ static enum ferry_err evm_open(struct chain **out, const cJSON *config, const st
         .n_endpoints = c->cfg.rpc.n,
         .timeout_ms = (uint32_t)c->cfg.rpc_timeout_ms,
         .deadline_ms = (uint32_t)(c->cfg.rpc_timeout_ms * 3 > 30000 ? c->cfg.rpc_timeout_ms * 3 : 30000),
+        .max_batch = EVM_RPC_MAX_BATCH,
     };
     if ((e = rpc_client_new(env->loop, &rc, &c->rpc)))
         goto fail;
@@ -530,11 +536,14 @@ static void evm_stop(struct chain *c)
     c->started = false;
 }
 
+static void queries_close(struct chain *c);
+
 static void evm_close(struct chain *c)
 {
     if (!c)
         return;
     c->closing = true;
+    queries_close(c);
     if (c->env.metrics && c->m_head)
         metrics_remove_collector(c->env.metrics, collect, c);
     if (c->watch)
@@ -628,10 +637,23 @@ static enum chain_submission_state evm_submission(struct chain *c, const char *i
     return out->state;
 }
 
-/* ---- point queries: an eth_call at the confirmed head, with that block's time ---- */
+/* ---- point queries: an eth_call at the confirmed head, with that block's time ----
+ *
+ * The engine checks a whole delivery batch in one turn (a query_received per packet): one
+ * JSON-RPC batch per query doubled the destination node's load. So queries started in one
+ * loop turn for the same block wait in a group and go out together at the end of the turn
+ * (c->q_flush): one eth_getBlockByNumber for the block, then one eth_call per query, each
+ * answer checked on its own. A group holds at most EVM_QUERY_GROUP_MAX queries (the client's
+ * batch limit, less the header); a full one is left as it is and the next query opens another.
+ * Queries started while the watcher knows no head group the same way: one eth_blockNumber per
+ * group, then its batch at the confirmed head of that answer. */
+
+#define EVM_QUERY_GROUP_MAX (EVM_RPC_MAX_BATCH - 1)
+#define EVM_QUERY_PARAMS_MAX 300 /* [{"to":"0x..","data":"0x<68 bytes>"},"0x<u64>"] */
 
 struct query {
     struct chain *c;
+    struct query *next; /* in its group */
     bool pending_kind; /* query_pending (commitments) rather than query_received */
     bool intent_kind;  /* query_intent (the router's intentState) */
     uint64_t src, seq;
@@ -644,6 +666,18 @@ struct query {
     void *ud;
     enum ferry_err err_code;
     char err[240];
+};
+
+/* Owns its queries; owned by c->q_open (not sent yet), by the client (sent) or by c->q_failed
+ * (nothing could be sent: they fail on the next turn). */
+struct qgroup {
+    struct chain *c; /* NULL: the chain was closed from one of this group's callbacks */
+    struct qgroup *next;
+    bool known; /* block is the confirmed head to ask at; else an eth_blockNumber comes first */
+    uint64_t block;
+    struct query *head, *tail;
+    size_t n;
+    char why[240]; /* in c->q_failed: why */
 };
 
 static void query_finish(struct query *q, enum ferry_err err, bool yes, uint64_t block, uint64_t ts)
@@ -666,18 +700,17 @@ static void query_finish(struct query *q, enum ferry_err err, bool yes, uint64_t
     free(q);
 }
 
-static void query_answer(void *ud, struct rpc_reply *r, size_t n)
+/* One query's answer: the block header (shared by the group) and its own eth_call. */
+static void query_answer(struct query *q, const struct rpc_reply *hdr, const struct rpc_reply *call)
 {
-    struct query *q = ud;
-    if (q->c->closing || n != 2)
-        return query_finish(q, FERRY_EIO, false, 0, 0);
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[i].err.kind), r[i].err.message);
+    const struct rpc_reply *r[2] = {hdr, call};
+    for (size_t i = 0; i < 2; i++)
+        if (r[i]->err.kind != RPC_OK) {
+            snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[i]->err.kind), r[i]->err.message);
             return query_finish(q, FERRY_EIO, false, 0, 0);
         }
     uint64_t ts = 0, num = 0;
-    const cJSON *blk = r[0].result;
+    const cJSON *blk = hdr->result;
     uint8_t word[32];
     if (q->intent_kind) {
         if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) ||
@@ -685,14 +718,14 @@ static void query_answer(void *ud, struct rpc_reply *r, size_t n)
             snprintf(q->err, sizeof q->err, "malformed block %" PRIu64 " in the answer to intentState", q->block);
             return query_finish(q, FERRY_EIO, false, 0, 0);
         }
-        if (!cJSON_IsString(r[1].result) || evm_decode_position(&q->ir, r[1].result->valuestring, q->err,
-                                                                sizeof q->err))
+        if (!cJSON_IsString(call->result) ||
+            evm_decode_position(&q->ir, call->result->valuestring, q->err, sizeof q->err))
             return query_finish(q, FERRY_EIO, false, 0, 0);
         return query_finish(q, FERRY_OK, true, num, ts);
     }
     if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) || num != q->block ||
-        !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(r[1].result) ||
-        hex_decode_exact(word, 32, r[1].result->valuestring, HEX_PREFIX_REQUIRED)) {
+        !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(call->result) ||
+        hex_decode_exact(word, 32, call->result->valuestring, HEX_PREFIX_REQUIRED)) {
         snprintf(q->err, sizeof q->err, "malformed answer to %s at block %" PRIu64,
                  q->pending_kind ? "commitments" : "received", q->block);
         return query_finish(q, FERRY_EIO, false, 0, 0);
@@ -714,8 +747,59 @@ static void query_answer(void *ud, struct rpc_reply *r, size_t n)
     query_finish(q, FERRY_OK, yes, num, ts);
 }
 
-/* Sends the batch; an error means nothing was sent and no callback will run. */
-static enum ferry_err query_at(struct query *q)
+/* Ends every query of g, in the order they were started: with its answer (r: the header, then
+ * one reply per query), or all with `why`. Frees g. A callback may close the chain: the rest
+ * then end without theirs. Returns false when the chain is gone. */
+static bool group_end(struct qgroup *g, struct rpc_reply *r, const char *why)
+{
+    struct chain *c = g->c;
+    struct qgroup *outer = c->q_answering; /* close() may run the client's callbacks from ours */
+    c->q_answering = g;
+    size_t i = 0;
+    for (struct query *q; (q = g->head); i++) {
+        g->head = q->next;
+        if (!g->c) {
+            free(q);
+        } else if (why) {
+            snprintf(q->err, sizeof q->err, "%s", why);
+            query_finish(q, FERRY_EIO, false, 0, 0);
+        } else {
+            query_answer(q, &r[0], &r[1 + i]);
+        }
+    }
+    bool alive = g->c != NULL;
+    if (alive)
+        c->q_answering = outer;
+    free(g);
+    return alive;
+}
+
+/* Frees g and its queries without a callback. */
+static void group_drop(struct qgroup *g)
+{
+    for (struct query *q, *nx = g->head; (q = nx);) {
+        nx = q->next;
+        free(q);
+    }
+    free(g);
+}
+
+static void group_answer(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct qgroup *g = ud;
+    if (g->c->closing)
+        return group_drop(g);
+    if (n != g->n + 1) {
+        char why[80];
+        snprintf(why, sizeof why, "%zu replies to a batch of %zu calls", n, g->n + 1);
+        (void)group_end(g, NULL, why);
+        return;
+    }
+    (void)group_end(g, r, NULL);
+}
+
+/* The params of a query's eth_call: its calldata to the Gateway (or the router) at its block. */
+static void query_params(const struct query *q, char *out, size_t cap)
 {
     struct chain *c = q->c;
     uint8_t cd[4 + 64];
@@ -727,50 +811,156 @@ static enum ferry_err query_at(struct query *q)
     } else {
         cdlen = evm_query_calldata(cd, &c->gw, q->pending_kind, q->src, q->seq);
     }
-    char cdhex[sizeof cd * 2 + 3], gw[43], num[19], p_blk[64], p_call[300];
+    char cdhex[sizeof cd * 2 + 3], gw[43], num[19];
     put_hex(cdhex, cd, cdlen);
     put_hex(gw, q->intent_kind ? c->cfg.router.bytes : c->cfg.gateway.bytes, 20);
     hex_u64_quantity(num, q->block);
-    snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
-    snprintf(p_call, sizeof p_call, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
-    const struct rpc_call_spec calls[] = {{"eth_getBlockByNumber", p_blk}, {"eth_call", p_call}};
-    return rpc_batch(c->rpc, calls, 2, NULL, query_answer, q);
+    snprintf(out, cap, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
 }
 
-static void query_head(void *ud, struct rpc_reply *r, size_t n)
+/* Sends g's batch; an error means nothing was sent and g is still the caller's. */
+static enum ferry_err group_send(struct qgroup *g)
 {
-    struct query *q = ud;
+    struct chain *c = g->c;
+    struct rpc_call_spec *calls = calloc(g->n + 1, sizeof *calls);
+    char *params = malloc(g->n * EVM_QUERY_PARAMS_MAX);
+    enum ferry_err e = FERRY_OK;
+    if (!calls || !params) {
+        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory for a batch of %zu queries", g->n);
+        goto out;
+    }
+    char num[19], p_blk[64];
+    hex_u64_quantity(num, g->block);
+    snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
+    calls[0] = (struct rpc_call_spec){"eth_getBlockByNumber", p_blk};
+    size_t i = 0;
+    for (struct query *q = g->head; q; q = q->next, i++) {
+        q->block = g->block;
+        char *p = params + i * EVM_QUERY_PARAMS_MAX;
+        query_params(q, p, EVM_QUERY_PARAMS_MAX);
+        calls[1 + i] = (struct rpc_call_spec){"eth_call", p};
+    }
+    e = rpc_batch(c->rpc, calls, g->n + 1, NULL, group_answer, g);
+out:
+    free(calls);
+    free(params);
+    return e;
+}
+
+static void group_head(void *ud, struct rpc_reply *r, size_t n)
+{
+    struct qgroup *g = ud;
     uint64_t head;
-    if (q->c->closing || n != 1)
-        return query_finish(q, FERRY_EIO, false, 0, 0);
-    if (r[0].err.kind != RPC_OK) {
-        snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[0].err.kind), r[0].err.message);
-        return query_finish(q, FERRY_EIO, false, 0, 0);
+    char why[240];
+    if (g->c->closing)
+        return group_drop(g);
+    if (n != 1) {
+        snprintf(why, sizeof why, "%zu replies to eth_blockNumber", n);
+    } else if (r[0].err.kind != RPC_OK) {
+        snprintf(why, sizeof why, "%s: %s", rpc_errkind_name(r[0].err.kind), r[0].err.message);
+    } else if (!quantity(r[0].result, &head)) {
+        snprintf(why, sizeof why, "malformed eth_blockNumber");
+    } else {
+        g->block = confirmed_of(g->c, head);
+        g->known = true;
+        if (!group_send(g))
+            return;
+        snprintf(why, sizeof why, "%s", ferry_errmsg());
     }
-    if (!quantity(r[0].result, &head)) {
-        snprintf(q->err, sizeof q->err, "malformed eth_blockNumber");
-        return query_finish(q, FERRY_EIO, false, 0, 0);
-    }
-    q->block = confirmed_of(q->c, head);
-    if (query_at(q)) {
-        snprintf(q->err, sizeof q->err, "%s", ferry_errmsg());
-        query_finish(q, FERRY_EIO, false, 0, 0);
+    (void)group_end(g, NULL, why);
+}
+
+/* Queues g to fail on the next turn (the queries' callbacks never run in the turn they started). */
+static void group_failed(struct qgroup *g, const char *why)
+{
+    struct chain *c = g->c;
+    snprintf(g->why, sizeof g->why, "%s", why);
+    g->next = c->q_failed;
+    c->q_failed = g;
+    loop_defer(&c->q_fail);
+}
+
+static void query_fail_run(struct loop_defer *d, void *ud)
+{
+    (void)d;
+    struct chain *c = ud;
+    struct qgroup *g;
+    while ((g = c->q_failed)) {
+        c->q_failed = g->next;
+        if (!group_end(g, NULL, g->why))
+            return;
     }
 }
 
+/* The end of the turn: every open group goes out. Runs in the deferred work, so anything
+ * failing here waits one more turn (query_fail_run). */
+static void query_flush(struct loop_defer *d, void *ud)
+{
+    (void)d;
+    struct chain *c = ud;
+    struct qgroup *g = c->q_open, *next;
+    c->q_open = NULL;
+    for (; g; g = next) {
+        next = g->next;
+        g->next = NULL;
+        enum ferry_err e = g->known ? group_send(g) : rpc_call(c->rpc, "eth_blockNumber", "[]", NULL, group_head, g);
+        if (e)
+            group_failed(g, ferry_errmsg());
+    }
+}
+
+/* At close, before the client goes: the groups not sent end without callbacks, and the one
+ * whose callbacks are running (close called from one of them) stops calling them. */
+static void queries_close(struct chain *c)
+{
+    if (c->q_answering)
+        c->q_answering->c = NULL;
+    c->q_answering = NULL;
+    loop_defer_cancel(&c->q_flush);
+    loop_defer_cancel(&c->q_fail);
+    struct qgroup *lists[2] = {c->q_open, c->q_failed};
+    c->q_open = c->q_failed = NULL;
+    for (int k = 0; k < 2; k++)
+        for (struct qgroup *g = lists[k], *nx; g; g = nx) {
+            nx = g->next;
+            group_drop(g);
+        }
+}
+
+/* Adds q to this turn's group for its block; the group goes out at the end of the turn. */
 static enum ferry_err query_start(struct query *q)
 {
-    struct chain_head h = evm_watch_head(q->c->watch);
-    enum ferry_err e;
-    if (h.confirmed) { /* the watcher's view: at most one poll old */
-        q->block = h.confirmed;
-        e = query_at(q);
-    } else {
-        e = rpc_call(q->c->rpc, "eth_blockNumber", "[]", NULL, query_head, q);
+    struct chain *c = q->c;
+    struct chain_head h = evm_watch_head(c->watch);
+    bool known = h.confirmed != 0; /* the watcher's view: at most one poll old */
+    struct qgroup *g = c->q_open, *last = NULL;
+    for (; g; last = g, g = g->next)
+        if (g->known == known && (!known || g->block == h.confirmed) && g->n < EVM_QUERY_GROUP_MAX)
+            break;
+    if (!g) {
+        if (!(g = calloc(1, sizeof *g))) {
+            free(q);
+            return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+        }
+        *g = (struct qgroup){.c = c, .known = known, .block = known ? h.confirmed : 0};
+        if (last)
+            last->next = g;
+        else
+            c->q_open = g;
     }
-    if (e)
-        free(q);
-    return e;
+    q->block = g->block;
+    if (g->tail)
+        g->tail->next = q;
+    else
+        g->head = q;
+    g->tail = q;
+    g->n++;
+    if (!c->q_flush.loop)
+        loop_defer_init(c->env.loop, &c->q_flush, query_flush, c);
+    if (!c->q_fail.loop)
+        loop_defer_init(c->env.loop, &c->q_fail, query_fail_run, c);
+    loop_defer(&c->q_flush);
+    return FERRY_OK;
 }
 
 static enum ferry_err evm_query_received(struct chain *c, uint64_t src_chain, uint64_t sequence, chain_received_cb cb,
