@@ -1,0 +1,118 @@
+/* The learned model of delivery gas (chains/evm/gasmodel.c): calldata gas, learning the most
+ * per packet, pricing, forgetting, and the bounded table's least-recently-used eviction. The
+ * adapter's use of it (which deliveries teach it, which it prices, a revert forgetting) is in
+ * test_evm_adapter.c against anvil. */
+#include <string.h>
+
+#include "evm/gasmodel.h"
+#include "testutil.h"
+
+static void recv_of(uint8_t out[32], unsigned k)
+{
+    memset(out, 0, 32);
+    out[30] = (uint8_t)(k >> 8);
+    out[31] = (uint8_t)k;
+    out[12] = 0xaa;
+}
+
+static void calldata_gas(void **state)
+{
+    (void)state;
+    const uint8_t d[] = {0, 1, 0, 0, 0xff};
+    assert_int_equal(evm_calldata_gas(d, sizeof d), 3 * 4 + 2 * 16);
+    assert_int_equal(evm_calldata_gas(NULL, 0), 0);
+}
+
+static void learn_and_price(void **state)
+{
+    (void)state;
+    struct evm_gas_model m;
+    memset(&m, 0, sizeof m);
+    uint8_t a[32], b[32];
+    recv_of(a, 1);
+    recv_of(b, 2);
+    /* nothing known: no price */
+    size_t one = 1;
+    assert_int_equal(evm_gas_model_price(&m, &a, &one, 1, 1000, 50000), 0);
+    /* 3 packets, 21000 + 1000 calldata + 300,001 execution: 100,001 per packet, rounded up */
+    assert_true(evm_gas_model_learn(&m, a, 3, 21000 + 1000 + 300001, 1000));
+    assert_int_equal(evm_gas_model_figure(&m, a), 100001);
+    /* a cheaper batch does not lower it; a dearer one raises it */
+    assert_true(evm_gas_model_learn(&m, a, 1, 21000 + 1000 + 90000, 1000));
+    assert_int_equal(evm_gas_model_figure(&m, a), 100001);
+    assert_true(evm_gas_model_learn(&m, a, 2, 21000 + 2000 + 240000, 2000));
+    assert_int_equal(evm_gas_model_figure(&m, a), 120000);
+    /* receipts that cannot be a delivery's teach nothing */
+    assert_false(evm_gas_model_learn(&m, b, 1, 21000 + 500, 500));
+    assert_false(evm_gas_model_learn(&m, b, 0, 900000, 500));
+    assert_int_equal(evm_gas_model_figure(&m, b), 0);
+
+    /* 4 packets to a: 21000 + calldata + 4 * (120000 + 25000 + 12000) + headroom */
+    size_t four = 4;
+    assert_int_equal(evm_gas_model_price(&m, &a, &four, 1, 3000, 1020873),
+                     21000 + 3000 + 4 * (120000 + 25000 + 12000) + 1020873);
+    /* the 10 % rounds up */
+    assert_true(evm_gas_model_learn(&m, b, 1, 21000 + 12345, 0));
+    assert_int_equal(evm_gas_model_price(&m, &b, &one, 1, 0, 0), 21000 + 12345 + 25000 + 1235);
+    /* a mixed batch is priced only when every receiver is known */
+    uint8_t both[3][32];
+    memcpy(both[0], a, 32);
+    memcpy(both[1], b, 32);
+    size_t counts[3] = {2, 1, 5};
+    assert_int_equal(evm_gas_model_price(&m, both, counts, 2, 100, 7),
+                     21000 + 100 + 7 + 2 * (120000 + 25000 + 12000) + (12345 + 25000 + 1235));
+    recv_of(both[2], 3);
+    assert_int_equal(evm_gas_model_price(&m, both, counts, 3, 100, 7), 0);
+    /* no packets: no price */
+    size_t zero = 0;
+    assert_int_equal(evm_gas_model_price(&m, &a, &zero, 1, 0, 0), 0);
+    /* saturates instead of wrapping */
+    size_t huge = SIZE_MAX;
+    assert_int_equal(evm_gas_model_price(&m, &a, &huge, 1, 0, 0), UINT64_MAX);
+
+    /* forgetting: a is unknown again, then learned afresh (not the max of before) */
+    assert_true(evm_gas_model_forget(&m, a));
+    assert_false(evm_gas_model_forget(&m, a));
+    assert_int_equal(evm_gas_model_price(&m, &a, &one, 1, 0, 0), 0);
+    assert_int_equal(evm_gas_model_figure(&m, b), 12345);
+    assert_true(evm_gas_model_learn(&m, a, 1, 21000 + 50000, 0));
+    assert_int_equal(evm_gas_model_figure(&m, a), 50000);
+}
+
+static void bounded_lru(void **state)
+{
+    (void)state;
+    struct evm_gas_model m;
+    memset(&m, 0, sizeof m);
+    uint8_t r[32];
+    for (unsigned k = 0; k < EVM_GAS_MODEL_RECEIVERS; k++) {
+        recv_of(r, k);
+        assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 1000 + k, 0));
+    }
+    /* receiver 0 was learned first but is used now: receiver 1 is the least recently used */
+    recv_of(r, 0);
+    assert_int_equal(evm_gas_model_figure(&m, r), 1000);
+    recv_of(r, 999);
+    assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 7777, 0));
+    assert_int_equal(m.n, EVM_GAS_MODEL_RECEIVERS);
+    assert_int_equal(evm_gas_model_figure(&m, r), 7777);
+    recv_of(r, 1);
+    assert_int_equal(evm_gas_model_figure(&m, r), 0);
+    for (unsigned k = 2; k < EVM_GAS_MODEL_RECEIVERS; k++) {
+        recv_of(r, k);
+        assert_int_equal(evm_gas_model_figure(&m, r), 1000 + k);
+    }
+    recv_of(r, 0);
+    assert_int_equal(evm_gas_model_figure(&m, r), 1000);
+}
+
+int main(int argc, char **argv)
+{
+    tu_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(calldata_gas),
+        cmocka_unit_test(learn_and_price),
+        cmocka_unit_test(bounded_lru),
+    };
+    return TU_RUN(tests);
+}
