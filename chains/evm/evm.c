@@ -334,7 +334,7 @@ static void gas_observe(struct chain *c, const struct txmgr_status *s)
         log_fields(LOGL_DEBUG, LOG_MOD, "delivery gas learned",
                    (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
                                         LOG_U64("packets", t->n), LOG_U64("gas_used", s->gas_used),
-                                        LOG_U64("per_packet", evm_gas_model_figure(&c->gas_model, t->recv[0]))},
+                                        LOG_U64("per_packet", evm_gas_model_figure(&c->gas_model, t->recv[0], t->n))},
                    5);
     if (s->state == TXMGR_REVERTED && t->modelled) {
         size_t forgot = 0;
@@ -732,10 +732,15 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
              * which gas_observe forgets these receivers and the retry is measured. */
             struct gas_track *t = gas_track_new(c, id, call, &data);
             uint64_t headroom = (uint64_t)c->recv_gas + c->recv_gas / 63 + EVM_RECEIVER_CALL_OVERHEAD;
+            uint64_t need = 0;
             uint64_t limit = t && c->recv_gas && t->nrecv <= GAS_BATCH_RECEIVERS
                                  ? evm_gas_model_price(&c->gas_model, t->recv, t->count, t->nrecv,
-                                                       t->calldata_gas, headroom)
+                                                       t->calldata_gas, headroom, &need)
                                  : 0;
+            /* as for a measured limit (txmgr's set_gas): a need under the cap whose margins
+             * pass it goes at the cap; a need above the cap is measured */
+            if (limit > c->cfg.gas_limit && need <= c->cfg.gas_limit)
+                limit = c->cfg.gas_limit;
             if (limit && limit <= c->cfg.gas_limit) {
                 t->modelled = true;
                 tc.gas_limit = limit;

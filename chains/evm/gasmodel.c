@@ -25,7 +25,7 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
                          uint64_t calldata_gas)
 {
     uint64_t base = sat_add(EVM_GAS_TX_BASE, calldata_gas);
-    if (!n || gas_used <= base)
+    if (!n || n > UINT32_MAX || gas_used <= base)
         return false;
     uint64_t exec = gas_used - base;
     uint64_t per = exec / n + (exec % n != 0);
@@ -39,39 +39,74 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
                 if (m->v[k].used < m->v[i].used)
                     i = (int)k;
         }
+        memset(&m->v[i], 0, sizeof m->v[i]);
         memcpy(m->v[i].receiver, receiver, 32);
-        m->v[i].per_packet = 0;
     }
-    if (per > m->v[i].per_packet)
-        m->v[i].per_packet = per;
     m->v[i].used = ++m->clock;
+    /* the slot of size n, else a free one, else the smallest size if n is larger */
+    int slot = -1, small = 0;
+    for (int k = 0; k < EVM_GAS_MODEL_SIZES; k++) {
+        uint32_t kn = m->v[i].size[k].n;
+        if (kn == n) {
+            slot = k;
+            break;
+        }
+        if (kn < m->v[i].size[small].n)
+            small = k;
+    }
+    if (slot < 0) {
+        if (m->v[i].size[small].n >= n)
+            return true; /* the receiver is used; a size this small is not kept */
+        slot = small;
+        m->v[i].size[slot].n = (uint32_t)n;
+        m->v[i].size[slot].per_packet = 0;
+    }
+    if (per > m->v[i].size[slot].per_packet)
+        m->v[i].size[slot].per_packet = per;
     return true;
 }
 
-uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32])
+uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32], size_t n)
 {
     int i = find(m, receiver);
     if (i < 0)
         return 0;
     m->v[i].used = ++m->clock;
-    return m->v[i].per_packet;
+    uint32_t best_n = 0;
+    uint64_t f = 0;
+    for (int k = 0; k < EVM_GAS_MODEL_SIZES; k++) {
+        uint32_t kn = m->v[i].size[k].n;
+        if (kn && kn <= n && kn > best_n) {
+            best_n = kn;
+            f = m->v[i].size[k].per_packet;
+        }
+    }
+    return f;
 }
 
+static uint64_t sat_mul(uint64_t a, uint64_t b) { return a && b > UINT64_MAX / a ? UINT64_MAX : a * b; }
+
 uint64_t evm_gas_model_price(struct evm_gas_model *m, const uint8_t (*receivers)[32], const size_t *count,
-                             size_t nrecv, uint64_t calldata_gas, uint64_t headroom)
+                             size_t nrecv, uint64_t calldata_gas, uint64_t headroom, uint64_t *need)
 {
-    uint64_t g = sat_add(sat_add(EVM_GAS_TX_BASE, calldata_gas), headroom);
+    uint64_t g = sat_add(sat_add(EVM_GAS_TX_BASE, calldata_gas), headroom), bare = g;
     size_t packets = 0;
+    if (need)
+        *need = 0;
     for (size_t i = 0; i < nrecv; i++) {
-        uint64_t f = evm_gas_model_figure(m, receivers[i]);
+        uint64_t f = evm_gas_model_figure(m, receivers[i], count[i]);
         if (!f)
             return 0;
         uint64_t pad = f / 100 * EVM_GAS_MODEL_PCT + (f % 100 * EVM_GAS_MODEL_PCT + 99) / 100;
-        uint64_t each = sat_add(sat_add(f, EVM_GAS_MODEL_SLOT), pad);
-        g = sat_add(g, count[i] && each > UINT64_MAX / count[i] ? UINT64_MAX : each * count[i]);
+        g = sat_add(g, sat_mul(count[i], sat_add(sat_add(f, EVM_GAS_MODEL_SLOT), pad)));
+        bare = sat_add(bare, sat_mul(count[i], f));
         packets += count[i];
     }
-    return packets ? g : 0;
+    if (!packets)
+        return 0;
+    if (need)
+        *need = bare;
+    return g;
 }
 
 bool evm_gas_model_forget(struct evm_gas_model *m, const uint8_t receiver[32])
