@@ -29,6 +29,8 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
         return false;
     uint64_t exec = gas_used - base;
     uint64_t per = exec / n + (exec % n != 0);
+    if (per < EVM_GAS_MODEL_MIN_PACKET)
+        return false;
     int i = find(m, receiver);
     if (i < 0) {
         if (m->n < EVM_GAS_MODEL_RECEIVERS) {

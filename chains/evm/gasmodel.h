@@ -31,6 +31,10 @@
                                       access), e.g. a recipient that never held the voucher */
 #define EVM_GAS_MODEL_PCT 10       /* per packet: this % of the learned figure on top */
 #define EVM_GAS_MODEL_SIZES 8      /* batch sizes kept per receiver (the largest ones) */
+/* The least a packet the Gateway receives can cost: its receipt slot written from zero (20,000
+ * + 2,100 cold). A batch cheaper than that per packet skipped packets (already received, timed
+ * out: a few thousand gas each) and would teach a figure too low for received ones. */
+#define EVM_GAS_MODEL_MIN_PACKET 22100
 
 struct evm_gas_model {
     struct {
@@ -50,8 +54,8 @@ uint64_t evm_calldata_gas(const uint8_t *data, size_t len);
 
 /* Learns from a mined, successful delivery of n packets, all to `receiver`: keeps the larger of
  * the known figure for size n and this batch's (a new size replaces the smallest one kept, when
- * it is larger). False (nothing learned) when n is 0 or gas_used does not
- * exceed 21000 + calldata_gas (a receipt that cannot be a delivery's). */
+ * it is larger). False (nothing learned) when n is 0 or the batch cost less than
+ * EVM_GAS_MODEL_MIN_PACKET per packet. */
 bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], size_t n, uint64_t gas_used,
                          uint64_t calldata_gas);
 

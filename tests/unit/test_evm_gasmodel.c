@@ -52,9 +52,16 @@ static void learn_and_price(void **state)
     assert_int_equal(evm_gas_model_figure(&m, a, 9), 110000);
     assert_int_equal(evm_gas_model_figure(&m, a, 10), 80000);
     assert_int_equal(evm_gas_model_figure(&m, a, 31), 80000);
-    /* receipts that cannot be a delivery's teach nothing */
+    /* receipts that cannot be a delivery's teach nothing, nor one whose packets were skipped
+     * (cheaper than a receipt slot written from zero) */
     assert_false(evm_gas_model_learn(&m, b, 1, 21000 + 500, 500));
     assert_false(evm_gas_model_learn(&m, b, 0, 900000, 500));
+    assert_false(evm_gas_model_learn(&m, b, 1, 21000 + 500 + 10344, 500));
+    assert_false(evm_gas_model_learn(&m, b, 2, 21000 + 2 * 22099, 0));
+    uint8_t c[32];
+    recv_of(c, 7);
+    assert_true(evm_gas_model_learn(&m, c, 2, 21000 + 2 * 22100, 0)); /* the least a received packet costs */
+    assert_int_equal(evm_gas_model_figure(&m, c, 2), 22100);
     assert_int_equal(evm_gas_model_figure(&m, b, 1), 0);
 
     /* 4 packets to a (the figure of size 3): 21000 + calldata + 4 * (110000 + 25000 + 11000) + headroom */
@@ -66,8 +73,8 @@ static void learn_and_price(void **state)
     assert_int_equal(evm_gas_model_price(&m, &b, &four, 1, 3000, 1020873, &need), 0);
     assert_int_equal(need, 0);
     /* the 10 % rounds up */
-    assert_true(evm_gas_model_learn(&m, b, 1, 21000 + 12345, 0));
-    assert_int_equal(evm_gas_model_price(&m, &b, &one, 1, 0, 0, NULL), 21000 + 12345 + 25000 + 1235);
+    assert_true(evm_gas_model_learn(&m, b, 1, 21000 + 32345, 0));
+    assert_int_equal(evm_gas_model_price(&m, &b, &one, 1, 0, 0, NULL), 21000 + 32345 + 25000 + 3235);
     /* a mixed batch is priced, each receiver at the size of its own share, only when every
      * receiver is known */
     uint8_t both[3][32];
@@ -75,7 +82,7 @@ static void learn_and_price(void **state)
     memcpy(both[1], b, 32);
     size_t counts[3] = {2, 1, 5};
     assert_int_equal(evm_gas_model_price(&m, both, counts, 2, 100, 7, NULL),
-                     21000 + 100 + 7 + 2 * (150000 + 25000 + 15000) + (12345 + 25000 + 1235));
+                     21000 + 100 + 7 + 2 * (150000 + 25000 + 15000) + (32345 + 25000 + 3235));
     recv_of(both[2], 3);
     assert_int_equal(evm_gas_model_price(&m, both, counts, 3, 100, 7, NULL), 0);
     /* no packets: no price */
@@ -90,7 +97,7 @@ static void learn_and_price(void **state)
     assert_false(evm_gas_model_forget(&m, a));
     assert_int_equal(evm_gas_model_price(&m, &a, &one, 1, 0, 0, NULL), 0);
     assert_int_equal(evm_gas_model_figure(&m, a, 10), 0);
-    assert_int_equal(evm_gas_model_figure(&m, b, 1), 12345);
+    assert_int_equal(evm_gas_model_figure(&m, b, 1), 32345);
     assert_true(evm_gas_model_learn(&m, a, 1, 21000 + 50000, 0));
     assert_int_equal(evm_gas_model_figure(&m, a, 1), 50000);
 }
@@ -104,14 +111,14 @@ static void sizes_bounded(void **state)
     uint8_t a[32];
     recv_of(a, 1);
     for (unsigned n = 2; n < 2 + EVM_GAS_MODEL_SIZES; n++)
-        assert_true(evm_gas_model_learn(&m, a, n, 21000 + 1000 * n, 0));
-    assert_true(evm_gas_model_learn(&m, a, 1, 21000 + 5000, 0)); /* smaller than all: not kept */
+        assert_true(evm_gas_model_learn(&m, a, n, 21000 + 30000 * n, 0));
+    assert_true(evm_gas_model_learn(&m, a, 1, 21000 + 50000, 0)); /* smaller than all: not kept */
     assert_int_equal(evm_gas_model_figure(&m, a, 1), 0);
-    assert_true(evm_gas_model_learn(&m, a, 40, 21000 + 40 * 700, 0)); /* replaces size 2 */
+    assert_true(evm_gas_model_learn(&m, a, 40, 21000 + 40 * 25000, 0)); /* replaces size 2 */
     assert_int_equal(evm_gas_model_figure(&m, a, 2), 0);
-    assert_int_equal(evm_gas_model_figure(&m, a, 3), 1000);
-    assert_int_equal(evm_gas_model_figure(&m, a, 39), 1000);
-    assert_int_equal(evm_gas_model_figure(&m, a, 40), 700);
+    assert_int_equal(evm_gas_model_figure(&m, a, 3), 30000);
+    assert_int_equal(evm_gas_model_figure(&m, a, 39), 30000);
+    assert_int_equal(evm_gas_model_figure(&m, a, 40), 25000);
 }
 
 static void bounded_lru(void **state)
@@ -122,23 +129,23 @@ static void bounded_lru(void **state)
     uint8_t r[32];
     for (unsigned k = 0; k < EVM_GAS_MODEL_RECEIVERS; k++) {
         recv_of(r, k);
-        assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 1000 + k, 0));
+        assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 30000 + k, 0));
     }
     /* receiver 0 was learned first but is used now: receiver 1 is the least recently used */
     recv_of(r, 0);
-    assert_int_equal(evm_gas_model_figure(&m, r, 1), 1000);
+    assert_int_equal(evm_gas_model_figure(&m, r, 1), 30000);
     recv_of(r, 999);
-    assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 7777, 0));
+    assert_true(evm_gas_model_learn(&m, r, 1, 21000 + 77777, 0));
     assert_int_equal(m.n, EVM_GAS_MODEL_RECEIVERS);
-    assert_int_equal(evm_gas_model_figure(&m, r, 1), 7777);
+    assert_int_equal(evm_gas_model_figure(&m, r, 1), 77777);
     recv_of(r, 1);
     assert_int_equal(evm_gas_model_figure(&m, r, 1), 0);
     for (unsigned k = 2; k < EVM_GAS_MODEL_RECEIVERS; k++) {
         recv_of(r, k);
-        assert_int_equal(evm_gas_model_figure(&m, r, 1), 1000 + k);
+        assert_int_equal(evm_gas_model_figure(&m, r, 1), 30000 + k);
     }
     recv_of(r, 0);
-    assert_int_equal(evm_gas_model_figure(&m, r, 1), 1000);
+    assert_int_equal(evm_gas_model_figure(&m, r, 1), 30000);
 }
 
 int main(int argc, char **argv)
