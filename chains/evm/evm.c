@@ -14,6 +14,7 @@
 #include "evm/revert.h"
 #include "evm/evm.h"
 #include "evm/events.h"
+#include "evm/gasmodel.h"
 #include "evm/rpc.h"
 #include "evm/txmgr.h"
 #include "evm/watch.h"
@@ -24,9 +25,24 @@
 #include "ferry/log.h"
 #include "ferry/metrics.h"
 
-#define PROBE_EVERY_MS 10000
+#define PROBE_EVERY_MS 10000 /* the submitter's balance and nonce are asked again this often */
 #define EVM_RPC_MAX_BATCH 1000 /* calls per JSON-RPC batch: the client's limit, and the point queries' */
-#define EVM_RECEIVER_CALL_OVERHEAD 5000 /* the Gateway's CALL_OVERHEAD in its receiver gas floor */ /* the submitter's balance and nonce are asked again this often */
+#define EVM_RECEIVER_CALL_OVERHEAD 5000 /* the Gateway's CALL_OVERHEAD in its receiver gas floor */
+#define GAS_TRACKED 64        /* deliveries in flight the gas model follows (the engine keeps ~8) */
+#define GAS_BATCH_RECEIVERS 8 /* distinct receivers of a delivery the model prices */
+
+/* A delivery in flight, for the gas model: what it learns from its receipt, or forgets when a
+ * delivery it priced reverts. */
+struct gas_track {
+    bool used;
+    bool modelled; /* its gas limit came from the model */
+    char id[TXMGR_ID_MAX + 1];
+    size_t nrecv; /* distinct receivers; GAS_BATCH_RECEIVERS + 1: more than that (not kept) */
+    uint8_t recv[GAS_BATCH_RECEIVERS][32];
+    size_t count[GAS_BATCH_RECEIVERS]; /* packets to recv[i] */
+    size_t n;                          /* packets */
+    uint64_t calldata_gas;
+};
 
 struct chain {
     struct chain_env env;
@@ -53,6 +69,13 @@ struct chain {
      * delivery's gas limit needs above what one execution uses (docs/evm.md, "Gas"). */
     bool recv_gas_asking;
     uint32_t recv_gas;
+    /* The learned gas of deliveries (gasmodel.h), in memory only: relearned after a restart. */
+    struct evm_gas_model gas_model;
+    struct gas_track gas_tracks[GAS_TRACKED];
+    size_t n_gas_tracks;
+    uint64_t gas_modelled, gas_measured, gas_forgotten; /* deliveries priced by the model or measured;
+                                                           reverts of priced ones */
+    uint64_t gas_last[3];                               /* the same, already exported */
     /* Metrics (NULL families when the env has no registry). */
     struct metric *m_head, *m_confirmed, *m_lag, *m_balance, *m_tx, *m_rpc, *m_rpc_err;
     struct txmgr_stats m_last; /* counters already exported */
@@ -288,11 +311,59 @@ static void fill_submission(struct chain_submission *out, const struct txmgr_sta
         out->error = "another transaction of the submitter key took the nonce";
 }
 
+static struct gas_track *gas_track_find(struct chain *c, const char *id)
+{
+    for (size_t i = 0; c->n_gas_tracks && i < GAS_TRACKED; i++)
+        if (c->gas_tracks[i].used && !strcmp(c->gas_tracks[i].id, id))
+            return &c->gas_tracks[i];
+    return NULL;
+}
+
+static void gas_track_drop(struct chain *c, struct gas_track *t)
+{
+    t->used = false;
+    c->n_gas_tracks--;
+}
+
+/* A report about a delivery the model follows: learn from a successful receipt of a batch to one
+ * receiver; after a revert of a batch the model priced, forget its receivers so that the engine's
+ * retry is measured again (docs/evm.md, "Gas"). Before the engine hears of it. */
+static void gas_observe(struct chain *c, const struct txmgr_status *s)
+{
+    struct gas_track *t = gas_track_find(c, s->id);
+    if (!t)
+        return;
+    bool ok = (s->state == TXMGR_MINED && s->success && !s->cancel) || s->state == TXMGR_CONFIRMED;
+    if (ok && t->nrecv == 1 && s->gas_used &&
+        evm_gas_model_learn(&c->gas_model, t->recv[0], t->n, s->gas_used, t->calldata_gas))
+        log_fields(LOGL_DEBUG, LOG_MOD, "delivery gas learned",
+                   (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
+                                        LOG_U64("packets", t->n), LOG_U64("gas_used", s->gas_used),
+                                        LOG_U64("per_packet", evm_gas_model_figure(&c->gas_model, t->recv[0], t->n))},
+                   5);
+    if (s->state == TXMGR_REVERTED && t->modelled) {
+        size_t forgot = 0;
+        for (size_t i = 0; i < t->nrecv; i++)
+            forgot += evm_gas_model_forget(&c->gas_model, t->recv[i]);
+        c->gas_forgotten++;
+        log_fields(LOGL_WARN, LOG_MOD,
+                   "a delivery priced by the gas model reverted: its receivers are measured again",
+                   (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
+                                        LOG_U64("gas_limit", s->gas_limit), LOG_U64("gas_used", s->gas_used),
+                                        LOG_U64("receivers_forgotten", forgot)},
+                   5);
+    }
+    if (txmgr_state_final(s->state))
+        gas_track_drop(c, t);
+}
+
 static void t_status(void *ud, const struct txmgr_status *s)
 {
     struct chain *c = ud;
     if (c->closing)
         return;
+    if (c->n_gas_tracks)
+        gas_observe(c, s);
     if (s->state == TXMGR_MINED || txmgr_state_final(s->state))
         probe(c); /* the balance and the nonce moved */
     struct chain_submission cs;
@@ -323,6 +394,14 @@ static void collect(void *ud)
     TXC(cancelled) TXC(gas_one_run)
 #undef TXC
     c->m_last = s;
+    const uint64_t gas_now[3] = {c->gas_modelled, c->gas_measured, c->gas_forgotten};
+    static const char *const gas_event[3] = {"delivery_gas_modelled", "delivery_gas_measured",
+                                             "delivery_gas_model_reverted"};
+    for (int i = 0; i < 3; i++)
+        if (gas_now[i] > c->gas_last[i]) {
+            metric_add(c->m_tx, (const char *[]){c->cfg.name, gas_event[i]}, (double)(gas_now[i] - c->gas_last[i]));
+            c->gas_last[i] = gas_now[i];
+        }
     struct evm_watch_stats ws;
     evm_watch_stats(c->watch, &ws);
     if (ws.safe)
@@ -575,11 +654,46 @@ static enum ferry_err evm_attest(struct chain *c, enum chain_attest_kind kind, c
 
 /* ---- submissions ---- */
 
+/* The slot of a delivery for the gas model (its earlier one when the id is submitted again), or
+ * NULL when GAS_TRACKED are in flight: then it is measured and teaches nothing. */
+static struct gas_track *gas_track_new(struct chain *c, const char *id, const struct chain_call *call,
+                                       const struct fbuf *data)
+{
+    struct gas_track *t = gas_track_find(c, id);
+    for (size_t i = 0; !t && i < GAS_TRACKED; i++)
+        if (!c->gas_tracks[i].used) {
+            t = &c->gas_tracks[i];
+            t->used = true;
+            c->n_gas_tracks++;
+        }
+    if (!t || strlen(id) > TXMGR_ID_MAX)
+        return t ? (gas_track_drop(c, t), NULL) : NULL;
+    snprintf(t->id, sizeof t->id, "%s", id);
+    t->modelled = false;
+    t->n = call->n;
+    t->nrecv = 0;
+    t->calldata_gas = evm_calldata_gas(data->data, data->len);
+    for (size_t i = 0; i < call->n && t->nrecv <= GAS_BATCH_RECEIVERS; i++) {
+        size_t k = 0;
+        while (k < t->nrecv && memcmp(t->recv[k], call->packets[i].receiver, 32))
+            k++;
+        if (k == t->nrecv && t->nrecv++ < GAS_BATCH_RECEIVERS) {
+            memcpy(t->recv[k], call->packets[i].receiver, 32);
+            t->count[k] = 0;
+        }
+        if (k < GAS_BATCH_RECEIVERS)
+            t->count[k]++;
+    }
+    return t;
+}
+
 static enum ferry_err evm_submit(struct chain *c, const char *id, const struct chain_call *call)
 {
     if (!id || !*id || !call)
         return ferry_fail(FERRY_EINVAL, "evm: submit needs an id and a call");
     struct txmgr_call tc = {.flags = TXMGR_DRY_RUN};
+    bool delivery = false, modelled = false;
+    struct gas_track *track = NULL; /* a delivery the gas model follows */
     struct fbuf data;
     fbuf_init(&data, TXMGR_DATA_MAX);
     enum ferry_err e;
@@ -616,13 +730,53 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
          * does with its fixed receiveGasLimit does not depend on the transaction's limit. */
         if (call->kind != CHAIN_CALL_DELIVER) {
             tc.flags |= TXMGR_GAS_ONE_RUN;
-        } else if (c->recv_gas) {
-            tc.flags |= TXMGR_GAS_ONE_RUN;
-            tc.gas_headroom = (uint64_t)c->recv_gas + c->recv_gas / 63 + EVM_RECEIVER_CALL_OVERHEAD;
+        } else {
+            /* Receivers all seen before: no execution on the node at all, the learned model
+             * prices it (gasmodel.h). Safe because a limit that is too low cannot change an
+             * acknowledgement: before each receiver the Gateway checks that receiveGasLimit +
+             * receiveGasLimit/63 + 5000 is left and reverts the whole batch otherwise
+             * (InsufficientGasForReceiver); the receiver then runs with exactly receiveGasLimit
+             * whatever the transaction's limit; and an out-of-gas in the Gateway's own frame
+             * reverts the whole transaction. A low limit costs a reverted transaction, after
+             * which gas_observe forgets these receivers and the retry is measured. */
+            struct gas_track *t = gas_track_new(c, id, call, &data);
+            uint64_t headroom = (uint64_t)c->recv_gas + c->recv_gas / 63 + EVM_RECEIVER_CALL_OVERHEAD;
+            uint64_t need = 0;
+            uint64_t limit = t && c->recv_gas && t->nrecv <= GAS_BATCH_RECEIVERS
+                                 ? evm_gas_model_price(&c->gas_model, t->recv, t->count, t->nrecv,
+                                                       t->calldata_gas, headroom, &need)
+                                 : 0;
+            /* as for a measured limit (txmgr's set_gas): a need under the cap whose margins
+             * pass it goes at the cap; a need above the cap is measured */
+            if (limit > c->cfg.gas_limit && need <= c->cfg.gas_limit)
+                limit = c->cfg.gas_limit;
+            if (limit && limit <= c->cfg.gas_limit) {
+                t->modelled = true;
+                tc.gas_limit = limit;
+                tc.flags = 0; /* no dry run: a revert on chain is the worst case */
+            } else if (c->recv_gas) {
+                tc.flags |= TXMGR_GAS_ONE_RUN;
+                tc.gas_headroom = headroom;
+            }
+            delivery = true;
+            track = t;
+            modelled = t && t->modelled;
         }
     }
     if (!(e = start_tx(c)))
         e = txmgr_submit(c->tx, id, &tc);
+    if (e && track)
+        gas_track_drop(c, track);
+    if (!e && delivery) {
+        if (modelled)
+            c->gas_modelled++;
+        else
+            c->gas_measured++;
+        log_fields(LOGL_DEBUG, LOG_MOD, modelled ? "delivery gas from the model" : "delivery gas measured",
+                   (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", id),
+                                        LOG_U64("packets", call->n), LOG_U64("gas_limit", tc.gas_limit)},
+                   4);
+    }
     fbuf_free(&data);
     return e;
 }
@@ -1123,6 +1277,10 @@ static cJSON *evm_status(struct chain *c)
     add_u64(tj, "confirmed", ts.confirmed);
     add_u64(tj, "reverted", ts.reverted);
     add_u64(tj, "refused", ts.refused);
+    add_u64(tj, "gas_one_run", ts.gas_one_run);
+    add_u64(tj, "delivery_gas_modelled", c->gas_modelled);
+    add_u64(tj, "delivery_gas_measured", c->gas_measured);
+    add_u64(tj, "delivery_gas_model_reverted", c->gas_forgotten);
 
     cJSON *cj = cJSON_AddObjectToObject(o, "contracts");
     add_addr(cj, "gateway", &c->cfg.gateway);

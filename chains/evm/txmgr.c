@@ -87,6 +87,7 @@ struct rec {
     uint64_t block;
     uint8_t block_hash[32];
     bool success;
+    uint64_t gas_used; /* the mined receipt's gasUsed; 0: not known (a receipt without it) */
     char *error;
     bool retryable;
     /* tracking */
@@ -474,7 +475,8 @@ static char *rec_encode(const struct txmgr *m, const struct rec *r)
     if (ok && r->mined >= 0) {
         cJSON *x = cJSON_AddObjectToObject(o, "mined");
         ok = x && cJSON_AddNumberToObject(x, "attempt", r->mined) && add_q64(x, "block", r->block) &&
-             json_add_hex(x, "block_hash", r->block_hash, 32) && cJSON_AddBoolToObject(x, "success", r->success);
+             json_add_hex(x, "block_hash", r->block_hash, 32) && cJSON_AddBoolToObject(x, "success", r->success) &&
+             (!r->gas_used || add_q64(x, "gas_used", r->gas_used));
     }
     if (ok && r->error)
         ok = cJSON_AddStringToObject(o, "error", r->error) != NULL;
@@ -623,6 +625,12 @@ static enum ferry_err rec_decode(const struct txmgr *m, const uint8_t *val, size
         if ((e = q64(&r->block, cJSON_GetObjectItemCaseSensitive(mined, "block"), "mined.block")) ||
             (e = hex32(r->block_hash, cJSON_GetObjectItemCaseSensitive(mined, "block_hash"), "mined.block_hash")))
             goto out;
+        /* optional: records written before it was kept have none */
+        const cJSON *gu = cJSON_GetObjectItemCaseSensitive(mined, "gas_used");
+        if (gu && ((e = q64(&r->gas_used, gu, "mined.gas_used")) || r->gas_used > r->att[r->mined].gas)) {
+            e = e ? e : ferry_fail(FERRY_EINVAL, "mined.gas_used is above the attempt's gas limit");
+            goto out;
+        }
     }
     bool needs_mined = r->state == TXMGR_MINED || r->state == TXMGR_CONFIRMED || r->state == TXMGR_REVERTED ||
                        r->state == TXMGR_CANCELLED;
@@ -674,10 +682,13 @@ static void fill_status(struct txmgr_status *st, const struct rec *r)
     st->attempts = r->n_att;
     if (r->n_att)
         memcpy(st->tx_hash, r->att[r->mined >= 0 ? (unsigned)r->mined : r->n_att - 1].hash, 32);
+    if (r->n_att)
+        st->gas_limit = r->att[r->mined >= 0 ? (unsigned)r->mined : r->n_att - 1].gas;
     if (r->mined >= 0) {
         st->block_number = r->block;
         st->success = r->success;
         st->cancel = r->att[r->mined].cancel;
+        st->gas_used = r->gas_used;
     }
     st->retryable = r->retryable;
     st->error = r->error;
@@ -1721,10 +1732,12 @@ static void sweep_end(struct txmgr *m)
     }
 }
 
-/* Reads a receipt: FERRY_ENOTFOUND when the node has none (null, or pending without a block). */
-static enum ferry_err parse_receipt(const cJSON *j, const uint8_t want[32], uint64_t *block, uint8_t bhash[32],
-                                    bool *success)
+/* Reads a receipt of attempt a: FERRY_ENOTFOUND when the node has none (null, or pending without
+ * a block). gasUsed is optional (0 when absent), but when present a quantity within a's limit. */
+static enum ferry_err parse_receipt(const cJSON *j, const struct attempt *a, uint64_t *block, uint8_t bhash[32],
+                                    bool *success, uint64_t *gas_used)
 {
+    const uint8_t *want = a->hash;
     if (!j || cJSON_IsNull(j))
         return FERRY_ENOTFOUND;
     if (!cJSON_IsObject(j))
@@ -1741,6 +1754,13 @@ static enum ferry_err parse_receipt(const cJSON *j, const uint8_t want[32], uint
     if ((e = q64(block, bn, "receipt blockNumber")) ||
         (e = hex32(bhash, cJSON_GetObjectItemCaseSensitive(j, "blockHash"), "receipt blockHash")))
         return e;
+    const cJSON *gu = cJSON_GetObjectItemCaseSensitive(j, "gasUsed");
+    *gas_used = 0;
+    if (gu && (e = q64(gas_used, gu, "receipt gasUsed")))
+        return e;
+    if (*gas_used > a->gas)
+        return ferry_fail(FERRY_EINVAL, "receipt gasUsed %" PRIu64 " is above the transaction's gas limit %" PRIu64,
+                          *gas_used, a->gas);
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
     if (!st) { /* before Byzantium receipts had no status */
         *success = true;
@@ -1838,10 +1858,10 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
         if (!rc[i].answered)
             return; /* ask again next time */
     for (unsigned i = 0; i < n; i++) {
-        uint64_t block;
+        uint64_t block, gas_used;
         uint8_t bh[32];
         bool ok;
-        enum ferry_err e = parse_receipt(rc[i].result, r->att[i].hash, &block, bh, &ok);
+        enum ferry_err e = parse_receipt(rc[i].result, &r->att[i], &block, bh, &ok, &gas_used);
         if (e == FERRY_ENOTFOUND)
             continue;
         if (e) {
@@ -1852,6 +1872,7 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
         r->block = block;
         memcpy(r->block_hash, bh, 32);
         r->success = ok;
+        r->gas_used = gas_used;
         r->taken_suspect = r->nonce_low_seen = r->replace_now = false;
         if (i + 1 < n)
             mlog(m, TXMGR_LOG_INFO, "%s nonce %" PRIu64 ": attempt %u was mined; forgetting %u later one(s)", r->id,
@@ -1924,10 +1945,10 @@ static void sweep_mined(struct txmgr *m, struct sweep *sw, struct sweep_item *it
 {
     if (!it->answered)
         return;
-    uint64_t block;
+    uint64_t block, gas_used;
     uint8_t bh[32];
     bool ok;
-    enum ferry_err e = parse_receipt(it->result, r->att[r->mined].hash, &block, bh, &ok);
+    enum ferry_err e = parse_receipt(it->result, &r->att[r->mined], &block, bh, &ok, &gas_used);
     if (e == FERRY_ENOTFOUND) {
         m->stats.reorged++;
         uint64_t was = r->block;
@@ -1946,6 +1967,7 @@ static void sweep_mined(struct txmgr *m, struct sweep *sw, struct sweep_item *it
         r->block = block;
         memcpy(r->block_hash, bh, 32);
         r->success = ok;
+        r->gas_used = gas_used;
         r->dirty = true;
         schedule_commit(m);
         return; /* the depth counts from the new block, seen again next time */

@@ -78,6 +78,9 @@ struct txmgr_status {
     uint64_t block_number; /* MINED, CONFIRMED, REVERTED, CANCELLED */
     bool success;          /* MINED: the receipt's status (a MINED reverted one ends REVERTED) */
     bool cancel;           /* MINED: the mined attempt is a cancel (it ends CANCELLED) */
+    uint64_t gas_limit;    /* the gas limit of the attempt that counts (PENDING on) */
+    uint64_t gas_used;     /* MINED on: the receipt's gasUsed (persisted with the record); 0 when
+                              the node's receipt had none */
     bool retryable;        /* REFUSED because the chain could not be asked: submit again later */
     const char *error;     /* REFUSED, REVERTED, NONCE_TAKEN, CANCELLED: why; PENDING: the last
                               problem sending it (insufficient funds...) or NULL */

@@ -419,6 +419,9 @@ static void bad_delivery_refused(void **state)
     NEED_ANVIL();
     struct packet p;
     make_packet(&p, 3, "one signature short");
+    /* a receiver never delivered to: deliver_2_of_3 taught the gas model 0xcdcd..., whose
+     * deliveries now go without a dry run (gas_model_prices_known_receivers) */
+    memset(p.receiver + 12, 0xce, 20);
     uint8_t d[32], sigs[2][CHAIN_SIG_LEN];
     assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_DELIVERY, &p, NULL, 0, d), FERRY_OK);
     sign2(sigs, "att2", "att1", d);
@@ -651,6 +654,157 @@ static void status_fields(void **state)
     fbuf_free(&out);
 }
 
+/* ---- the learned model of delivery gas (chains/evm/gasmodel.h) ---- */
+
+static const char *gm_waiting;
+static bool gm_final(void)
+{
+    const struct chain_submission *s = last_sub(gm_waiting);
+    return s && (s->state == CHAIN_SUB_CONFIRMED || s->state == CHAIN_SUB_REVERTED || s->state == CHAIN_SUB_REFUSED);
+}
+
+/* A number from the metrics page: the first line starting with `prefix` and containing `has`. */
+static double metric_of(const char *prefix, const char *has)
+{
+    struct fbuf out;
+    fbuf_init(&out, 1 << 20);
+    assert_int_equal(metrics_render(F.m, &out), FERRY_OK);
+    assert_int_equal(fbuf_addbyte(&out, 0), FERRY_OK);
+    double v = 0;
+    for (char *l = (char *)out.data; l && *l;) {
+        char *nl = strchr(l, '\n');
+        if (nl)
+            *nl = 0;
+        if (!strncmp(l, prefix, strlen(prefix)) && strstr(l, has)) {
+            v = strtod(strrchr(l, ' ') + 1, NULL);
+            break;
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    fbuf_free(&out);
+    return v;
+}
+
+static double access_list_calls(void)
+{
+    return metric_of("ferry_rpc_calls{chain=\"alpha\"", "method=\"eth_createAccessList\"");
+}
+
+/* A counter of the chain status' "transactions" object. */
+static double status_tx(const char *name)
+{
+    cJSON *st = F.r.ops->status(F.r.c);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "transactions"), name);
+    assert_true(cJSON_IsNumber(v));
+    double d = v->valuedouble;
+    cJSON_Delete(st);
+    return d;
+}
+
+/* Delivers packets seqs[0..n) (receivers recv[i]: the last 20 bytes all that byte) under id with
+ * `sigs` attestation signatures (2: valid, 1: one short); waits for a final state. */
+static const struct chain_submission *gm_deliver(const char *id, const uint64_t *seqs, const uint8_t *recv, size_t n,
+                                                 size_t sigs)
+{
+    struct packet p[8];
+    uint8_t sg[8][2][CHAIN_SIG_LEN];
+    struct chain_attestation att[8];
+    assert_true(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        make_packet(&p[i], seqs[i], "gas model");
+        memset(p[i].receiver + 12, recv[i], 20);
+        uint8_t d[32];
+        assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_DELIVERY, &p[i], NULL, 0, d), FERRY_OK);
+        sign2(sg[i], "att2", "att1", d);
+        att[i] = (struct chain_attestation){.count = sigs, .sigs = sg[i]};
+    }
+    struct chain_call call = {.kind = CHAIN_CALL_DELIVER, .n = n, .packets = p, .attestations = att};
+    assert_int_equal(F.r.ops->submit(F.r.c, id, &call), FERRY_OK);
+    gm_waiting = id;
+    evm_rig_run_until(&F.r, gm_final, 20000, id);
+    return last_sub(id);
+}
+
+/* The gas limit, the calldata gas and the receipt's gasUsed of a transaction. */
+static void gm_tx(const uint8_t hash[32], uint64_t *limit, uint64_t *cd_gas, uint64_t *used)
+{
+    char hp[80], *th = tu_hexstr(hash, 32);
+    snprintf(hp, sizeof hp, "[\"%s\"]", th);
+    free(th);
+    cJSON *tx = tu_anvil_call(F.r.anvil.url, "eth_getTransactionByHash", hp);
+    cJSON *rc = tu_anvil_call(F.r.anvil.url, "eth_getTransactionReceipt", hp);
+    assert_int_equal(hex_quantity_u64(limit, cJSON_GetObjectItemCaseSensitive(tx, "gas")->valuestring), FERRY_OK);
+    assert_int_equal(hex_quantity_u64(used, cJSON_GetObjectItemCaseSensitive(rc, "gasUsed")->valuestring), FERRY_OK);
+    size_t n = 0;
+    uint8_t *input = tu_unhex(cJSON_GetObjectItemCaseSensitive(tx, "input")->valuestring, &n);
+    *cd_gas = 0;
+    for (size_t i = 0; i < n; i++)
+        *cd_gas += input[i] ? 16 : 4;
+    free(input);
+    cJSON_Delete(tx);
+    cJSON_Delete(rc);
+}
+
+/* A first delivery to a receiver is measured (eth_createAccessList) and teaches the model its
+ * per-packet cost; the next one to it is priced from that alone (the exact limit, no execution on
+ * the node) and mined; a batch with an unknown receiver is measured and teaches nothing; a priced
+ * delivery that reverts makes the model forget, so the next one is measured again. */
+static void gas_model_prices_known_receivers(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    const uint8_t R3 = 0xc3, R4 = 0xc4;
+    uint64_t limit, cd, used;
+    double al = access_list_calls();
+    /* (deliver_2_of_3's second submit of deliver-1 was priced: its receiver was known by then) */
+    double modelled0 = status_tx("delivery_gas_modelled"), measured0 = status_tx("delivery_gas_measured");
+    assert_true(metric_of("ferry_evm_transactions_total{chain=\"alpha\"", "delivery_gas_modelled") == modelled0);
+
+    const struct chain_submission *s = gm_deliver("gm-1", (uint64_t[]){101}, (uint8_t[]){R3}, 1, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 1); /* measured */
+    gm_tx(s->tx_hash, &limit, &cd, &used);
+    uint64_t learned = used - 21000 - cd; /* one packet */
+
+    size_t received0 = F.received;
+    s = gm_deliver("gm-2", (uint64_t[]){102, 103, 104}, (uint8_t[]){R3, R3, R3}, 3, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 1); /* priced: nothing executed on the node */
+    gm_tx(s->tx_hash, &limit, &cd, &used);
+    uint64_t headroom = 1000000 + 1000000 / 63 + 5000;
+    assert_int_equal(limit, 21000 + cd + 3 * (learned + 25000 + (learned + 9) / 10) + headroom);
+    assert_true(used < limit);
+    for (int i = 0; i < 200 && F.received < received0 + 3; i++)
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
+    assert_int_equal(F.received, received0 + 3); /* all three delivered */
+
+    /* R4 unknown: the mixed batch is measured, and R4 alone is measured after it too */
+    s = gm_deliver("gm-3", (uint64_t[]){105, 106}, (uint8_t[]){R3, R4}, 2, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 2);
+    s = gm_deliver("gm-4", (uint64_t[]){107}, (uint8_t[]){R4}, 1, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 3);
+
+    /* a priced delivery one signature short: no dry run to refuse it, so it is mined reverted,
+     * and R3 is forgotten: the next delivery to R3 is measured */
+    uint64_t nonce0 = account_nonce(F.r.anvil.url, SUB_ADDR);
+    s = gm_deliver("gm-5", (uint64_t[]){108}, (uint8_t[]){R3}, 1, 1);
+    assert_int_equal(s->state, CHAIN_SUB_REVERTED);
+    assert_int_equal(account_nonce(F.r.anvil.url, SUB_ADDR), nonce0 + 1);
+    assert_true(access_list_calls() == al + 3);
+    s = gm_deliver("gm-6", (uint64_t[]){108}, (uint8_t[]){R3}, 1, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 4);
+
+    /* the counters: gm-2 and gm-5 priced, one of them reverted */
+    assert_true(metric_of("ferry_evm_transactions_total{chain=\"alpha\"", "delivery_gas_modelled") == modelled0 + 2);
+    assert_true(metric_of("ferry_evm_transactions_total{chain=\"alpha\"", "delivery_gas_model_reverted") == 1);
+    assert_true(status_tx("delivery_gas_modelled") == modelled0 + 2);
+    assert_true(status_tx("delivery_gas_measured") == measured0 + 4);
+    assert_true(status_tx("delivery_gas_model_reverted") == 1);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -660,6 +814,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_delivery_refused),  cmocka_unit_test(pending_after_send),
         cmocka_unit_test(acks_in_one_batch),
         cmocka_unit_test(status_fields),
+        cmocka_unit_test(gas_model_prices_known_receivers),
     };
     return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
 }

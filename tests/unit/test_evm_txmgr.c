@@ -430,6 +430,8 @@ static void on_status(void *ud, const struct txmgr_status *s)
     cJSON_AddNumberToObject(o, "block", (double)s->block_number);
     cJSON_AddBoolToObject(o, "success", s->success);
     cJSON_AddBoolToObject(o, "cancel", s->cancel);
+    cJSON_AddNumberToObject(o, "gas_limit", (double)s->gas_limit);
+    cJSON_AddNumberToObject(o, "gas_used", (double)s->gas_used);
     if (s->error)
         cJSON_AddStringToObject(o, "error", s->error);
     cJSON_AddBoolToObject(o, "retryable", s->retryable);
@@ -993,6 +995,20 @@ static char *signed_record(struct signer *sg, const char *key, uint64_t chain, u
     return out;
 }
 
+/* good (a PENDING record from signed_record) as MINED in block 9, with `gas_used` (JSON) in its
+ * mined object. */
+static char *mined_record(const char *good, const char *gas_used)
+{
+    const char *st = strstr(good, "\"PENDING\"");
+    assert_non_null(st);
+    char *out = malloc(strlen(good) + 256);
+    sprintf(out, "%.*s\"MINED\"%.*s,\"mined\":{\"attempt\":0,\"block\":\"0x9\",\"block_hash\":\"0x%064d\","
+            "\"success\":true,\"gas_used\":%s}}",
+            (int)(st - good), good, (int)(strlen(st) - strlen("\"PENDING\"") - 1), st + strlen("\"PENDING\""), 0,
+            gas_used);
+    return out;
+}
+
 /* A corrupt record in the store: txmgr_new says which and changes nothing. */
 static void corrupt_record_refused(void **state)
 {
@@ -1019,6 +1035,7 @@ static void corrupt_record_refused(void **state)
     char *other_chain = signed_record(sg, "k", 6, 7, false);
     char *bad_hash = signed_record(sg, "k", 5, 7, true);
     char *good = signed_record(sg, "k", 5, 7, false);
+    char *gas_above = mined_record(good, "\"0x5209\""), *gas_bad = mined_record(good, "21000");
     const char *bad[] = {
         "not json",
         "{\"v\":2}",
@@ -1030,9 +1047,12 @@ static void corrupt_record_refused(void **state)
         other_key,
         other_chain,
         bad_hash,
+        gas_above,
+        gas_bad,
     };
     static const char *why[] = {"not a JSON object", "version", "attempts must be", "nonce 8 under the key", "unknown state",
-                                "attempts[0]", "signed by another key", "for chain 6", "not the hash of its raw bytes"};
+                                "attempts[0]", "signed by another key", "for chain 6", "not the hash of its raw bytes",
+                                "mined.gas_used is above the attempt's gas limit", "mined.gas_used is not a quantity"};
     struct store_key k;
     addr_prefix(&k, 5, 'R');
     store_key_u64(&k, 7);
@@ -1064,7 +1084,23 @@ static void corrupt_record_refused(void **state)
     assert_int_equal(txmgr_status(m, "a", &s), TXMGR_PENDING);
     assert_int_equal(s.nonce, 7);
     assert_int_equal(s.attempts, 1);
+    assert_int_equal(s.gas_limit, 21000);
     txmgr_free(m);
+    /* MINED with the gas used at the limit (a transfer uses all of its 21000) */
+    char *mined = mined_record(good, "\"0x5208\"");
+    assert_int_equal(store_batch_begin(st, &b), FERRY_OK);
+    store_put(b, k.b, k.len, mined, strlen(mined));
+    assert_int_equal(store_commit_sync(b), FERRY_OK);
+    if (txmgr_new(&m, loop, rpc, st, sg, &cfg))
+        fail_msg("the mined record: %s", ferry_errmsg());
+    assert_int_equal(txmgr_status(m, "a", &s), TXMGR_MINED);
+    assert_int_equal(s.block_number, 9);
+    assert_int_equal(s.gas_used, 21000);
+    assert_int_equal(s.gas_limit, 21000);
+    txmgr_free(m);
+    free(mined);
+    free(gas_above);
+    free(gas_bad);
     free(other_key);
     free(other_chain);
     free(bad_hash);
