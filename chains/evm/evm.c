@@ -28,18 +28,19 @@
 #define PROBE_EVERY_MS 10000 /* the submitter's balance and nonce are asked again this often */
 #define EVM_RPC_MAX_BATCH 1000 /* calls per JSON-RPC batch: the client's limit, and the point queries' */
 #define EVM_RECEIVER_CALL_OVERHEAD 5000 /* the Gateway's CALL_OVERHEAD in its receiver gas floor */
-#define GAS_TRACKED 64        /* deliveries in flight the gas model follows (the engine keeps ~8) */
-#define GAS_BATCH_RECEIVERS 8 /* distinct receivers of a delivery the model prices */
+#define GAS_TRACKED 64        /* deliveries and acks in flight the gas models follow (the engine keeps ~8 + acks) */
+#define GAS_BATCH_RECEIVERS 8 /* distinct receivers (acks: sender and outcome) of a batch the model prices */
 
-/* A delivery in flight, for the gas model: what it learns from its receipt, or forgets when a
- * delivery it priced reverts. */
+/* A delivery or an acknowledgement batch in flight, for the gas models: what it learns from its
+ * receipt, or forgets when a batch it priced reverts. */
 struct gas_track {
     bool used;
+    bool ack;      /* an acknowledgeBatch (the ack model), else a delivery */
     bool modelled; /* its gas limit came from the model */
     char id[TXMGR_ID_MAX + 1];
-    size_t nrecv; /* distinct receivers; GAS_BATCH_RECEIVERS + 1: more than that (not kept) */
-    uint8_t recv[GAS_BATCH_RECEIVERS][32];
-    size_t count[GAS_BATCH_RECEIVERS]; /* packets to recv[i] */
+    size_t nrecv; /* distinct keys; GAS_BATCH_RECEIVERS + 1: more than that (not kept) */
+    uint8_t recv[GAS_BATCH_RECEIVERS][32]; /* deliveries: the receiver; acks: ack_key() */
+    size_t count[GAS_BATCH_RECEIVERS];     /* packets to recv[i] */
     size_t n;                          /* packets */
     uint64_t calldata_gas;
 };
@@ -69,13 +70,14 @@ struct chain {
      * delivery's gas limit needs above what one execution uses (docs/evm.md, "Gas"). */
     bool recv_gas_asking;
     uint32_t recv_gas;
-    /* The learned gas of deliveries (gasmodel.h), in memory only: relearned after a restart. */
-    struct evm_gas_model gas_model;
+    /* The learned gas of deliveries to this chain and of acknowledgements on it (gasmodel.h), in
+     * memory only: relearned after a restart. */
+    struct evm_gas_model gas_model, ack_gas_model;
     struct gas_track gas_tracks[GAS_TRACKED];
     size_t n_gas_tracks;
-    uint64_t gas_modelled, gas_measured, gas_forgotten; /* deliveries priced by the model or measured;
-                                                           reverts of priced ones */
-    uint64_t gas_last[3];                               /* the same, already exported */
+    /* [0] deliveries, [1] acks: [k][0] priced by the model, [k][1] measured, [k][2] priced ones
+     * that reverted; gas_last: the same, already exported */
+    uint64_t gas_count[2][3], gas_last[2][3];
     /* Metrics (NULL families when the env has no registry). */
     struct metric *m_head, *m_confirmed, *m_lag, *m_balance, *m_tx, *m_rpc, *m_rpc_err;
     struct txmgr_stats m_last; /* counters already exported */
@@ -334,20 +336,21 @@ static void gas_observe(struct chain *c, const struct txmgr_status *s)
     if (!t)
         return;
     bool ok = (s->state == TXMGR_MINED && s->success && !s->cancel) || s->state == TXMGR_CONFIRMED;
-    if (ok && t->nrecv == 1 && s->gas_used &&
-        evm_gas_model_learn(&c->gas_model, t->recv[0], t->n, s->gas_used, t->calldata_gas))
-        log_fields(LOGL_DEBUG, LOG_MOD, "delivery gas learned",
+    struct evm_gas_model *model = t->ack ? &c->ack_gas_model : &c->gas_model;
+    if (ok && t->nrecv == 1 && s->gas_used && evm_gas_model_learn(model, t->recv[0], t->n, s->gas_used, t->calldata_gas))
+        log_fields(LOGL_DEBUG, LOG_MOD, t->ack ? "ack gas learned" : "delivery gas learned",
                    (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
                                         LOG_U64("packets", t->n), LOG_U64("gas_used", s->gas_used),
-                                        LOG_U64("per_packet", evm_gas_model_figure(&c->gas_model, t->recv[0], t->n))},
+                                        LOG_U64("per_packet", evm_gas_model_figure(model, t->recv[0], t->n))},
                    5);
     if (s->state == TXMGR_REVERTED && t->modelled) {
         size_t forgot = 0;
         for (size_t i = 0; i < t->nrecv; i++)
-            forgot += evm_gas_model_forget(&c->gas_model, t->recv[i]);
-        c->gas_forgotten++;
+            forgot += evm_gas_model_forget(model, t->recv[i]);
+        c->gas_count[t->ack][2]++;
         log_fields(LOGL_WARN, LOG_MOD,
-                   "a delivery priced by the gas model reverted: its receivers are measured again",
+                   t->ack ? "an ack batch priced by the gas model reverted: its senders are measured again"
+                          : "a delivery priced by the gas model reverted: its receivers are measured again",
                    (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
                                         LOG_U64("gas_limit", s->gas_limit), LOG_U64("gas_used", s->gas_used),
                                         LOG_U64("receivers_forgotten", forgot)},
@@ -394,14 +397,16 @@ static void collect(void *ud)
     TXC(cancelled) TXC(gas_one_run)
 #undef TXC
     c->m_last = s;
-    const uint64_t gas_now[3] = {c->gas_modelled, c->gas_measured, c->gas_forgotten};
-    static const char *const gas_event[3] = {"delivery_gas_modelled", "delivery_gas_measured",
-                                             "delivery_gas_model_reverted"};
-    for (int i = 0; i < 3; i++)
-        if (gas_now[i] > c->gas_last[i]) {
-            metric_add(c->m_tx, (const char *[]){c->cfg.name, gas_event[i]}, (double)(gas_now[i] - c->gas_last[i]));
-            c->gas_last[i] = gas_now[i];
-        }
+    static const char *const gas_event[2][3] = {
+        {"delivery_gas_modelled", "delivery_gas_measured", "delivery_gas_model_reverted"},
+        {"ack_gas_modelled", "ack_gas_measured", "ack_gas_model_reverted"}};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++)
+            if (c->gas_count[k][i] > c->gas_last[k][i]) {
+                metric_add(c->m_tx, (const char *[]){c->cfg.name, gas_event[k][i]},
+                           (double)(c->gas_count[k][i] - c->gas_last[k][i]));
+                c->gas_last[k][i] = c->gas_count[k][i];
+            }
     struct evm_watch_stats ws;
     evm_watch_stats(c->watch, &ws);
     if (ws.safe)
@@ -493,6 +498,7 @@ static enum ferry_err evm_open(struct chain **out, const cJSON *config, const st
     if (!c)
         return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
     c->env = *env;
+    c->ack_gas_model.min_per_packet = EVM_GAS_MODEL_MIN_ACK;
     enum ferry_err e;
     c->json = cJSON_Duplicate(config, true);
     if (!c->json) {
@@ -654,8 +660,19 @@ static enum ferry_err evm_attest(struct chain *c, enum chain_attest_kind kind, c
 
 /* ---- submissions ---- */
 
-/* The slot of a delivery for the gas model (its earlier one when the id is submitted again), or
- * NULL when GAS_TRACKED are in flight: then it is measured and teaches nothing. */
+/* The ack model's key of packet i of an ACK call: its sender app (an EVM address: the upper 12
+ * bytes are zero) with the first byte telling the outcome, since a failed acknowledgement makes
+ * the app refund and costs more than a successful one. */
+static void ack_key(uint8_t key[32], const struct chain_call *call, size_t i)
+{
+    const struct packet_ack *a = call->acks ? &call->acks[i] : call->ack;
+    memcpy(key, call->packets[i].sender, 32);
+    key[0] = a && a->success ? 1 : 2;
+}
+
+/* The slot of a delivery or ack batch for the gas models (its earlier one when the id is
+ * submitted again), or NULL when GAS_TRACKED are in flight: then it is measured and teaches
+ * nothing. */
 static struct gas_track *gas_track_new(struct chain *c, const char *id, const struct chain_call *call,
                                        const struct fbuf *data)
 {
@@ -670,15 +687,21 @@ static struct gas_track *gas_track_new(struct chain *c, const char *id, const st
         return t ? (gas_track_drop(c, t), NULL) : NULL;
     snprintf(t->id, sizeof t->id, "%s", id);
     t->modelled = false;
+    t->ack = call->kind == CHAIN_CALL_ACK;
     t->n = call->n;
     t->nrecv = 0;
     t->calldata_gas = evm_calldata_gas(data->data, data->len);
     for (size_t i = 0; i < call->n && t->nrecv <= GAS_BATCH_RECEIVERS; i++) {
+        uint8_t key[32];
+        if (t->ack)
+            ack_key(key, call, i);
+        else
+            memcpy(key, call->packets[i].receiver, 32);
         size_t k = 0;
-        while (k < t->nrecv && memcmp(t->recv[k], call->packets[i].receiver, 32))
+        while (k < t->nrecv && memcmp(t->recv[k], key, 32))
             k++;
         if (k == t->nrecv && t->nrecv++ < GAS_BATCH_RECEIVERS) {
-            memcpy(t->recv[k], call->packets[i].receiver, 32);
+            memcpy(t->recv[k], key, 32);
             t->count[k] = 0;
         }
         if (k < GAS_BATCH_RECEIVERS)
@@ -692,8 +715,9 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
     if (!id || !*id || !call)
         return ferry_fail(FERRY_EINVAL, "evm: submit needs an id and a call");
     struct txmgr_call tc = {.flags = TXMGR_DRY_RUN};
-    bool delivery = false, modelled = false;
-    struct gas_track *track = NULL; /* a delivery the gas model follows */
+    bool modelled = false;
+    int priced = -1;                /* 0: a delivery, 1: an ack batch, both followed by a gas model */
+    struct gas_track *track = NULL; /* the batch the gas model follows */
     struct fbuf data;
     fbuf_init(&data, TXMGR_DATA_MAX);
     enum ferry_err e;
@@ -728,23 +752,29 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
          * floor is enough: the Gateway's only gas-dependent step is its check that
          * receiveGasLimit * 64/63 + 5000 is left before each receiver, and what a receiver
          * does with its fixed receiveGasLimit does not depend on the transaction's limit. */
-        if (call->kind != CHAIN_CALL_DELIVER) {
+        if (call->kind != CHAIN_CALL_DELIVER && call->kind != CHAIN_CALL_ACK) {
             tc.flags |= TXMGR_GAS_ONE_RUN;
         } else {
-            /* Receivers all seen before: no execution on the node at all, the learned model
-             * prices it (gasmodel.h). Safe because a limit that is too low cannot change an
-             * acknowledgement: before each receiver the Gateway checks that receiveGasLimit +
+            /* Deliveries to receivers all seen before, and ack batches of (sender app, outcome)
+             * pairs all seen before: no execution on the node at all, the learned models price
+             * them (gasmodel.h). Safe because a limit that is too low cannot change an outcome.
+             * Deliveries: before each receiver the Gateway checks that receiveGasLimit +
              * receiveGasLimit/63 + 5000 is left and reverts the whole batch otherwise
              * (InsufficientGasForReceiver); the receiver then runs with exactly receiveGasLimit
              * whatever the transaction's limit; and an out-of-gas in the Gateway's own frame
-             * reverts the whole transaction. A low limit costs a reverted transaction, after
-             * which gas_observe forgets these receivers and the retry is measured. */
+             * reverts the whole transaction. Acks: the sender's onAck is called without a gas
+             * bound and its revert (an out-of-gas included) reverts the whole batch, leaving every
+             * packet pending. A low limit costs a reverted transaction, after which gas_observe
+             * forgets these keys and the retry is measured. */
+            bool ack = call->kind == CHAIN_CALL_ACK;
+            struct evm_gas_model *model = ack ? &c->ack_gas_model : &c->gas_model;
             struct gas_track *t = gas_track_new(c, id, call, &data);
-            uint64_t headroom = (uint64_t)c->recv_gas + c->recv_gas / 63 + EVM_RECEIVER_CALL_OVERHEAD;
+            uint64_t headroom =
+                ack ? 0 : (uint64_t)c->recv_gas + c->recv_gas / 63 + EVM_RECEIVER_CALL_OVERHEAD;
             uint64_t need = 0;
-            uint64_t limit = t && c->recv_gas && t->nrecv <= GAS_BATCH_RECEIVERS
-                                 ? evm_gas_model_price(&c->gas_model, t->recv, t->count, t->nrecv,
-                                                       t->calldata_gas, headroom, &need)
+            uint64_t limit = t && (ack || c->recv_gas) && t->nrecv <= GAS_BATCH_RECEIVERS
+                                 ? evm_gas_model_price(model, t->recv, t->count, t->nrecv, t->calldata_gas, headroom,
+                                                       &need)
                                  : 0;
             /* as for a measured limit (txmgr's set_gas): a need under the cap whose margins
              * pass it goes at the cap; a need above the cap is measured */
@@ -754,11 +784,11 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
                 t->modelled = true;
                 tc.gas_limit = limit;
                 tc.flags = 0; /* no dry run: a revert on chain is the worst case */
-            } else if (c->recv_gas) {
+            } else if (ack || c->recv_gas) {
                 tc.flags |= TXMGR_GAS_ONE_RUN;
                 tc.gas_headroom = headroom;
             }
-            delivery = true;
+            priced = ack ? 1 : 0;
             track = t;
             modelled = t && t->modelled;
         }
@@ -767,12 +797,11 @@ static enum ferry_err evm_submit(struct chain *c, const char *id, const struct c
         e = txmgr_submit(c->tx, id, &tc);
     if (e && track)
         gas_track_drop(c, track);
-    if (!e && delivery) {
-        if (modelled)
-            c->gas_modelled++;
-        else
-            c->gas_measured++;
-        log_fields(LOGL_DEBUG, LOG_MOD, modelled ? "delivery gas from the model" : "delivery gas measured",
+    if (!e && priced >= 0) {
+        c->gas_count[priced][modelled ? 0 : 1]++;
+        log_fields(LOGL_DEBUG, LOG_MOD,
+                   modelled ? (priced ? "ack gas from the model" : "delivery gas from the model")
+                            : (priced ? "ack gas measured" : "delivery gas measured"),
                    (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", id),
                                         LOG_U64("packets", call->n), LOG_U64("gas_limit", tc.gas_limit)},
                    4);
@@ -1278,9 +1307,12 @@ static cJSON *evm_status(struct chain *c)
     add_u64(tj, "reverted", ts.reverted);
     add_u64(tj, "refused", ts.refused);
     add_u64(tj, "gas_one_run", ts.gas_one_run);
-    add_u64(tj, "delivery_gas_modelled", c->gas_modelled);
-    add_u64(tj, "delivery_gas_measured", c->gas_measured);
-    add_u64(tj, "delivery_gas_model_reverted", c->gas_forgotten);
+    add_u64(tj, "delivery_gas_modelled", c->gas_count[0][0]);
+    add_u64(tj, "delivery_gas_measured", c->gas_count[0][1]);
+    add_u64(tj, "delivery_gas_model_reverted", c->gas_count[0][2]);
+    add_u64(tj, "ack_gas_modelled", c->gas_count[1][0]);
+    add_u64(tj, "ack_gas_measured", c->gas_count[1][1]);
+    add_u64(tj, "ack_gas_model_reverted", c->gas_count[1][2]);
 
     cJSON *cj = cJSON_AddObjectToObject(o, "contracts");
     add_addr(cj, "gateway", &c->cfg.gateway);

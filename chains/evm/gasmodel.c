@@ -29,7 +29,7 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
         return false;
     uint64_t exec = gas_used - base;
     uint64_t per = exec / n + (exec % n != 0);
-    if (per < EVM_GAS_MODEL_MIN_PACKET)
+    if (per < (m->min_per_packet ? m->min_per_packet : EVM_GAS_MODEL_MIN_PACKET))
         return false;
     int i = find(m, receiver);
     if (i < 0) {

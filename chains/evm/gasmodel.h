@@ -1,6 +1,9 @@
 /* A learned model of the gas a Gateway.deliver batch needs, per destination chain: what each
  * receiver's packets cost, learned from mined deliveries, so that a delivery to receivers seen
- * before gets its gas limit without an execution on the node (docs/evm.md, "Gas").
+ * before gets its gas limit without an execution on the node (docs/evm.md, "Gas"). The adapter
+ * keeps a second one for Gateway.acknowledgeBatch on the source chain, keyed by the packets'
+ * sender app and the acknowledgement's outcome instead of the receiver (same arithmetic, no
+ * headroom, EVM_GAS_MODEL_MIN_ACK as its floor).
  *
  * A receiver's figure for a batch size n is the most any single-receiver delivery of n packets to
  * it cost per packet: (gasUsed - 21000 - calldata gas) / n, rounded up. Part of that is the
@@ -35,6 +38,11 @@
  * + 2,100 cold). A batch cheaper than that per packet skipped packets (already received, timed
  * out: a few thousand gas each) and would teach a figure too low for received ones. */
 #define EVM_GAS_MODEL_MIN_PACKET 22100
+/* The same floor for acknowledgements (the model's min_per_packet): a settled packet verifies its
+ * attestation (one ecrecover per signature, 3,000 each), clears its commitment (5,000 less the
+ * 4,800 refund) and calls its sender's onAck (2,600 cold at least), so over 10,000 with one
+ * signature; a packet skipped as no longer pending costs a few thousand. */
+#define EVM_GAS_MODEL_MIN_ACK 10000
 
 struct evm_gas_model {
     struct {
@@ -47,6 +55,7 @@ struct evm_gas_model {
     } v[EVM_GAS_MODEL_RECEIVERS];
     size_t n;
     uint64_t clock;
+    uint64_t min_per_packet; /* a batch cheaper per packet teaches nothing (0: EVM_GAS_MODEL_MIN_PACKET) */
 };
 
 /* EIP-2028 calldata gas: 16 per non-zero byte, 4 per zero byte. */
