@@ -766,6 +766,15 @@ static void gas_model_prices_known_receivers(void **state)
     gm_tx(s->tx_hash, &limit, &cd, &used);
     uint64_t learned = used - 21000 - cd; /* one packet */
 
+    /* gm-1's own PacketReceived reaches F.received once the watcher has its block: wait for it,
+     * or it could land in the count below (seen as 4 for 3) */
+    uint64_t end = loop_clock_ms() + 10000;
+    while (F.r.ops->head(F.r.c).confirmed < s->block_number) {
+        assert_true(loop_clock_ms() < end);
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
+    }
+    for (int i = 0; i < 5; i++) /* the events of that block handed over */
+        assert_int_equal(loop_run_once(F.r.loop, 20), FERRY_OK);
     size_t received0 = F.received;
     s = gm_deliver("gm-2", (uint64_t[]){102, 103, 104}, (uint8_t[]){R3, R3, R3}, 3, 2);
     assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
@@ -805,6 +814,98 @@ static void gas_model_prices_known_receivers(void **state)
     assert_true(status_tx("delivery_gas_model_reverted") == 1);
 }
 
+/* The Gateway's nextSequence() on our chain. */
+static uint64_t next_sequence(void)
+{
+    uint8_t sel[32];
+    keccak256(sel, "nextSequence()", strlen("nextSequence()"));
+    char params[200];
+    snprintf(params, sizeof params, "[{\"to\":\"%s\",\"data\":\"0x%02x%02x%02x%02x\"},\"latest\"]", F.gateway,
+             sel[0], sel[1], sel[2], sel[3]);
+    cJSON *r = tu_anvil_call(F.r.anvil.url, "eth_call", params);
+    uint8_t word[32];
+    assert_true(cJSON_IsString(r));
+    assert_int_equal(hex_decode_exact(word, 32, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
+    cJSON_Delete(r);
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++)
+        v = v << 8 | word[i];
+    return v;
+}
+
+static const char *ga_id; /* the ack submission ga_ack waits for */
+
+static bool ga_final(void)
+{
+    const struct chain_submission *s = last_sub(ga_id);
+    return s && (s->state == CHAIN_SUB_CONFIRMED || s->state == CHAIN_SUB_REVERTED || s->state == CHAIN_SUB_REFUSED);
+}
+
+/* Acknowledges dev0's packets seqs[0..n) (all successful), with `sigs` attester signatures each,
+ * and waits for the outcome. */
+static const struct chain_submission *ga_ack(const char *id, const uint64_t *seqs, size_t n, size_t sigs)
+{
+    struct packet p[4];
+    struct packet_ack acks[4];
+    uint8_t sig[4][2][CHAIN_SIG_LEN];
+    struct chain_attestation att[4];
+    assert_true(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        dev0_packet(&p[i], seqs[i]);
+        acks[i] = (struct packet_ack){.success = true, .result = (uint8_t *)"ok", .result_len = 2};
+        uint8_t d[32];
+        assert_int_equal(F.r.ops->attest_digest(F.r.c, CHAIN_ATTEST_ACK, &p[i], &acks[i], 0, d), FERRY_OK);
+        sign2(sig[i], "att2", "att1", d);
+        att[i] = (struct chain_attestation){.count = sigs, .sigs = sig[i]};
+    }
+    struct chain_call call = {.kind = CHAIN_CALL_ACK, .n = n, .packets = p, .attestations = att, .acks = acks};
+    assert_int_equal(F.r.ops->submit(F.r.c, id, &call), FERRY_OK);
+    ga_id = id;
+    evm_rig_run_until(&F.r, ga_final, 20000, "an ack batch");
+    return last_sub(id);
+}
+
+/* The ack model: a batch of acknowledgements of one app and outcome teaches a figure; the next
+ * batch of that (app, outcome) is priced without eth_createAccessList, at the exact limit; a
+ * priced batch that reverts (one signature short) forgets it, and the next one is measured. */
+static void gas_model_prices_known_acks(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    uint64_t ga_seq0 = next_sequence();
+    for (int i = 0; i < 4; i++)
+        (void)dev0_send(); /* sequences ga_seq0 .. ga_seq0 + 3 */
+    assert_int_equal(next_sequence(), ga_seq0 + 4);
+    double al = access_list_calls();
+    double modelled0 = status_tx("ack_gas_modelled"), measured0 = status_tx("ack_gas_measured");
+    uint64_t limit, cd, used;
+    const struct chain_submission *s = ga_ack("ga-1", (uint64_t[]){ga_seq0}, 1, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 1); /* measured */
+    gm_tx(s->tx_hash, &limit, &cd, &used);
+    uint64_t learned = used - 21000 - cd;
+
+    s = ga_ack("ga-2", (uint64_t[]){ga_seq0 + 1, ga_seq0 + 2}, 2, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 1); /* priced: nothing executed on the node */
+    gm_tx(s->tx_hash, &limit, &cd, &used);
+    assert_int_equal(limit, 21000 + cd + 2 * (learned + 25000 + (learned + 9) / 10)); /* no headroom */
+    assert_true(used < limit);
+
+    /* one signature short: no dry run refuses it, it is mined reverted and the model forgets */
+    s = ga_ack("ga-3", (uint64_t[]){ga_seq0 + 3}, 1, 1);
+    assert_int_equal(s->state, CHAIN_SUB_REVERTED);
+    assert_true(access_list_calls() == al + 1);
+    s = ga_ack("ga-4", (uint64_t[]){ga_seq0 + 3}, 1, 2);
+    assert_int_equal(s->state, CHAIN_SUB_CONFIRMED);
+    assert_true(access_list_calls() == al + 2); /* measured again */
+
+    assert_true(status_tx("ack_gas_modelled") == modelled0 + 2);
+    assert_true(status_tx("ack_gas_measured") == measured0 + 2);
+    assert_true(status_tx("ack_gas_model_reverted") == 1);
+    assert_true(metric_of("ferry_evm_transactions_total{chain=\"alpha\"", "ack_gas_model_reverted") == 1);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -815,6 +916,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(acks_in_one_batch),
         cmocka_unit_test(status_fields),
         cmocka_unit_test(gas_model_prices_known_receivers),
+        cmocka_unit_test(gas_model_prices_known_acks),
     };
     return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
 }
