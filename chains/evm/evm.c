@@ -653,7 +653,7 @@ static enum chain_submission_state evm_submission(struct chain *c, const char *i
  * group, then its batch at the confirmed head of that answer. */
 
 #define EVM_QUERY_GROUP_MAX (EVM_RPC_MAX_BATCH - 1)
-#define EVM_QUERY_PARAMS_MAX 300 /* [{"to":"0x..","data":"0x<100 bytes>"},"0x<u64>"] */
+#define EVM_QUERY_PARAMS_MAX 300 /* [{"to":"0x<20 bytes>","data":"0x"},"0x<u64>"]: the params less the calldata */
 
 struct query {
     struct chain *c;
@@ -718,7 +718,12 @@ static void query_answer(struct query *q, const struct rpc_reply *hdr, const str
     const struct rpc_reply *r[2] = {hdr, call};
     for (size_t i = 0; i < 2; i++)
         if (r[i]->err.kind != RPC_OK) {
-            snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[i]->err.kind), r[i]->err.message);
+            char call_of[80] = "";
+            if (i == 1 && !q->intent_kind && !q->pending_kind)
+                snprintf(call_of, sizeof call_of, "receivedBatch(%" PRIu64 ", %u sequences): ", q->src,
+                         (unsigned)q->batch_n);
+            snprintf(q->err, sizeof q->err, "%s%s: %s", call_of, rpc_errkind_name(r[i]->err.kind),
+                     r[i]->err.message);
             return query_finish(q, FERRY_EIO, false, 0, 0);
         }
     uint64_t ts = 0, num = 0;

@@ -600,7 +600,7 @@ static void bad_batch_fails_its_queries(void **state)
         {&M.high_bit_src, "receivedBatch returned bit 10 for 10 sequences"},
         {&M.short_src, "not one 32-byte word"},
         {&M.two_words_src, "not one 32-byte word"},
-        {&M.revert_src, "EXECUTION_REVERTED"},
+        {&M.revert_src, "receivedBatch(31339, 10 sequences): EXECUTION_REVERTED"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         answers_reset();
