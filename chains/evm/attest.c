@@ -320,7 +320,7 @@ enum ferry_err evm_decode_received_bits(uint8_t bits[32], size_t n, const char *
     if (!hex || hex_decode_exact(bits, 32, hex, HEX_PREFIX_REQUIRED)) {
         size_t len = hex ? strlen(hex) : 0;
         snprintf(err, errlen, "receivedBatch returned %s, not one 32-byte word",
-                 !hex ? "no string" : len == 2 ? "no data (is the Gateway older than receivedBatch?)" : "something else");
+                 !hex ? "no string" : len == 2 ? "no data (no contract at the Gateway address?)" : "something else");
         memset(bits, 0, 32);
         return FERRY_EINVAL;
     }
