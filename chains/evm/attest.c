@@ -22,6 +22,7 @@ enum ferry_err evm_gateway_abi_init(struct evm_gateway_abi *g)
         (e = abi_function_parse(&g->acknowledge_batch, "acknowledgeBatch(" PACKET_TUPLE "[],bool[],bytes[],bytes[])")) ||
         (e = abi_function_parse(&g->timeout, "timeout(" PACKET_TUPLE ",uint64,bytes)")) ||
         (e = abi_selector(g->sel_received, "received(uint64,uint64)")) ||
+        (e = abi_selector(g->sel_received_batch, "receivedBatch(uint64,uint64[])")) ||
         (e = abi_selector(g->sel_commitments, "commitments(uint64)"))) {
         evm_gateway_abi_free(g);
         return ferry_fail_ctx(e, "evm: Gateway ABI");
@@ -295,6 +296,41 @@ size_t evm_query_calldata(uint8_t out[68], const struct evm_gateway_abi *g, bool
     word_u64(out + 4, src);
     word_u64(out + 36, seq);
     return 68;
+}
+
+size_t evm_received_batch_calldata(uint8_t *out, const struct evm_gateway_abi *g, uint64_t src, const uint64_t *seqs,
+                                   size_t n)
+{
+    memcpy(out, g->sel_received_batch, 4);
+    word_u64(out + 4, src);
+    word_u64(out + 36, 64); /* the array's offset: after the two head words */
+    word_u64(out + 68, n);
+    for (size_t i = 0; i < n; i++)
+        word_u64(out + 100 + 32 * i, seqs[i]);
+    return EVM_RECEIVED_BATCH_CALLDATA(n);
+}
+
+enum ferry_err evm_decode_received_bits(uint8_t bits[32], size_t n, const char *hex, char *err, size_t errlen)
+{
+    memset(bits, 0, 32);
+    if (n > EVM_RECEIVED_BATCH_MAX) {
+        snprintf(err, errlen, "receivedBatch: %zu sequences (at most %d)", n, EVM_RECEIVED_BATCH_MAX);
+        return FERRY_EINVAL;
+    }
+    if (!hex || hex_decode_exact(bits, 32, hex, HEX_PREFIX_REQUIRED)) {
+        size_t len = hex ? strlen(hex) : 0;
+        snprintf(err, errlen, "receivedBatch returned %s, not one 32-byte word",
+                 !hex ? "no string" : len == 2 ? "no data (no contract at the Gateway address?)" : "something else");
+        memset(bits, 0, 32);
+        return FERRY_EINVAL;
+    }
+    for (size_t i = n; i < 256; i++)
+        if (bits[31 - i / 8] >> (i % 8) & 1) {
+            snprintf(err, errlen, "receivedBatch returned bit %zu for %zu sequences", i, n);
+            memset(bits, 0, 32);
+            return FERRY_EINVAL;
+        }
+    return FERRY_OK;
 }
 
 /* ---- IntentRouter.intentState ---- */

@@ -825,14 +825,18 @@ static enum chain_submission_state evm_submission(struct chain *c, const char *i
  * The engine checks a whole delivery batch in one turn (a query_received per packet): one
  * JSON-RPC batch per query doubled the destination node's load. So queries started in one
  * loop turn for the same block wait in a group and go out together at the end of the turn
- * (c->q_flush): one eth_getBlockByNumber for the block, then one eth_call per query, each
- * answer checked on its own. A group holds at most EVM_QUERY_GROUP_MAX queries (the client's
- * batch limit, less the header); a full one is left as it is and the next query opens another.
+ * (c->q_flush): one eth_getBlockByNumber for the block, then the eth_calls, each answer checked
+ * on its own. The received queries of a group that share a source chain go out as one eth_call
+ * of Gateway.receivedBatch (up to EVM_RECEIVED_BATCH_MAX sequences a call: a delivery batch was
+ * one eth_call per packet, most of what the relayer cost the destination's node); each of them
+ * takes its bit of that call's word. Pending and intent queries are one eth_call each. A group
+ * holds at most EVM_QUERY_GROUP_MAX queries (the client's batch limit, less the header); a full
+ * one is left as it is and the next query opens another.
  * Queries started while the watcher knows no head group the same way: one eth_blockNumber per
  * group, then its batch at the confirmed head of that answer. */
 
 #define EVM_QUERY_GROUP_MAX (EVM_RPC_MAX_BATCH - 1)
-#define EVM_QUERY_PARAMS_MAX 300 /* [{"to":"0x..","data":"0x<68 bytes>"},"0x<u64>"] */
+#define EVM_QUERY_PARAMS_MAX 300 /* [{"to":"0x<20 bytes>","data":"0x"},"0x<u64>"]: the params less the calldata */
 
 struct query {
     struct chain *c;
@@ -842,6 +846,12 @@ struct query {
     uint64_t src, seq;
     uint8_t id[32];
     uint64_t block;
+    /* In the batch sent: the reply to read (0: the first eth_call) and, for a received query,
+     * its bit in that receivedBatch call of batch_n sequences (the next query of the call in
+     * call_next). */
+    size_t call;
+    uint16_t bit, batch_n;
+    struct query *call_next;
     chain_received_cb rcb;
     chain_pending_cb pcb;
     chain_intent_cb icb;
@@ -860,6 +870,7 @@ struct qgroup {
     uint64_t block;
     struct query *head, *tail;
     size_t n;
+    size_t ncalls; /* eth_calls in the batch sent (the header besides) */
     char why[240]; /* in c->q_failed: why */
 };
 
@@ -883,21 +894,28 @@ static void query_finish(struct query *q, enum ferry_err err, bool yes, uint64_t
     free(q);
 }
 
-/* One query's answer: the block header (shared by the group) and its own eth_call. */
+/* One query's answer: the block header (shared by the group) and its eth_call (shared by the
+ * received queries of one receivedBatch). */
 static void query_answer(struct query *q, const struct rpc_reply *hdr, const struct rpc_reply *call)
 {
     const struct rpc_reply *r[2] = {hdr, call};
     for (size_t i = 0; i < 2; i++)
         if (r[i]->err.kind != RPC_OK) {
-            snprintf(q->err, sizeof q->err, "%s: %s", rpc_errkind_name(r[i]->err.kind), r[i]->err.message);
+            char call_of[80] = "";
+            if (i == 1 && !q->intent_kind && !q->pending_kind)
+                snprintf(call_of, sizeof call_of, "receivedBatch(%" PRIu64 ", %u sequences): ", q->src,
+                         (unsigned)q->batch_n);
+            snprintf(q->err, sizeof q->err, "%s%s: %s", call_of, rpc_errkind_name(r[i]->err.kind),
+                     r[i]->err.message);
             return query_finish(q, FERRY_EIO, false, 0, 0);
         }
     uint64_t ts = 0, num = 0;
     const cJSON *blk = hdr->result;
+    bool blk_ok = cJSON_IsObject(blk) && quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) &&
+                  num == q->block && quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts);
     uint8_t word[32];
     if (q->intent_kind) {
-        if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) ||
-            num != q->block || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts)) {
+        if (!blk_ok) {
             snprintf(q->err, sizeof q->err, "malformed block %" PRIu64 " in the answer to intentState", q->block);
             return query_finish(q, FERRY_EIO, false, 0, 0);
         }
@@ -906,27 +924,25 @@ static void query_answer(struct query *q, const struct rpc_reply *hdr, const str
             return query_finish(q, FERRY_EIO, false, 0, 0);
         return query_finish(q, FERRY_OK, true, num, ts);
     }
-    if (!cJSON_IsObject(blk) || !quantity(cJSON_GetObjectItemCaseSensitive(blk, "number"), &num) || num != q->block ||
-        !quantity(cJSON_GetObjectItemCaseSensitive(blk, "timestamp"), &ts) || !cJSON_IsString(call->result) ||
+    if (!q->pending_kind) {
+        char why[160] = "malformed block header";
+        if (blk_ok && !evm_decode_received_bits(word, q->batch_n,
+                                                cJSON_IsString(call->result) ? call->result->valuestring : NULL, why,
+                                                sizeof why))
+            return query_finish(q, FERRY_OK, word[31 - q->bit / 8] >> (q->bit % 8) & 1, num, ts);
+        snprintf(q->err, sizeof q->err,
+                 "malformed answer to receivedBatch(%" PRIu64 ", %u sequences) at block %" PRIu64 ": %s", q->src,
+                 (unsigned)q->batch_n, q->block, why);
+        return query_finish(q, FERRY_EIO, false, 0, 0);
+    }
+    if (!blk_ok || !cJSON_IsString(call->result) ||
         hex_decode_exact(word, 32, call->result->valuestring, HEX_PREFIX_REQUIRED)) {
-        snprintf(q->err, sizeof q->err, "malformed answer to %s at block %" PRIu64,
-                 q->pending_kind ? "commitments" : "received", q->block);
+        snprintf(q->err, sizeof q->err, "malformed answer to commitments at block %" PRIu64, q->block);
         return query_finish(q, FERRY_EIO, false, 0, 0);
     }
     bool yes = false;
     for (int i = 0; i < 32; i++)
         yes |= word[i] != 0;
-    if (!q->pending_kind) { /* a bool: 0 or 1, nothing else */
-        for (int i = 0; i < 31; i++)
-            if (word[i]) {
-                snprintf(q->err, sizeof q->err, "received() returned a word that is not a bool");
-                return query_finish(q, FERRY_EIO, false, 0, 0);
-            }
-        if (word[31] > 1) {
-            snprintf(q->err, sizeof q->err, "received() returned a word that is not a bool");
-            return query_finish(q, FERRY_EIO, false, 0, 0);
-        }
-    }
     query_finish(q, FERRY_OK, yes, num, ts);
 }
 
@@ -938,8 +954,7 @@ static bool group_end(struct qgroup *g, struct rpc_reply *r, const char *why)
     struct chain *c = g->c;
     struct qgroup *outer = c->q_answering; /* close() may run the client's callbacks from ours */
     c->q_answering = g;
-    size_t i = 0;
-    for (struct query *q; (q = g->head); i++) {
+    for (struct query *q; (q = g->head);) {
         g->head = q->next;
         if (!g->c) {
             free(q);
@@ -947,7 +962,7 @@ static bool group_end(struct qgroup *g, struct rpc_reply *r, const char *why)
             snprintf(q->err, sizeof q->err, "%s", why);
             query_finish(q, FERRY_EIO, false, 0, 0);
         } else {
-            query_answer(q, &r[0], &r[1 + i]);
+            query_answer(q, &r[0], &r[1 + q->call]);
         }
     }
     bool alive = g->c != NULL;
@@ -972,33 +987,96 @@ static void group_answer(void *ud, struct rpc_reply *r, size_t n)
     struct qgroup *g = ud;
     if (g->c->closing)
         return group_drop(g);
-    if (n != g->n + 1) {
+    if (n != g->ncalls + 1) {
         char why[80];
-        snprintf(why, sizeof why, "%zu replies to a batch of %zu calls", n, g->n + 1);
+        snprintf(why, sizeof why, "%zu replies to a batch of %zu calls", n, g->ncalls + 1);
         (void)group_end(g, NULL, why);
         return;
     }
     (void)group_end(g, r, NULL);
 }
 
-/* The params of a query's eth_call: its calldata to the Gateway (or the router) at its block. */
+/* The params of an eth_call at block: calldata to the Gateway (or the router). */
+static void call_params(char *out, size_t cap, const uint8_t to[20], const uint8_t *cd, size_t cdlen, uint64_t block)
+{
+    char gw[43], num[19];
+    put_hex(gw, to, 20);
+    hex_u64_quantity(num, block);
+    int k = snprintf(out, cap, "[{\"to\":\"%s\",\"data\":\"", gw);
+    put_hex(out + k, cd, cdlen); /* cap leaves room for it: query_params_cap */
+    k += 2 + 2 * (int)cdlen;
+    snprintf(out + k, cap - (size_t)k, "\"},\"%s\"]", num);
+}
+
+/* The room call_params needs for calldata of cdlen bytes. */
+static size_t query_params_cap(size_t cdlen) { return EVM_QUERY_PARAMS_MAX + 2 * cdlen; }
+
+/* The params of the eth_call that q leads: its own query, or the receivedBatch of q and the
+ * queries after it in call_next. */
 static void query_params(const struct query *q, char *out, size_t cap)
 {
     struct chain *c = q->c;
-    uint8_t cd[4 + 64];
+    uint8_t cd[EVM_RECEIVED_BATCH_CALLDATA(EVM_RECEIVED_BATCH_MAX)];
     size_t cdlen;
     if (q->intent_kind) {
         memcpy(cd, c->sel_intent_state, 4);
         memcpy(cd + 4, q->id, 32);
         cdlen = 36;
+    } else if (q->pending_kind) {
+        cdlen = evm_query_calldata(cd, &c->gw, true, 0, q->seq);
     } else {
-        cdlen = evm_query_calldata(cd, &c->gw, q->pending_kind, q->src, q->seq);
+        uint64_t seqs[EVM_RECEIVED_BATCH_MAX];
+        size_t n = 0;
+        for (const struct query *m = q; m; m = m->call_next)
+            seqs[n++] = m->seq;
+        cdlen = evm_received_batch_calldata(cd, &c->gw, q->src, seqs, n);
     }
-    char cdhex[sizeof cd * 2 + 3], gw[43], num[19];
-    put_hex(cdhex, cd, cdlen);
-    put_hex(gw, q->intent_kind ? c->cfg.router.bytes : c->cfg.gateway.bytes, 20);
-    hex_u64_quantity(num, q->block);
-    snprintf(out, cap, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", gw, cdhex, num);
+    call_params(out, cap, q->intent_kind ? c->cfg.router.bytes : c->cfg.gateway.bytes, cd, cdlen, q->block);
+}
+
+static bool received_kind(const struct query *q) { return !q->intent_kind && !q->pending_kind; }
+
+/* Sorts g's queries into eth_calls: each received query joins the receivedBatch of its source
+ * chain (a new one when none has room), any other query is a call of its own. Sets g->ncalls
+ * and each query's call, bit and batch_n; fills lead[] and last[] (the first and the last
+ * query of each call; g->n each). */
+static void group_calls(struct qgroup *g, struct query **lead, struct query **last)
+{
+    size_t nc = 0;
+    for (struct query *q = g->head; q; q = q->next) {
+        q->call_next = NULL;
+        size_t k = nc;
+        if (received_kind(q))
+            for (size_t j = nc; j-- > 0;)
+                if (received_kind(lead[j]) && lead[j]->src == q->src && last[j]->bit + 1 < EVM_RECEIVED_BATCH_MAX) {
+                    k = j;
+                    break;
+                }
+        if (k == nc) { /* a call of its own */
+            nc++;
+            lead[k] = q;
+            q->bit = 0;
+        } else {
+            last[k]->call_next = q;
+            q->bit = (uint16_t)(last[k]->bit + 1);
+        }
+        last[k] = q;
+        q->call = k;
+    }
+    for (size_t k = 0; k < nc; k++) {
+        uint16_t n = 0;
+        for (struct query *m = lead[k]; m; m = m->call_next)
+            n++;
+        for (struct query *m = lead[k]; m; m = m->call_next)
+            m->batch_n = n;
+    }
+    g->ncalls = nc;
+}
+
+/* The room the params of the eth_call that q leads need. */
+static size_t lead_params_cap(const struct query *q)
+{
+    return query_params_cap(received_kind(q) ? EVM_RECEIVED_BATCH_CALLDATA(q->batch_n) : 68);
 }
 
 /* Sends g's batch; an error means nothing was sent and g is still the caller's. */
@@ -1006,9 +1084,20 @@ static enum ferry_err group_send(struct qgroup *g)
 {
     struct chain *c = g->c;
     struct rpc_call_spec *calls = calloc(g->n + 1, sizeof *calls);
-    char *params = malloc(g->n * EVM_QUERY_PARAMS_MAX);
+    struct query **lead = calloc(g->n, sizeof *lead), **last = calloc(g->n, sizeof *last);
+    char *params = NULL;
     enum ferry_err e = FERRY_OK;
-    if (!calls || !params) {
+    if (!calls || !lead || !last) {
+        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory for a batch of %zu queries", g->n);
+        goto out;
+    }
+    for (struct query *q = g->head; q; q = q->next)
+        q->block = g->block;
+    group_calls(g, lead, last);
+    size_t room = 0;
+    for (size_t k = 0; k < g->ncalls; k++)
+        room += lead_params_cap(lead[k]);
+    if (!(params = malloc(room))) {
         e = ferry_fail(FERRY_ENOMEM, "evm: out of memory for a batch of %zu queries", g->n);
         goto out;
     }
@@ -1016,16 +1105,18 @@ static enum ferry_err group_send(struct qgroup *g)
     hex_u64_quantity(num, g->block);
     snprintf(p_blk, sizeof p_blk, "[\"%s\",false]", num);
     calls[0] = (struct rpc_call_spec){"eth_getBlockByNumber", p_blk};
-    size_t i = 0;
-    for (struct query *q = g->head; q; q = q->next, i++) {
-        q->block = g->block;
-        char *p = params + i * EVM_QUERY_PARAMS_MAX;
-        query_params(q, p, EVM_QUERY_PARAMS_MAX);
-        calls[1 + i] = (struct rpc_call_spec){"eth_call", p};
+    size_t at = 0;
+    for (size_t k = 0; k < g->ncalls; k++) {
+        size_t cap = lead_params_cap(lead[k]);
+        query_params(lead[k], params + at, cap);
+        calls[1 + k] = (struct rpc_call_spec){"eth_call", params + at};
+        at += cap;
     }
-    e = rpc_batch(c->rpc, calls, g->n + 1, NULL, group_answer, g);
+    e = rpc_batch(c->rpc, calls, g->ncalls + 1, NULL, group_answer, g);
 out:
     free(calls);
+    free(lead);
+    free(last);
     free(params);
     return e;
 }

@@ -24,6 +24,7 @@ struct evm_gateway_abi {
     struct abi_sig *acknowledge_batch; /* acknowledgeBatch(Packet[],bool[],bytes[],bytes[]) */
     struct abi_sig *timeout;     /* timeout(Packet,uint64,bytes) */
     uint8_t sel_received[4];     /* received(uint64,uint64) */
+    uint8_t sel_received_batch[4]; /* receivedBatch(uint64,uint64[]) */
     uint8_t sel_commitments[4];  /* commitments(uint64) */
 };
 
@@ -51,6 +52,21 @@ enum ferry_err evm_encode_call(struct fbuf *out, const struct evm_gateway_abi *g
  * returns its length (36 or 68). */
 size_t evm_query_calldata(uint8_t out[68], const struct evm_gateway_abi *g, bool pending_kind, uint64_t src,
                           uint64_t seq);
+
+/* The Gateway's MAX_RECEIVED_BATCH: the most sequences one receivedBatch call answers. */
+#define EVM_RECEIVED_BATCH_MAX 256
+
+/* The calldata of receivedBatch(src, seqs[0..n-1]) (n <= EVM_RECEIVED_BATCH_MAX) into out, which
+ * holds EVM_RECEIVED_BATCH_CALLDATA(n) bytes; returns that length. */
+#define EVM_RECEIVED_BATCH_CALLDATA(n) (4 + 96 + 32 * (size_t)(n))
+size_t evm_received_batch_calldata(uint8_t *out, const struct evm_gateway_abi *g, uint64_t src, const uint64_t *seqs,
+                                   size_t n);
+
+/* Reads the answer of an eth_call to receivedBatch for n sequences: "0x" and one word whose bits
+ * past n are zero. *bits gets the word's low 256 bits as 32 big-endian bytes; bit i (byte 31 - i / 8,
+ * mask 1 << i % 8) says whether sequence i was received. Otherwise FERRY_EINVAL with a message in err. */
+enum ferry_err evm_decode_received_bits(uint8_t bits[32], size_t n, const char *hex, char *err,
+                                        size_t errlen) FERRY_WUR;
 
 /* Reads the answer of an eth_call to IntentRouter.intentState(bytes32): "0x" and the ABI
  * encoding of Position {uint8 status; uint16 step; bool finalHop; uint64 hopSequence; address

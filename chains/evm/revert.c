@@ -51,6 +51,7 @@ static const struct err_def {
     {.sig = "StringTooLong(string str)"},
     {.sig = "TimeoutNotInFuture(uint64 timeoutTimestamp, uint256 blockTimestamp)"},
     {.sig = "TimeoutNotReached(uint64 destinationTimestamp, uint64 timeoutTimestamp)"},
+    {.sig = "TooManySequences(uint256 length, uint256 max)"},
     {.sig = "WrongDestination(uint256 index, uint64 dstChain)"},
     {.sig = "WrongSource(uint64 srcChain)"},
     {.sig = "ZeroReceiver()"},

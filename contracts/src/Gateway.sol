@@ -31,6 +31,8 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     uint32 public constant MIN_RECEIVE_GAS_LIMIT = 50_000;
     uint32 public constant MAX_RECEIVE_GAS_LIMIT = 10_000_000;
     uint32 public constant DEFAULT_RECEIVE_GAS_LIMIT = 1_000_000;
+    /// @notice Most sequences one `receivedBatch` call answers: one bit each in a uint256.
+    uint256 public constant MAX_RECEIVED_BATCH = 256;
     /// @dev Gas the CALL itself may cost on top of what it forwards (cold account access, a few opcodes).
     uint256 private constant CALL_OVERHEAD = 5_000;
     /// @dev Stored while the receiver runs, so a re-entrant delivery of the same packet is skipped.
@@ -101,6 +103,7 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     error InvalidThreshold(uint256 threshold, uint256 attesters);
     error InvalidReceiveGasLimit(uint32 gasLimit);
     error ReceiverNotAContract(bytes32 receiver);
+    error TooManySequences(uint256 length, uint256 max);
 
     /// @param owner_ may rotate the attester set and set the receive gas limit.
     /// @param attesters_ strictly ascending, non-zero, at most MAX_ATTESTERS.
@@ -265,6 +268,18 @@ contract Gateway is IGateway, EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice True once (srcChain, sequence) has been received here, whatever its acknowledgement.
     function received(uint64 srcChain, uint64 sequence) external view returns (bool) {
         return _receipts[srcChain][sequence] != bytes32(0);
+    }
+
+    /// @notice `received(srcChain, sequences[i])` for each i, as bit i of `bits` (bit 0 the least significant);
+    /// the bits past sequences.length are zero. A relayer checks a whole delivery batch in one call and
+    /// decodes one word. At most MAX_RECEIVED_BATCH sequences (TooManySequences): split longer lists.
+    function receivedBatch(uint64 srcChain, uint64[] calldata sequences) external view returns (uint256 bits) {
+        uint256 n = sequences.length;
+        if (n > MAX_RECEIVED_BATCH) revert TooManySequences(n, MAX_RECEIVED_BATCH);
+        mapping(uint64 => bytes32) storage receipts = _receipts[srcChain];
+        for (uint256 i; i < n; ++i) {
+            if (receipts[sequences[i]] != bytes32(0)) bits |= uint256(1) << i;
+        }
     }
 
     /// @notice hashStruct(Acknowledgement) recorded for (srcChain, sequence); zero if not received.

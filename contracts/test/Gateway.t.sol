@@ -504,6 +504,75 @@ contract GatewayTest is Fixture {
     }
 
     // ---------------------------------------------------------------------------------------------------
+    // receivedBatch
+    // ---------------------------------------------------------------------------------------------------
+
+    function _seqs(uint64 a, uint64 b, uint64 c, uint64 d, uint64 e) internal pure returns (uint64[] memory s) {
+        s = new uint64[](5);
+        (s[0], s[1], s[2], s[3], s[4]) = (a, b, c, d, e);
+    }
+
+    function test_receivedBatch_emptyIsZero() public {
+        _deliver(_sendAB());
+        vm.assertEq(B.gateway.receivedBatch(CHAIN_A, new uint64[](0)), 0, "no sequences, no bits");
+    }
+
+    function test_receivedBatch_mixedReceivedAndNot() public {
+        Packet memory p1 = _sendAB();
+        Packet memory p2 = _sendAB();
+        Packet memory p3 = _sendAB();
+        _deliver(p1);
+        _deliver(p3);
+        // p1, p2 (sent, not delivered), p3, p1 again, a sequence never sent
+        uint64[] memory s = _seqs(p1.sequence, p2.sequence, p3.sequence, p1.sequence, 999);
+        vm.assertEq(B.gateway.receivedBatch(CHAIN_A, s), (1 << 0) | (1 << 2) | (1 << 3), "bits 0, 2, 3");
+        // The same sequences from another source chain were never received here.
+        vm.assertEq(B.gateway.receivedBatch(CHAIN_C, s), 0, "other source: none");
+    }
+
+    function test_receivedBatch_256AndNoMore() public {
+        Packet memory p = _sendAB();
+        _deliver(p);
+        uint64[] memory s = new uint64[](256);
+        for (uint256 i; i < 256; ++i) {
+            s[i] = p.sequence;
+        }
+        vm.assertEq(B.gateway.receivedBatch(CHAIN_A, s), type(uint256).max, "all 256 bits");
+        for (uint256 i; i < 255; ++i) {
+            s[i] = p.sequence + 1;
+        }
+        vm.assertEq(B.gateway.receivedBatch(CHAIN_A, s), uint256(1) << 255, "only the last: the top bit");
+        uint64[] memory tooMany = new uint64[](257);
+        vm.expectRevert(abi.encodeWithSelector(Gateway.TooManySequences.selector, 257, 256));
+        B.gateway.receivedBatch(CHAIN_A, tooMany);
+    }
+
+    /// Any list of up to 256 sequences around a few delivered packets: bit i is received(src, s[i]),
+    /// the bits past the list are zero.
+    function testFuzz_receivedBatch_agreesWithReceived(uint64[] memory raw, uint8 deliverMask, bool otherSource)
+        public
+    {
+        uint256 n = raw.length % 257;
+        Packet[] memory sent = new Packet[](6);
+        for (uint256 i; i < 6; ++i) {
+            sent[i] = _sendAB();
+            if (deliverMask & (1 << i) != 0) _deliver(sent[i]);
+        }
+        uint64 first = sent[0].sequence;
+        uint64[] memory s = new uint64[](n);
+        for (uint256 i; i < n; ++i) {
+            // mostly around the sent sequences (both sides of them), sometimes anything
+            s[i] = raw[i] % 4 == 0 ? raw[i] : first - 1 + uint64(raw[i] % 10);
+        }
+        uint64 src = otherSource ? CHAIN_C : CHAIN_A;
+        uint256 bits = B.gateway.receivedBatch(src, s);
+        for (uint256 i; i < n; ++i) {
+            vm.assertEq((bits >> i) & 1 == 1, B.gateway.received(src, s[i]), "bit i = received(src, s[i])");
+        }
+        if (n < 256) vm.assertEq(bits >> n, 0, "no bits past the list");
+    }
+
+    // ---------------------------------------------------------------------------------------------------
     // acknowledge
     // ---------------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,39 @@ static void ask_received(uint64_t src, uint64_t seq)
     assert_int_equal(F.q_err, FERRY_OK);
 }
 
+/* Several query_received in one turn: the adapter asks them in one receivedBatch per source
+ * chain; each answer lands in its own slot. */
+static struct {
+    int calls;
+    enum ferry_err err;
+    bool yes;
+    uint64_t block;
+} QA[8];
+
+static void on_received_at(void *ud, enum ferry_err err, const struct chain_received_result *r)
+{
+    size_t i = (size_t)(uintptr_t)ud;
+    F.answers++;
+    QA[i].calls++;
+    QA[i].err = err;
+    QA[i].yes = r ? r->received : false;
+    QA[i].block = r ? r->block_number : 0;
+}
+
+static void ask_received_many(const uint64_t (*q)[2], size_t n)
+{
+    memset(QA, 0, sizeof QA);
+    want_answers = F.answers + (int)n;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(F.r.ops->query_received(F.r.c, q[i][0], q[i][1], on_received_at, (void *)(uintptr_t)i),
+                         FERRY_OK);
+    evm_rig_run_until(&F.r, answered, 10000, "query_received x n");
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(QA[i].calls, 1);
+        assert_int_equal(QA[i].err, FERRY_OK);
+    }
+}
+
 static void deliver_2_of_3(void **state)
 {
     (void)state;
@@ -390,6 +424,16 @@ static void deliver_2_of_3(void **state)
     assert_true(F.q_ts > 0);
     ask_received(SRC_CHAIN, 2);
     assert_false(F.q_yes);
+    /* in one turn: one receivedBatch for SRC_CHAIN's four (the received one twice), one for the other source */
+    const uint64_t many[6][2] = {{SRC_CHAIN, 2}, {SRC_CHAIN, 1}, {SRC_CHAIN + 1, 1}, {SRC_CHAIN, 0},
+                                 {SRC_CHAIN, 1}, {SRC_CHAIN, UINT64_MAX}};
+    ask_received_many(many, 6);
+    for (size_t i = 0; i < 6; i++) {
+        if (QA[i].yes != (i == 1 || i == 4))
+            fail_msg("query %zu (%" PRIu64 ", %" PRIu64 "): received %d", i, many[i][0], many[i][1], QA[i].yes);
+        assert_true(QA[i].block >= s->block_number);
+        assert_int_equal(QA[i].block, QA[0].block); /* one batch: one block */
+    }
 
     /* idempotent per id: the same id again reports the record, sends nothing */
     size_t before = F.r.nsubs;

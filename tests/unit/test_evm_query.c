@@ -1,11 +1,12 @@
 /* The EVM adapter's point queries (query_received, query_pending) as the node sees them: those
  * started in one loop turn for the same block go out as one JSON-RPC batch (one
- * eth_getBlockByNumber, one eth_call per query), each answer checked on its own.
+ * eth_getBlockByNumber, one receivedBatch eth_call per source chain and 256 sequences, one
+ * eth_call per pending query), each answer checked on its own.
  *
  * The chain is opened through the "evm" ops against a fake node (fakerpc.h, programmable mode)
  * that models a quiet chain at height HEAD (blocks with hashes and timestamps, no logs) and a
- * Gateway whose received(src, seq) is true when seq % 3 == 0 and whose commitments(seq) is set
- * for even seq; faults are switched on per test. The model records every request that carries
+ * Gateway where (src, seq) was received when (seq + src - SRC) % 3 == 0 and whose
+ * commitments(seq) is set for even seq; faults are switched on per test. The model records every request that carries
  * a point query, so the tests count HTTP requests and their calls exactly, whatever the
  * watcher and the transaction manager ask besides. */
 #include <stdarg.h>
@@ -30,6 +31,8 @@
 #define HEAD 100u
 #define TS_BASE 1700000000u
 #define SRC 31338u
+#define SRC2 31339u /* another source chain */
+#define MAX_CALLS 8 /* receivedBatch calls recorded per request */
 #define MAX_QREQ 16
 #define MAX_Q 1100
 
@@ -40,16 +43,20 @@ static const char *GATEWAY = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 
 struct qreq { /* one HTTP request that carried point queries */
     size_t calls, headers, eth_calls;
+    size_t batches;             /* receivedBatch calls among eth_calls */
+    size_t seqs[MAX_CALLS];     /* the sequences each asked */
+    uint64_t src[MAX_CALLS];    /* and its source chain */
     bool single;          /* not a batch */
     bool all_at_head;     /* every eth_call and header asked at the confirmed head */
 };
 
 struct model {
-    uint8_t sel_received[4], sel_commitments[4];
-    /* faults (seq numbers; 0: none) */
-    uint64_t bad_word_seq;  /* received() answers the word 2 */
-    uint64_t short_seq;     /* received() answers 3 bytes */
-    uint64_t revert_seq;    /* received() is a node error (execution reverted) */
+    uint8_t sel_batch[4], sel_commitments[4];
+    /* faults: the receivedBatch calls for this source chain (0: none) answer ... */
+    uint64_t high_bit_src;  /* ... their word with a bit set past their sequences */
+    uint64_t short_src;     /* ... 3 bytes */
+    uint64_t two_words_src; /* ... two words */
+    uint64_t revert_src;    /* ... a node error (execution reverted) */
     bool header_error;      /* the query batches' eth_getBlockByNumber is a node error */
     bool header_wrong;      /* ... answers another block */
     struct qreq qreq[MAX_QREQ];
@@ -90,26 +97,54 @@ static cJSON *node_error(int code, const char *msg)
     return e;
 }
 
-/* The u64 in 32-byte word k of calldata hex (after the selector). */
+/* The u64 in 32-byte word k of calldata (after the selector); fails the test unless the word
+ * is one. */
 static uint64_t arg_u64(const uint8_t *cd, size_t k)
 {
     uint64_t v = 0;
-    for (int i = 24; i < 32; i++)
-        v = v << 8 | cd[4 + 32 * k + (size_t)i];
+    for (int i = 0; i < 32; i++) {
+        if (i < 24 && cd[4 + 32 * k + (size_t)i])
+            fake_fail(&FK, "calldata word %zu is not a uint64", k);
+        if (i >= 24)
+            v = v << 8 | cd[4 + 32 * k + (size_t)i];
+    }
     return v;
 }
+
+#define CD_MAX (4 + 96 + 32 * 300)
 
 /* Whether call (an eth_call) is a point query; sets *at_head when it asks at HEAD. */
 static bool is_query_call(const cJSON *params, uint8_t *cd, size_t *cdlen, bool *at_head)
 {
     const cJSON *tx = cJSON_GetArrayItem(params, 0), *tag = cJSON_GetArrayItem(params, 1);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(tx, "data");
-    if (!cJSON_IsString(data) || hex_decode(cd, 68, cdlen, data->valuestring, strlen(data->valuestring), HEX_PREFIX_REQUIRED) || *cdlen < 4)
+    if (!cJSON_IsString(data) ||
+        hex_decode(cd, CD_MAX, cdlen, data->valuestring, strlen(data->valuestring), HEX_PREFIX_REQUIRED) || *cdlen < 4)
         return false;
     uint64_t b = 0;
     *at_head = cJSON_IsString(tag) && hex_quantity_u64(&b, tag->valuestring) == FERRY_OK && b == HEAD;
-    return !memcmp(cd, M.sel_received, 4) || !memcmp(cd, M.sel_commitments, 4);
+    return !memcmp(cd, M.sel_batch, 4) || !memcmp(cd, M.sel_commitments, 4);
 }
+
+/* receivedBatch(src, seqs) decoded strictly (the test fails on anything else); returns n. */
+static size_t batch_args(const uint8_t *cd, size_t len, uint64_t *src, uint64_t *seqs)
+{
+    if (len < 100) {
+        fake_fail(&FK, "receivedBatch calldata of %zu bytes", len);
+        return 0;
+    }
+    *src = arg_u64(cd, 0);
+    uint64_t off = arg_u64(cd, 1), n = arg_u64(cd, 2);
+    if (off != 64 || n == 0 || n > 256 || len != 100 + 32 * n) {
+        fake_fail(&FK, "receivedBatch calldata: offset %" PRIu64 ", %" PRIu64 " sequences in %zu bytes", off, n, len);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        seqs[i] = arg_u64(cd, 3 + i);
+    return (size_t)n;
+}
+
+static bool received_at(uint64_t src, uint64_t seq) { return (seq + src - SRC) % 3 == 0; }
 
 /* One call's reply object, or NULL when the model has no answer (the request then fails). */
 static cJSON *answer_call(const cJSON *call, uint64_t id, bool query_batch)
@@ -142,7 +177,7 @@ static cJSON *answer_call(const cJSON *call, uint64_t id, bool query_batch)
         else
             cJSON_AddItemToObject(r, "result", block_obj(query_batch && M.header_wrong ? n - 1 : n));
     } else if (!strcmp(m, "eth_call")) {
-        uint8_t cd[68];
+        static uint8_t cd[CD_MAX]; /* the fake's one thread */
         size_t len;
         bool at_head;
         if (!is_query_call(p, cd, &len, &at_head)) { /* receiveGasLimit() */
@@ -151,17 +186,25 @@ static cJSON *answer_call(const cJSON *call, uint64_t id, bool query_batch)
             uint64_t seq = arg_u64(cd, 0);
             cJSON_AddItemToObject(r, "result", word_result(seq % 2 ? 0 : 0xc0ffee00u + seq));
         } else {
-            uint64_t seq = arg_u64(cd, 1);
-            if (arg_u64(cd, 0) != SRC)
-                fake_fail(&FK, "received() asked for source %" PRIu64, arg_u64(cd, 0));
-            if (seq == M.bad_word_seq)
-                cJSON_AddItemToObject(r, "result", word_result(2));
-            else if (seq == M.short_seq)
+            uint64_t src = 0, seqs[256];
+            size_t n = batch_args(cd, len, &src, seqs);
+            uint8_t w[32] = {0};
+            for (size_t i = 0; i < n; i++)
+                if (received_at(src, seqs[i]))
+                    w[31 - i / 8] |= (uint8_t)(1u << (i % 8));
+            if (src == M.high_bit_src)
+                w[31 - n / 8] |= (uint8_t)(1u << (n % 8)); /* n < 256 in these tests */
+            char hex[2 * 64 + 3], two[2 * 64 * 2 + 3];
+            (void)hex_encode(hex, w, 32, true);
+            snprintf(two, sizeof two, "%s%s", hex, hex + 2); /* the word, then the same again */
+            if (src == M.short_src)
                 cJSON_AddStringToObject(r, "result", "0x000001");
-            else if (seq == M.revert_seq)
+            else if (src == M.two_words_src)
+                cJSON_AddStringToObject(r, "result", two);
+            else if (src == M.revert_src)
                 cJSON_AddItemToObject(r, "error", node_error(3, "execution reverted"));
             else
-                cJSON_AddItemToObject(r, "result", word_result(seq % 3 == 0));
+                cJSON_AddStringToObject(r, "result", hex);
         }
     } else {
         cJSON_AddItemToObject(r, "error", node_error(-32601, "the method does not exist"));
@@ -181,12 +224,17 @@ static cJSON *model(void *ud, struct fake *f, const cJSON *req, const uint64_t *
         const cJSON *call = batch ? cJSON_GetArrayItem(req, (int)i) : req;
         const char *m = cJSON_GetObjectItemCaseSensitive(call, "method")->valuestring;
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(call, "params");
-        uint8_t cd[68];
+        static uint8_t cd[CD_MAX];
         size_t len;
         bool at_head;
         if (!strcmp(m, "eth_call") && is_query_call(p, cd, &len, &at_head)) {
             q.eth_calls++;
             q.all_at_head &= at_head;
+            if (!memcmp(cd, M.sel_batch, 4) && q.batches < MAX_CALLS) {
+                uint64_t seqs[256];
+                q.seqs[q.batches] = batch_args(cd, len, &q.src[q.batches], seqs);
+                q.batches++;
+            }
         } else if (!strcmp(m, "eth_getBlockByNumber")) {
             uint64_t b = 0;
             const cJSON *tag = cJSON_GetArrayItem(p, 0);
@@ -216,10 +264,10 @@ static void model_reset(void)
 {
     pthread_mutex_lock(&FK.mu);
     uint8_t r[4], c[4];
-    memcpy(r, M.sel_received, 4);
+    memcpy(r, M.sel_batch, 4);
     memcpy(c, M.sel_commitments, 4);
     memset(&M, 0, sizeof M);
-    memcpy(M.sel_received, r, 4);
+    memcpy(M.sel_batch, r, 4);
     memcpy(M.sel_commitments, c, 4);
     pthread_mutex_unlock(&FK.mu);
 }
@@ -257,7 +305,7 @@ static int group_setup(void **state)
     (void)state;
     memset(&R, 0, sizeof R);
     fake_start(&FK);
-    assert_int_equal(abi_selector(M.sel_received, "received(uint64,uint64)"), FERRY_OK);
+    assert_int_equal(abi_selector(M.sel_batch, "receivedBatch(uint64,uint64[])"), FERRY_OK);
     assert_int_equal(abi_selector(M.sel_commitments, "commitments(uint64)"), FERRY_OK);
     FK.fn = model;
     evm_rig_open(&R, "evmq");
@@ -374,28 +422,48 @@ static void answers_reset(void)
 
 static bool all_answered(void) { return answers >= want; }
 
-/* query_received(SRC, seq) for seq = first .. first + n - 1, answers in A[seq]; all in this turn. */
-static void ask_received(uint64_t first, size_t n)
+/* query_received(src, seq) for seq = first .. first + n - 1, answers in A[seq]; all in this turn. */
+static void ask_received_from(uint64_t src, uint64_t first, size_t n)
 {
     int before = answers;
     for (size_t k = 0; k < n; k++) {
         uint64_t seq = first + k;
-        assert_int_equal(R.ops->query_received(R.c, SRC, seq, on_received, (void *)(uintptr_t)seq), FERRY_OK);
+        assert_int_equal(R.ops->query_received(R.c, src, seq, on_received, (void *)(uintptr_t)seq), FERRY_OK);
     }
     want += (int)n;
     assert_int_equal(answers, before); /* never from inside the call */
 }
 
-/* A[seq] is the model's answer at HEAD. */
-static void assert_received_ok(uint64_t seq)
+static void ask_received(uint64_t first, size_t n) { ask_received_from(SRC, first, n); }
+
+static void ask_pending(uint64_t seq)
+{
+    assert_int_equal(R.ops->query_pending(R.c, seq, on_pending, (void *)(uintptr_t)seq), FERRY_OK);
+    want++;
+}
+
+/* A[seq] is the model's answer for (src, seq) at HEAD. */
+static void assert_received_ok_from(uint64_t src, uint64_t seq)
 {
     if (A[seq].calls != 1)
         fail_msg("seq %" PRIu64 ": %d callbacks", seq, A[seq].calls);
     if (A[seq].err)
         fail_msg("seq %" PRIu64 ": %s", seq, A[seq].msg);
-    assert_int_equal(A[seq].yes, seq % 3 == 0);
+    if (A[seq].yes != received_at(src, seq))
+        fail_msg("(%" PRIu64 ", %" PRIu64 "): received %d", src, seq, A[seq].yes);
     assert_int_equal(A[seq].block, HEAD);
     assert_int_equal(A[seq].ts, TS_BASE + HEAD);
+}
+
+static void assert_received_ok(uint64_t seq) { assert_received_ok_from(SRC, seq); }
+
+static void assert_pending_ok(uint64_t seq)
+{
+    assert_int_equal(A[seq].calls, 1);
+    if (A[seq].err)
+        fail_msg("pending %" PRIu64 ": %s", seq, A[seq].msg);
+    assert_int_equal(A[seq].yes, seq % 2 == 0);
+    assert_int_equal(A[seq].block, HEAD);
 }
 
 static void assert_failed(uint64_t i, const char *needle)
@@ -419,9 +487,12 @@ static void forty_in_one_request(void **state)
     evm_rig_run_until(&R, all_answered, 10000, "40 answers");
     struct model m = model_seen();
     assert_int_equal(m.nqreq, 1);
-    assert_int_equal(m.qreq[0].calls, 41);
+    assert_int_equal(m.qreq[0].calls, 2); /* the header and one receivedBatch */
     assert_int_equal(m.qreq[0].headers, 1);
-    assert_int_equal(m.qreq[0].eth_calls, 40);
+    assert_int_equal(m.qreq[0].eth_calls, 1);
+    assert_int_equal(m.qreq[0].batches, 1);
+    assert_int_equal(m.qreq[0].seqs[0], 40);
+    assert_int_equal(m.qreq[0].src[0], SRC);
     assert_true(m.qreq[0].all_at_head);
     int yes = 0;
     for (uint64_t seq = 1; seq <= 40; seq++) {
@@ -437,28 +508,77 @@ static void forty_in_one_request(void **state)
     assert_int_equal(answers, 40);
 }
 
+static void two_sources_two_batches(void **state)
+{
+    (void)state;
+    open_chain(true);
+    answers_reset();
+    for (uint64_t seq = 1; seq <= 40; seq += 2) { /* interleaved: odd from SRC, even from SRC2 */
+        ask_received_from(SRC, seq, 1);
+        ask_received_from(SRC2, seq + 1, 1);
+    }
+    evm_rig_run_until(&R, all_answered, 10000, "40 answers");
+    struct model m = model_seen();
+    assert_int_equal(m.nqreq, 1);
+    assert_int_equal(m.qreq[0].calls, 3);
+    assert_int_equal(m.qreq[0].batches, 2);
+    assert_int_equal(m.qreq[0].src[0], SRC);
+    assert_int_equal(m.qreq[0].seqs[0], 20);
+    assert_int_equal(m.qreq[0].src[1], SRC2);
+    assert_int_equal(m.qreq[0].seqs[1], 20);
+    for (uint64_t seq = 1; seq <= 40; seq++)
+        assert_received_ok_from(seq % 2 ? SRC : SRC2, seq);
+    for (size_t k = 0; k < norder; k++)
+        assert_int_equal(order[k], k + 1); /* still in the order they were asked */
+}
+
+static void split_at_256(void **state)
+{
+    (void)state;
+    open_chain(true);
+    answers_reset();
+    ask_received(1, 256);
+    evm_rig_run_until(&R, all_answered, 10000, "256 answers");
+    ask_received(301, 257);
+    evm_rig_run_until(&R, all_answered, 10000, "257 more answers");
+    struct model m = model_seen();
+    assert_int_equal(m.nqreq, 2);
+    assert_int_equal(m.qreq[0].calls, 2);
+    assert_int_equal(m.qreq[0].seqs[0], 256);
+    assert_int_equal(m.qreq[1].calls, 3);
+    assert_int_equal(m.qreq[1].seqs[0], 256);
+    assert_int_equal(m.qreq[1].seqs[1], 1);
+    for (uint64_t seq = 1; seq <= 256; seq++)
+        assert_received_ok(seq);
+    for (uint64_t seq = 301; seq <= 557; seq++)
+        assert_received_ok(seq);
+}
+
 static void kinds_mixed_in_one_request(void **state)
 {
     (void)state;
     open_chain(true);
     answers_reset();
-    ask_received(1, 3);
-    for (uint64_t seq = 4; seq <= 6; seq++)
-        assert_int_equal(R.ops->query_pending(R.c, seq, on_pending, (void *)(uintptr_t)seq), FERRY_OK);
-    want += 3;
+    ask_received(1, 2);
+    ask_pending(4);
+    ask_pending(5);
+    ask_received(3, 1);
+    ask_pending(6);
     evm_rig_run_until(&R, all_answered, 10000, "6 answers");
     struct model m = model_seen();
     assert_int_equal(m.nqreq, 1);
-    assert_int_equal(m.qreq[0].calls, 7);
+    assert_int_equal(m.qreq[0].calls, 5); /* the header, one receivedBatch, three commitments */
     assert_int_equal(m.qreq[0].headers, 1);
+    assert_int_equal(m.qreq[0].batches, 1);
+    assert_int_equal(m.qreq[0].seqs[0], 3);
     for (uint64_t seq = 1; seq <= 3; seq++)
         assert_received_ok(seq);
-    for (uint64_t seq = 4; seq <= 6; seq++) {
-        assert_int_equal(A[seq].calls, 1);
-        assert_int_equal(A[seq].err, FERRY_OK);
-        assert_int_equal(A[seq].yes, seq % 2 == 0);
-        assert_int_equal(A[seq].block, HEAD);
-    }
+    for (uint64_t seq = 4; seq <= 6; seq++)
+        assert_pending_ok(seq);
+    static const size_t asked[] = {1, 2, 4, 5, 3, 6};
+    assert_int_equal(norder, 6);
+    for (size_t k = 0; k < norder; k++)
+        assert_int_equal(order[k], asked[k]);
     /* a query started in a later turn goes in a batch of its own */
     ask_received(7, 1);
     evm_rig_run_until(&R, all_answered, 10000, "the 7th answer");
@@ -468,27 +588,45 @@ static void kinds_mixed_in_one_request(void **state)
     assert_int_equal(m.qreq[1].calls, 2);
 }
 
-static void bad_answer_fails_alone(void **state)
+/* A malformed receivedBatch reply fails the queries of that call, and only them. */
+static void bad_batch_fails_its_queries(void **state)
 {
     (void)state;
     open_chain(true);
-    answers_reset();
-    pthread_mutex_lock(&FK.mu);
-    M.bad_word_seq = 7;
-    M.short_seq = 9;
-    M.revert_seq = 11;
-    pthread_mutex_unlock(&FK.mu);
-    ask_received(1, 20);
-    evm_rig_run_until(&R, all_answered, 10000, "20 answers");
-    struct model m = model_seen();
-    assert_int_equal(m.nqreq, 1);
-    assert_int_equal(m.qreq[0].calls, 21);
-    assert_failed(7, "not a bool");
-    assert_failed(9, "malformed answer to received at block 100");
-    assert_failed(11, "EXECUTION_REVERTED");
-    for (uint64_t seq = 1; seq <= 20; seq++)
-        if (seq != 7 && seq != 9 && seq != 11)
+    static const struct {
+        uint64_t *fault;
+        const char *says;
+    } cases[] = {
+        {&M.high_bit_src, "receivedBatch returned bit 10 for 10 sequences"},
+        {&M.short_src, "not one 32-byte word"},
+        {&M.two_words_src, "not one 32-byte word"},
+        {&M.revert_src, "receivedBatch(31339, 10 sequences): EXECUTION_REVERTED"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        answers_reset();
+        pthread_mutex_lock(&FK.mu);
+        *cases[k].fault = SRC2;
+        pthread_mutex_unlock(&FK.mu);
+        ask_received_from(SRC, 1, 10);
+        ask_received_from(SRC2, 11, 10);
+        ask_pending(30);
+        evm_rig_run_until(&R, all_answered, 10000, "21 answers");
+        for (uint64_t seq = 1; seq <= 10; seq++)
             assert_received_ok(seq);
+        for (uint64_t seq = 11; seq <= 20; seq++) {
+            assert_failed(seq, cases[k].says);
+            if (k < 3)
+                assert_non_null(strstr(A[seq].msg, "malformed answer to receivedBatch(31339, 10 sequences) at block 100"));
+        }
+        assert_pending_ok(30);
+        pthread_mutex_lock(&FK.mu);
+        *cases[k].fault = 0;
+        pthread_mutex_unlock(&FK.mu);
+    }
+    struct model m = model_seen();
+    assert_int_equal(m.nqreq, 4);
+    for (size_t k = 0; k < 4; k++)
+        assert_int_equal(m.qreq[k].calls, 4);
 }
 
 static void header_fails_all(void **state)
@@ -502,17 +640,18 @@ static void header_fails_all(void **state)
         M.header_wrong = wrong;
         pthread_mutex_unlock(&FK.mu);
         ask_received(1, 10);
-        assert_int_equal(R.ops->query_pending(R.c, 12, on_pending, (void *)(uintptr_t)12), FERRY_OK);
-        want++;
+        ask_pending(12);
         evm_rig_run_until(&R, all_answered, 10000, "11 answers");
         for (uint64_t seq = 1; seq <= 10; seq++)
-            assert_failed(seq, wrong ? "malformed answer to received at block 100" : "header not found");
+            assert_failed(seq, wrong ? "malformed answer to receivedBatch(31338, 10 sequences) at block 100: "
+                                       "malformed block header"
+                                     : "header not found");
         assert_failed(12, wrong ? "malformed answer to commitments" : "header not found");
     }
     struct model m = model_seen();
     assert_int_equal(m.nqreq, 2);
-    assert_int_equal(m.qreq[0].calls, 12);
-    assert_int_equal(m.qreq[1].calls, 12);
+    assert_int_equal(m.qreq[0].calls, 3);
+    assert_int_equal(m.qreq[1].calls, 3);
 }
 
 static void above_the_batch_limit_split(void **state)
@@ -520,16 +659,20 @@ static void above_the_batch_limit_split(void **state)
     (void)state;
     open_chain(true);
     answers_reset();
-    ask_received(1, 1001); /* the client sends at most 1000 calls in a batch */
+    ask_received(1, 1001); /* a group holds at most 999 queries (the client's 1000 calls, less the header) */
     evm_rig_run_until(&R, all_answered, 30000, "1001 answers");
     struct model m = model_seen();
     assert_int_equal(m.nqreq, 2);
-    size_t calls = m.qreq[0].calls + m.qreq[1].calls;
-    assert_int_equal(calls, 1001 + 2);
-    assert_true(m.qreq[0].calls <= 1000 && m.qreq[1].calls <= 1000);
-    assert_true(m.qreq[0].calls == 1000 || m.qreq[1].calls == 1000);
     assert_int_equal(m.qreq[0].headers, 1);
     assert_int_equal(m.qreq[1].headers, 1);
+    size_t seqs = 0;
+    for (size_t k = 0; k < 2; k++)
+        for (size_t b = 0; b < m.qreq[k].batches; b++) {
+            assert_true(m.qreq[k].seqs[b] <= 256);
+            seqs += m.qreq[k].seqs[b];
+        }
+    assert_int_equal(seqs, 1001);
+    assert_int_equal(m.qreq[0].calls + m.qreq[1].calls, 2 + 4 + 1); /* 999 = 3 x 256 + 231, then 2 */
     for (uint64_t seq = 1; seq <= 1001; seq++)
         assert_received_ok(seq);
 }
@@ -544,7 +687,7 @@ static void unknown_head_grouped(void **state)
     struct model m = model_seen();
     assert_int_equal(m.block_numbers, 1); /* one eth_blockNumber for the group */
     assert_int_equal(m.nqreq, 1);
-    assert_int_equal(m.qreq[0].calls, 6);
+    assert_int_equal(m.qreq[0].calls, 2);
     assert_true(m.qreq[0].all_at_head); /* confirmations 1: the confirmed head is the head */
     for (uint64_t seq = 1; seq <= 5; seq++)
         assert_received_ok(seq);
@@ -597,8 +740,10 @@ int main(int argc, char **argv)
     tu_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(forty_in_one_request, test_teardown),
+        cmocka_unit_test_teardown(two_sources_two_batches, test_teardown),
+        cmocka_unit_test_teardown(split_at_256, test_teardown),
         cmocka_unit_test_teardown(kinds_mixed_in_one_request, test_teardown),
-        cmocka_unit_test_teardown(bad_answer_fails_alone, test_teardown),
+        cmocka_unit_test_teardown(bad_batch_fails_its_queries, test_teardown),
         cmocka_unit_test_teardown(header_fails_all, test_teardown),
         cmocka_unit_test_teardown(above_the_batch_limit_split, test_teardown),
         cmocka_unit_test_teardown(unknown_head_grouped, test_teardown),
