@@ -391,7 +391,8 @@ static enum ferry_err open_chains(struct daemon *d)
         if (e)
             return ferry_fail_ctx(e, "opening chain %s", dc->cfg->name);
         /* chains[].max_batch bounds the deliveries to this chain */
-        struct engine_chain_config cc = {.batch_max = (uint32_t)dc->cfg->max_batch};
+        struct engine_chain_config cc = {.batch_max = (uint32_t)dc->cfg->max_batch,
+                                         .inflight_max = (uint32_t)dc->cfg->max_in_flight};
         if ((e = engine_add_chain(d->engine, dc->ops, dc->c, &cc)))
             return ferry_fail_ctx(e, "adding chain %s", dc->cfg->name);
         /* every chain: one without a router, or of a family without query_intent, is accepted

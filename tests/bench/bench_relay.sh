@@ -12,7 +12,9 @@
 #   mining the ceilings are "the next block" for any N that fits in one block (block phase, not
 #   throughput); set FERRY_BENCH_BLOCK_TIME=0.2 (seconds, fractions allowed) to see that mode
 #   anyway. The daemon's config is set to match: confirmations 0 (anvil never reorgs), a poll
-#   interval of FERRY_BENCH_POLL (default 100ms), block_time; chains[].max_batch from
+#   interval of FERRY_BENCH_POLL (default 25ms: each hop waits up to one poll to be seen, and with
+#   100ms the hops, not the chains, paced the relay), block_time; chains[].max_in_flight from
+#   FERRY_BENCH_INFLIGHT (default 8); chains[].max_batch from
 #   FERRY_BENCH_MAX_BATCH (default 32: the most the engine's default gas estimate puts in one
 #   delivery) and a gas cap of 8M per transaction (config/example.json's for such batches).
 # - N (FERRY_BENCH_N, 200) transactions are signed beforehand (tests/bench/relay_sign.c, built
@@ -83,7 +85,7 @@ if [ "$bt" = 0 ]; then
   done
 fi
 jq --arg bt "${ms}ms" --argjson mb "${FERRY_BENCH_MAX_BATCH:-32}" \
-  '.chains |= map(.block_time = $bt | .poll_interval = (env.FERRY_BENCH_POLL // "100ms") | .confirmations = 0 | .max_batch = $mb | .gas_limit = 8000000)' \
+  '.chains |= map(.block_time = $bt | .poll_interval = (env.FERRY_BENCH_POLL // "25ms") | .max_in_flight = ((env.FERRY_BENCH_INFLIGHT // "8") | tonumber) | .confirmations = 0 | .max_batch = $mb | .gas_limit = 8000000)' \
   "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
 [ -n "${FERRY_BENCH_LOG_LEVEL:-}" ] && jq --arg l "$FERRY_BENCH_LOG_LEVEL" ".log_level = \$l" "$cfg" >"$cfg.new" && mv "$cfg.new" "$cfg"
 

@@ -195,6 +195,7 @@ static void minimal_gets_defaults(void **state)
     assert_int_equal(a->replace_after_blocks, 3);
     assert_int_equal(a->fee_bump_percent, 12);
     assert_int_equal(a->max_batch, 16);
+    assert_int_equal(a->max_in_flight, 8);
     assert_string_equal(a->submitter, "sub");
     assert_int_equal(a->log_range_max_blocks, 2000);
     /* The chain's own object, for its family's adapter. */
@@ -340,6 +341,7 @@ static void full_round_trip(void **state)
     assert_int_equal(a->replace_after_blocks, 1000);
     assert_int_equal(a->fee_bump_percent, 10);
     assert_int_equal(a->max_batch, 256);
+    assert_int_equal(a->max_in_flight, 64);
     assert_string_equal(a->submitter, "sub.alpha_1");
     assert_int_equal(a->log_range_max_blocks, 1);
     assert_wei(b->max_fee_per_gas, "21000");
