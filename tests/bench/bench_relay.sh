@@ -3,6 +3,7 @@
 # Prints (a packet is "relayed" when ACKED on alpha; "delivered" when its voucher is minted on beta)
 #   bench relay_packets: X packets/s (R x the chains' own rate for the same transactions, Y packets/s)
 #   bench relay_delivered: X packets/s (R x ... )
+#   bench relay_packets_vs_causal_replay: X packets/s (R x the same transactions replayed hop after hop, Y packets/s)
 #   bench relay_packets_vs_transfers: X packets/s (R x anvil's ceiling of Z plain token transfers/s)
 #   bench relay_delivered_vs_transfers: X packets/s (R x ...)
 # Method, and why it is fair:
@@ -29,6 +30,11 @@
 #   are reverted, and the transactions are sent again, one batch per chain, both at once; the
 #   clock runs until all are mined, and each must succeed with the same gas as in the relay. This
 #   is N / (the time the chains need for the relay's work with no relayer in the way).
+# - The same transactions hop after hop (bench relay_packets_vs_causal_replay): reverted again and
+#   sent in causal order, the transfers, then (once mined) the deliveries, then the acks. The
+#   replay above lets beta deliver while alpha is still mining the transfers, which no relayer can
+#   (a delivery needs its transfer mined and seen); this one shows how much of the gap is the
+#   protocol's own dependency and how much is the relayer. A relayer that overlaps the hops can beat it.
 # - Plain token transfers (the issue's first reference, kept for comparison): N signed ERC-20
 #   transfers on alpha, from the first send until both accounts' nonces show every one mined.
 #   A relayed packet costs alpha two transactions (its transfer and its ack, each heavier than
@@ -291,16 +297,22 @@ gas_used() { # total gasUsed of the transactions in FILE
       explode | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end))] | [length, add]'
 }
 ok_a=$(gas_used "$rpc_a" "$tmp/replay_a.txs") ok_b=$(gas_used "$rpc_b" "$tmp/replay_b.txs")
-[ "$(rpc "$rpc_a" evm_revert "[\"$snap_a\"]")" = true ] && [ "$(rpc "$rpc_b" evm_revert "[\"$snap_b\"]")" = true ] ||
-  die "evm_revert failed"
-# A block holds every transaction that is waiting (automine mines one block per arrival: a block
-# gas limit of 30M would leave the rest of a batch waiting for the next arrival); evm_revert does
-# not keep the setting, so it is made again.
-if [ "$bt" = 0 ]; then
-  for r in "$rpc_a" "$rpc_b"; do
-    [ "$(rpc "$r" anvil_setBlockGasLimit '["0x3b9aca00"]')" = true ] || die "anvil_setBlockGasLimit on $r failed"
-  done
-fi
+# back RPC: reverts both chains to the snapshots and takes them again (a snapshot is used up by
+# its revert), so that the next replay starts from the same state.
+back() {
+  [ "$(rpc "$rpc_a" evm_revert "[\"$snap_a\"]")" = true ] && [ "$(rpc "$rpc_b" evm_revert "[\"$snap_b\"]")" = true ] ||
+    die "evm_revert failed"
+  snap_a=$(rpc "$rpc_a" evm_snapshot '[]') snap_b=$(rpc "$rpc_b" evm_snapshot '[]')
+  # A block holds every transaction that is waiting (automine mines one block per arrival: a block
+  # gas limit of 30M would leave the rest of a batch waiting for the next arrival); evm_revert
+  # does not keep the setting, so it is made again.
+  if [ "$bt" = 0 ]; then
+    for r in "$rpc_a" "$rpc_b"; do
+      [ "$(rpc "$r" anvil_setBlockGasLimit '["0x3b9aca00"]')" = true ] || die "anvil_setBlockGasLimit on $r failed"
+    done
+  fi
+}
+back
 # shellcheck disable=SC2086
 cpu_r0=$(cpu $anvils)
 r0=$(now)
@@ -331,16 +343,37 @@ fi
   die "the replay did not do what the relay did: (successful txs, gas) alpha $rok_a vs $ok_a, beta $rok_b vs $ok_b"
 replay=$(printf '%.1f' "$(echo "scale=3; $N / ($r1 - $r0)" | bc)")
 
+# ---- the same transactions in causal order: transfers, then deliveries, then acks ----
+# The replay above runs beta's deliveries beside alpha's transfers from the first moment, which
+# no relayer can: a delivery needs its transfer mined first. Here each chain's part waits for
+# the part before it, as for a relayer with no latency that does not overlap the hops; a relayer
+# that starts delivering while transfers are still being mined can beat it (ratio above 1).
+back
+k0=$(now)
+phase() { # RPC JSON TXS: send the batch, wait until all mined
+  curl -sf -H 'content-type: application/json' --data-binary @"$2" "$1" >/dev/null || die "causal replay refused by $1"
+  mapfile -t conds < <(receipts "$1" "$3")
+  "$clock" 120 "${conds[@]}" >"$tmp/causal.clock" || die "the causal replay was not all mined in 120 s"
+}
+phase "$rpc_a" "$tmp/replay_a1.json" "$tmp/replay_a1.txs"
+phase "$rpc_b" "$tmp/replay_b.json" "$tmp/replay_b.txs"
+phase "$rpc_a" "$tmp/replay_a2.json" "$tmp/replay_a2.txs"
+k1=$(sort -n "$tmp/causal.clock" | tail -1)
+[ "$(gas_used "$rpc_a" "$tmp/replay_a.txs")" = "$ok_a" ] && [ "$(gas_used "$rpc_b" "$tmp/replay_b.txs")" = "$ok_b" ] ||
+  die "the causal replay did not do what the relay did"
+causal=$(printf '%.1f' "$(echo "scale=3; $N / ($k1 - $k0)" | bc)")
+
 ack_rate=$(printf '%.1f' "$(echo "scale=3; $N / ($ta - $t0)" | bc)")
 del_rate=$(printf '%.1f' "$(echo "scale=3; $N / ($td - $t0)" | bc)")
 secs() { printf '%.2f' "$(echo "$1 - $2" | bc)"; }
 ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 echo "# $N transfers, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"), max_batch ${FERRY_BENCH_MAX_BATCH:-32} (signed in $signing s):" \
   "ceiling $(secs "$c1" "$c0") s, relay delivered in $(secs "$td" "$t0") s, acked in $(secs "$ta" "$t0") s;" \
-  "the relay's $n_a + $n_b transactions (alpha + beta) replayed in $(secs "$r1" "$r0") s;" \
+  "the relay's $n_a + $n_b transactions (alpha + beta) replayed in $(secs "$r1" "$r0") s, hop after hop in $(secs "$k1" "$k0") s;" \
   "successful txs and their gas: alpha $ok_a, beta $ok_b;" \
   "CPU seconds: relay anvils $(echo "$cpu_a1 - $cpu_a0" | bc) + ferry $(echo "$cpu_d1 - $cpu_d0" | bc), replay anvils $(echo "$cpu_r1 - $cpu_r0" | bc)"
 echo "bench relay_packets: $ack_rate packets/s ($(ratio "$ack_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"
 echo "bench relay_delivered: $del_rate packets/s ($(ratio "$del_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"
+echo "bench relay_packets_vs_causal_replay: $ack_rate packets/s ($(ratio "$ack_rate" "$causal")x the same transactions replayed hop after hop, $causal packets/s)"
 echo "bench relay_packets_vs_transfers: $ack_rate packets/s ($(ratio "$ack_rate" "$ceiling")x anvil's ceiling of $ceiling plain token transfers/s)"
 echo "bench relay_delivered_vs_transfers: $del_rate packets/s ($(ratio "$del_rate" "$ceiling")x anvil's ceiling of $ceiling plain token transfers/s)"
