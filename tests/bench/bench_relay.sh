@@ -227,10 +227,11 @@ want_bal=$(printf '0x%064x' $((N * amount)))
 anvils=$(cat "$FERRY_DEVNET_DIR"/anvil-*.pid)
 # The clock (tests/bench/relay_clock.c, polling every 5 ms on kept-alive connections) notes when the
 # recipient's voucher balance on beta reaches N units (delivered) and when the daemon's counter has
-# moved N more packets ACKING -> ACKED (relayed); the listing then confirms every packet of this
-# run ACKED. It starts polling before the clock's t0.
+# moved N more packets ACKING -> ACKED (relayed; asked only once delivered, since every /metrics
+# render costs the daemon CPU); the listing then confirms every packet of this run ACKED. It
+# starts polling before the clock's t0.
 "$clock" 300 "call:$rpc_b:$voucher:$bal_data:$want_bal" \
-  "metric:http://$FERRY_DEVNET_API/metrics:ferry_packet_transitions_total{from=\"ACKING\",to=\"ACKED\"}:$((acked0 + N))" \
+  "then:metric:http://$FERRY_DEVNET_API/metrics:ferry_packet_transitions_total{from=\"ACKING\",to=\"ACKED\"}:$((acked0 + N))" \
   >"$tmp/relay.clock" &
 clk=$!
 # shellcheck disable=SC2086 # pid lists
@@ -329,6 +330,7 @@ mapfile -t conds < <(receipts "$rpc_a" "$tmp/replay_a2.txs" && receipts "$rpc_b"
 "$clock" 120 "${conds[@]}" >"$tmp/replay.clock" ||
   die "the replayed transactions were not all mined in 120 s (pools: alpha $(rpc "$rpc_a" txpool_status '[]' | tr -d ' \n'), beta $(rpc "$rpc_b" txpool_status '[]' | tr -d ' \n'); errors in the replies: $(jq -c '[.[] | select(.error) | .error.message] | group_by(.) | map([.[0], length])' "$tmp/replay_a2.out" "$tmp/replay_b.out" | tr '\n' ' '))"
 r1=$(sort -n "$tmp/replay.clock" | tail -1)
+blocks_r="$(($(rpc "$rpc_a" eth_blockNumber '[]') - head_a)) + $(($(rpc "$rpc_b" eth_blockNumber '[]') - head_b))"
 # shellcheck disable=SC2086
 cpu_r1=$(cpu $anvils)
 # Same successes, same gas: the replay did the relay's work, no less.
@@ -359,6 +361,7 @@ phase "$rpc_a" "$tmp/replay_a1.json" "$tmp/replay_a1.txs"
 phase "$rpc_b" "$tmp/replay_b.json" "$tmp/replay_b.txs"
 phase "$rpc_a" "$tmp/replay_a2.json" "$tmp/replay_a2.txs"
 k1=$(sort -n "$tmp/causal.clock" | tail -1)
+blocks_k="$(($(rpc "$rpc_a" eth_blockNumber '[]') - head_a)) + $(($(rpc "$rpc_b" eth_blockNumber '[]') - head_b))"
 [ "$(gas_used "$rpc_a" "$tmp/replay_a.txs")" = "$ok_a" ] && [ "$(gas_used "$rpc_b" "$tmp/replay_b.txs")" = "$ok_b" ] ||
   die "the causal replay did not do what the relay did"
 causal=$(printf '%.1f' "$(echo "scale=3; $N / ($k1 - $k0)" | bc)")
@@ -369,7 +372,7 @@ secs() { printf '%.2f' "$(echo "$1 - $2" | bc)"; }
 ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 echo "# $N transfers, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"), max_batch ${FERRY_BENCH_MAX_BATCH:-32} (signed in $signing s):" \
   "ceiling $(secs "$c1" "$c0") s, relay delivered in $(secs "$td" "$t0") s, acked in $(secs "$ta" "$t0") s;" \
-  "the relay's $n_a + $n_b transactions (alpha + beta) replayed in $(secs "$r1" "$r0") s, hop after hop in $(secs "$k1" "$k0") s;" \
+  "the relay's $n_a + $n_b transactions (alpha + beta) in $((end_a - head_a)) + $((end_b - head_b)) blocks replayed in $(secs "$r1" "$r0") s ($blocks_r blocks), hop after hop in $(secs "$k1" "$k0") s ($blocks_k blocks);" \
   "successful txs and their gas: alpha $ok_a, beta $ok_b;" \
   "CPU seconds: relay anvils $(echo "$cpu_a1 - $cpu_a0" | bc) + ferry $(echo "$cpu_d1 - $cpu_d0" | bc), replay anvils $(echo "$cpu_r1 - $cpu_r0" | bc)"
 echo "bench relay_packets: $ack_rate packets/s ($(ratio "$ack_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"

@@ -10,6 +10,9 @@
  *     metric:URL:NAME:MIN          a line "NAME VALUE" of the Prometheus text at URL has VALUE >= MIN
  *     nonce:URL:ADDRESS:N          eth_getTransactionCount(ADDRESS, latest) >= N
  *     receipt:URL:HASH             eth_getTransactionReceipt(HASH) is not null
+ *   A condition written "then:COND" is only polled once every condition before it held (the
+ *   daemon's /metrics is rendered for each poll: asking it every 5 ms for the whole relay took
+ *   the daemon's CPU from the relay being measured).
  *   (URL is http://host:port[/path]; the fields are split at ':' after the scheme's "//host:port")
  *
  * Prints one line per condition, in order: seconds since the epoch with nanoseconds. Exits 1 if any
@@ -33,6 +36,7 @@ struct cond {
     unsigned long long n; /* metric: MIN; nonce: N */
     struct timespec at;
     int done;
+    int after_prev; /* "then:": polled once the conditions before it held */
     CURL *h;
 };
 
@@ -87,6 +91,8 @@ static int parse(struct cond *c, const char *arg)
     const char *rest;
     char f[3][200];
     size_t nf = 0;
+    if (!strncmp(arg, "then:", 5))
+        c->after_prev = 1, arg += 5;
     if (!strncmp(arg, "call:", 5))
         c->kind = K_CALL, arg += 5;
     else if (!strncmp(arg, "metric:", 7))
@@ -205,7 +211,10 @@ int main(int argc, char **argv)
     while (left) {
         for (int i = 0; i < n; i++) {
             struct cond *c = &cs[i];
-            if (c->done || !holds(c))
+            int waiting = 0;
+            for (int k = 0; k < i && c->after_prev; k++)
+                waiting |= !cs[k].done;
+            if (c->done || waiting || !holds(c))
                 continue;
             clock_gettime(CLOCK_REALTIME, &c->at);
             c->done = 1;
