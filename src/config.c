@@ -310,6 +310,9 @@ static const struct field chain_fields[] = {
      "the most deliveries to this chain being checked or waiting for their outcome at once"},
     {"submitter", T_NAME, true, NULL, C_OFF(submitter), 0, 0, NULL, 0, NULL,
      "keystore name of the key that signs and pays for transactions on this chain"},
+    {"start_block", T_U64, false, "0", C_OFF(start_block), 0, 9007199254740991ull, NULL, 0, NULL,
+     "the first block scanned for events when the data dir holds no cursor for this chain yet (e.g. the "
+     "Gateway's deployment block); later starts resume from the cursor"},
     {"log_range_max_blocks", T_U64, false, "2000", C_OFF(log_range_max_blocks), 1, 100000, NULL, 0, NULL,
      "the most blocks one eth_getLogs request covers"},
 };

@@ -547,6 +547,7 @@ static enum ferry_err evm_open(struct chain **out, const cJSON *config, const st
         .confirmations = c->confirmations,
         .poll_ms = (uint32_t)c->cfg.poll_interval_ms,
         .range_max = (uint32_t)c->cfg.log_range_max_blocks,
+        .start_block = c->cfg.start_block,
     };
     memcpy(wc.gateway, c->cfg.gateway.bytes, 20);
     if ((wc.has_vault = c->cfg.vault.set))

@@ -106,6 +106,7 @@ struct ferry_chain_config {
     uint64_t fee_bump_percent;
     uint64_t max_batch;        /* packets per delivery transaction */
     uint64_t max_in_flight;    /* deliveries to this chain checked or in flight at once */
+    uint64_t start_block;      /* first block scanned when the store has no cursor for the chain */
     const char *submitter;     /* keystore name of the key that pays gas on this chain */
     uint64_t log_range_max_blocks;
     /* The chain's object as written in the file, for a chain family's check_config and open. */

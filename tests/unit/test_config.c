@@ -198,6 +198,7 @@ static void minimal_gets_defaults(void **state)
     assert_int_equal(a->max_in_flight, 8);
     assert_string_equal(a->submitter, "sub");
     assert_int_equal(a->log_range_max_blocks, 2000);
+    assert_int_equal(a->start_block, 0);
     /* The chain's own object, for its family's adapter. */
     assert_true(cJSON_IsObject(a->json));
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(a->json, "name")->valuestring, "alpha");
@@ -344,6 +345,7 @@ static void full_round_trip(void **state)
     assert_int_equal(a->max_in_flight, 64);
     assert_string_equal(a->submitter, "sub.alpha_1");
     assert_int_equal(a->log_range_max_blocks, 1);
+    assert_int_equal(a->start_block, 19000000);
     assert_wei(b->max_fee_per_gas, "21000");
     assert_wei(b->max_priority_fee_per_gas, "0");
     assert_addr(b->gateway.bytes, "0x5FbDB2315678afecb367f032d93F642f64180aa3");

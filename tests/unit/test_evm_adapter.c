@@ -877,6 +877,32 @@ static uint64_t next_sequence(void)
     return v;
 }
 
+/* chains[].start_block reaches the watcher: a chain the store has no cursor for starts scanning
+ * there (its status shows the cursor before the first poll). */
+static void start_block_sets_first_cursor(void **state)
+{
+    (void)state;
+    NEED_ANVIL();
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\":\"beta\",\"kind\":\"evm\",\"chain_id\":%u,\"rpc\":[\"%s\"],\"gateway\":\"%s\","
+             "\"confirmations\":1,\"poll_interval\":\"100ms\",\"max_fee_per_gas\":\"100 gwei\","
+             "\"submitter\":\"sub\",\"start_block\":777}",
+             OUR_CHAIN + 100, F.r.anvil.url, F.gateway);
+    cJSON *cfg = cJSON_Parse(text);
+    assert_non_null(cfg);
+    struct chain_env env = {.loop = F.r.loop, .store = F.r.st, .signer = F.r.sg, .on_events = env_events,
+                            .on_deep_reorg = evm_rig_no_reorg};
+    struct chain *c = NULL;
+    assert_int_equal(F.r.ops->open(&c, cfg, &env), FERRY_OK);
+    cJSON_Delete(cfg);
+    cJSON *st = F.r.ops->status(c);
+    const cJSON *cu = cJSON_GetObjectItemCaseSensitive(st, "cursor");
+    assert_true(cJSON_GetObjectItemCaseSensitive(cu, "next_block")->valuedouble == 777);
+    cJSON_Delete(st);
+    F.r.ops->close(c);
+}
+
 static const char *ga_id; /* the ack submission ga_ack waits for */
 
 static bool ga_final(void)
@@ -961,6 +987,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(status_fields),
         cmocka_unit_test(gas_model_prices_known_receivers),
         cmocka_unit_test(gas_model_prices_known_acks),
+        cmocka_unit_test(start_block_sets_first_cursor),
     };
     return cmocka_run_group_tests_name(__FILE__, tests, setup, teardown);
 }
