@@ -62,6 +62,7 @@ struct attempt {
     bool cancel;         /* a no-op transfer to ourselves (txmgr_cancel) */
     bool indexed;        /* its hash index entry is in the store */
     bool sending;        /* a broadcast is in flight */
+    bool accepted;       /* its last broadcast got a result (or "already known"), not an error */
 };
 
 struct rec {
@@ -92,6 +93,7 @@ struct rec {
     bool retryable;
     /* tracking */
     bool taken_suspect;    /* the nonce was used and we had no receipt at the last sweep */
+    bool unknown_suspect;  /* no node knew the accepted latest attempt at the last sweep */
     bool nonce_low_seen;   /* a broadcast got NONCE_TOO_LOW */
     bool replace_now;      /* the node refused the fees: replace without waiting */
     bool cancel_requested;
@@ -1341,6 +1343,7 @@ static void queue_send(struct txmgr *m, struct rec *r, unsigned att)
         m->cap_send = nc;
     }
     m->to_send[m->n_send++] = (struct send_item){rec_ref(r), att};
+    r->att[att].accepted = false; /* until this broadcast says otherwise */
     schedule_commit(m);
 }
 
@@ -1445,6 +1448,7 @@ static void on_sent(struct txmgr *m, struct rec *r, unsigned att, struct rpc_rep
             mlog(m, TXMGR_LOG_WARN, "%s nonce %" PRIu64 ": the node answered the broadcast with another hash", r->id,
                  r->nonce);
         m->stats.sent++;
+        a->accepted = true;
         if (r->error && strncmp(r->error, "send: ", 6) == 0) {
             free(r->error);
             r->error = NULL;
@@ -1454,6 +1458,7 @@ static void on_sent(struct txmgr *m, struct rec *r, unsigned att, struct rpc_rep
     }
     case RPC_E_ALREADY_KNOWN:
         m->stats.sent++; /* in the pool: fine */
+        a->accepted = true;
         return;
     default:
         break;
@@ -1847,6 +1852,7 @@ static void resend_latest(struct txmgr *m, struct rec *r, const char *why)
 {
     mlog(m, TXMGR_LOG_INFO, "%s nonce %" PRIu64 ": %s; sending attempt %u again", r->id, r->nonce, why, r->n_att);
     m->stats.dropped_resent++;
+    r->unknown_suspect = false; /* the new broadcast starts the looks over */
     queue_send(m, r, r->n_att - 1);
 }
 
@@ -1873,7 +1879,7 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
         memcpy(r->block_hash, bh, 32);
         r->success = ok;
         r->gas_used = gas_used;
-        r->taken_suspect = r->nonce_low_seen = r->replace_now = false;
+        r->taken_suspect = r->unknown_suspect = r->nonce_low_seen = r->replace_now = false;
         if (i + 1 < n)
             mlog(m, TXMGR_LOG_INFO, "%s nonce %" PRIu64 ": attempt %u was mined; forgetting %u later one(s)", r->id,
                  r->nonce, i + 1, n - i - 1);
@@ -1906,6 +1912,17 @@ static void sweep_pending(struct txmgr *m, struct sweep *sw, struct rec *r, size
         if (kn[i].answered && kn[i].result && !cJSON_IsNull(kn[i].result))
             known = true;
     const struct attempt *last = &r->att[n - 1];
+    /* A node that took the latest attempt may still answer null for a while (anvil queueing it
+     * behind a gap, or mining it just now): conclude it was dropped on the second look. One
+     * whose broadcast failed, or that was never confirmed sent, is sent again at once. */
+    if (known) {
+        r->unknown_suspect = false;
+    } else if (last->accepted && !r->unknown_suspect) {
+        r->unknown_suspect = true;
+        mlog(m, TXMGR_LOG_DEBUG, "%s nonce %" PRIu64 ": the node does not know attempt %u; looking again next sweep",
+             r->id, r->nonce, n);
+        known = true; /* not sent again at this sweep; a due replacement still goes ahead */
+    }
     bool cancel_due = r->cancel_requested && !last->cancel;
     /* Age alone makes only the lowest pending nonce due: the ones behind it cannot be mined
      * before it, and a fee bump would not change that. */
@@ -2078,7 +2095,7 @@ static void replace(struct txmgr *m, struct rec *r, bool known)
     a->sent_block = m->head;
     a->cancel = cancel;
     r->n_att++;
-    r->replace_now = false;
+    r->replace_now = r->unknown_suspect = false; /* the looks are at the new attempt */
     r->cap_logged = false;
     m->stats.replaced++;
     char f1[U256_DEC_MAX], f2[U256_DEC_MAX];

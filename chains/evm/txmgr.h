@@ -12,6 +12,13 @@
  *        after replace_after_blocks, or the latest attempt sent again when the node dropped it,
  *        or NONCE_TAKEN when another transaction from the key used the nonce.
  *
+ * Dropped: no node knows any attempt. When the latest attempt's broadcast failed or never got an
+ * answer (or it was written ahead and not yet sent), it is sent again at that sweep. When a node
+ * accepted it (a hash or "already known"), only at the second sweep in a row that finds it
+ * unknown: nodes (anvil under a burst) answer null for a moment for one they queue behind a gap
+ * or have just mined. The first look is kept in memory only; after a restart (which broadcasts
+ * every PENDING attempt again anyway) the first look counts as the first.
+ *
  * Replacement for age is only for the lowest nonce of the line still waiting for a receipt (the
  * ones behind it cannot be mined first, and the blocks that pass may be mining our own earlier
  * nonces): replace_after_blocks count from the later of its latest attempt's block and the head

@@ -1417,7 +1417,8 @@ static void anvil_replacement_base_fee_raised(void **state)
     live_close(&l);
 }
 
-/* anvil_dropTransaction: the node forgets the pending transaction; the sweep sends it again. */
+/* anvil_dropTransaction: the node forgets the pending transaction it accepted; the second sweep
+ * that finds it unknown sends it again. */
 static void anvil_dropped_resent(void **state)
 {
     need_anvil();
@@ -1441,10 +1442,18 @@ static void anvil_dropped_resent(void **state)
     cJSON_Delete(live_rpc(&l, "anvil_dropTransaction", p));
     assert_false(tx_known(&l, h));
 
+    /* The node had accepted it: the first sweep that finds it unknown only looks again. */
+    txmgr_poke(l.m);
+    live_idle(&l);
+    assert_false(tx_known(&l, h));
+    struct txmgr_stats stats;
+    txmgr_stats(l.m, &stats);
+    assert_int_equal(stats.dropped_resent, 0);
+    assert_true(live_logged(&l, "looking again next sweep"));
+
     txmgr_poke(l.m);
     live_idle(&l);
     assert_true(tx_known(&l, h)); /* the same transaction, back in the pool */
-    struct txmgr_stats stats;
     txmgr_stats(l.m, &stats);
     assert_int_equal(stats.dropped_resent, 1);
     assert_int_equal(stats.replaced, 0);
