@@ -861,16 +861,8 @@ static void gas_model_prices_known_receivers(void **state)
 /* The Gateway's nextSequence() on our chain. */
 static uint64_t next_sequence(void)
 {
-    uint8_t sel[32];
-    keccak256(sel, "nextSequence()", strlen("nextSequence()"));
-    char params[200];
-    snprintf(params, sizeof params, "[{\"to\":\"%s\",\"data\":\"0x%02x%02x%02x%02x\"},\"latest\"]", F.gateway,
-             sel[0], sel[1], sel[2], sel[3]);
-    cJSON *r = tu_anvil_call(F.r.anvil.url, "eth_call", params);
     uint8_t word[32];
-    assert_true(cJSON_IsString(r));
-    assert_int_equal(hex_decode_exact(word, 32, r->valuestring, HEX_PREFIX_REQUIRED), FERRY_OK);
-    cJSON_Delete(r);
+    anvil_view(F.r.anvil.url, F.gateway, "nextSequence()", NULL, 0, word, 32);
     uint64_t v = 0;
     for (int i = 24; i < 32; i++)
         v = v << 8 | word[i];
