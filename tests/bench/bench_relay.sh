@@ -65,12 +65,8 @@ die() { echo "bench_relay: $*" >&2; exit 1; }
 cpu() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "scale=2; $t / $(getconf CLK_TCK)" | bc; }
 now() { date +%s.%N; }
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for try in $(seq 1 20); do
-  base=$((24000 + RANDOM % 996)) # 24000-24999: below the ephemeral range, and the range kept for this benchmark
-  port_free $base && port_free $((base + 1)) && port_free $((base + 2)) && port_free $((base + 3)) && break
-done
-export FERRY_DEVNET_PORTS="$base $((base + 1)) $((base + 2))" FERRY_DEVNET_API=127.0.0.1:$((base + 3))
+. tests/e2e/lib.sh # e2e_ports (its TAP helpers are not used here)
+e2e_ports 4 24000 996 # 24000-24999: below the ephemeral range, and the range kept for this benchmark
 daemon=""
 cleanup() {
   [ -n "$daemon" ] && kill -9 "$daemon" 2>/dev/null
