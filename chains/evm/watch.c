@@ -356,6 +356,17 @@ static void rpc_failed(struct evm_watch *w, const char *step, const struct rpc_e
     go_idle(w);
 }
 
+/* Hands the first failed reply of a batch to rpc_failed; true when there was one (the step is over). */
+static bool batch_failed(struct evm_watch *w, const char *step, const struct rpc_reply *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].err.kind != RPC_OK) {
+            rpc_failed(w, step, &r[i].err);
+            return true;
+        }
+    return false;
+}
+
 /* Takes the rpc ticket back; NULL when the watcher is gone or stopped meanwhile. */
 static struct evm_watch *call_ended(void *ud)
 {
@@ -405,13 +416,8 @@ static void report_head(struct evm_watch *w)
 static void on_head_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "asking for the head", r, n))
         return;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "asking for the head", &r[i].err);
-            return;
-        }
     uint64_t number;
     struct hdr h;
     char why[160];
@@ -602,11 +608,8 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
         }
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "the scan", &r[i].err);
-            return;
-        }
+    if (batch_failed(w, "the scan", r, n))
+        return;
     int endpoint = r[0].err.endpoint;
     w->scan_endpoint = endpoint;
     /* The cursor block: still the one remembered? */
@@ -754,14 +757,9 @@ static void step_scan(struct evm_watch *w)
 static void on_headers_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "asking for the blocks of the logs", r, n))
         return;
     char why[200];
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "asking for the blocks of the logs", &r[i].err);
-            return;
-        }
     /* hpos..hpos+n are the blocks asked for (those without a timestamp, in order) */
     size_t k = 0;
     for (size_t i = w->hpos; i < w->nblks && k < n; i++) {
@@ -924,13 +922,8 @@ void evm_watch_events_done(struct evm_watch *w, uint64_t token)
 static void on_walk_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "walking back", r, n))
         return;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "walking back", &r[i].err);
-            return;
-        }
     /* From the top: the highest remembered height whose hash is unchanged is the ancestor. */
     size_t top = w->nwin;
     bool found = false;
