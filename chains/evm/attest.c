@@ -133,6 +133,47 @@ static enum ferry_err attestation_bytes(uint8_t **out, size_t *len, const struct
     return FERRY_OK;
 }
 
+/* The lists of a batch call, one entry per packet: Packet[] first and the attestations' bytes[] last,
+ * with the acks' bool[] and bytes[] between them when acks is set (acknowledgeBatch), else none
+ * (deliver). */
+static enum ferry_err encode_packet_batch(struct fbuf *out, const struct abi_sig *fn, const struct chain_call *call,
+                                          const struct packet_ack *acks)
+{
+    size_t n = call->n, lists = acks ? 4 : 2;
+    struct abi_type *const *m = fn->params->members;
+    /* list k holds items[k * n .. k * n + n - 1] */
+    struct abi_value *items = calloc(n * lists, sizeof *items), *fields = calloc(n * PACKET_FIELDS, sizeof *fields);
+    struct abi_value top[4], args;
+    uint8_t **sigs = calloc(n, sizeof *sigs);
+    if (!items || !fields || !sigs) {
+        free(items);
+        free(fields);
+        free(sigs);
+        return ferry_fail(FERRY_ENOMEM, "evm: out of memory");
+    }
+    struct abi_value *pv = items, *okv = items + n, *resv = items + 2 * n, *av = items + (lists - 1) * n;
+    enum ferry_err e = FERRY_OK;
+    for (size_t i = 0; i < n && !e; i++) {
+        size_t len;
+        if ((e = set_packet(&pv[i], &fields[i * PACKET_FIELDS], m[0]->elem, &call->packets[i])) ||
+            (acks && ((e = abi_set_bool(&okv[i], m[1]->elem, acks[i].success)) ||
+                      (e = abi_set_bytes(&resv[i], m[2]->elem, acks[i].result, acks[i].result_len)))))
+            break;
+        if (!(e = attestation_bytes(&sigs[i], &len, &call->attestations[i], i)))
+            e = abi_set_bytes(&av[i], m[lists - 1]->elem, sigs[i], len);
+    }
+    for (size_t k = 0; k < lists && !e; k++)
+        e = abi_set_list(&top[k], m[k], items + k * n, n);
+    if (!e && !(e = abi_set_list(&args, fn->params, top, lists)))
+        e = abi_calldata_encode(out, fn, &args);
+    for (size_t i = 0; i < n; i++)
+        free(sigs[i]);
+    free(sigs);
+    free(items);
+    free(fields);
+    return e;
+}
+
 static enum ferry_err encode_deliver(struct fbuf *out, const struct evm_gateway_abi *g, uint64_t chain_id,
                                      const struct chain_call *call)
 {
@@ -145,33 +186,7 @@ static enum ferry_err encode_deliver(struct fbuf *out, const struct evm_gateway_
         if (call->packets[i].dst_chain != chain_id)
             return ferry_fail(FERRY_EINVAL, "deliver: packet %zu is for chain %llu, not this chain (%llu)", i,
                               (unsigned long long)call->packets[i].dst_chain, (unsigned long long)chain_id);
-    const struct abi_type *pt = g->deliver->params->members[0];  /* Packet[] */
-    const struct abi_type *at = g->deliver->params->members[1];  /* bytes[] */
-    struct abi_value *pv = calloc(n, sizeof *pv), *fields = calloc(n * PACKET_FIELDS, sizeof *fields);
-    struct abi_value *av = calloc(n, sizeof *av), top[2], args;
-    uint8_t **sigs = calloc(n, sizeof *sigs);
-    enum ferry_err e = FERRY_OK;
-    if (!pv || !fields || !av || !sigs) {
-        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n && !e; i++) {
-        size_t len;
-        if (!(e = set_packet(&pv[i], &fields[i * PACKET_FIELDS], pt->elem, &call->packets[i])) &&
-            !(e = attestation_bytes(&sigs[i], &len, &call->attestations[i], i)))
-            e = abi_set_bytes(&av[i], at->elem, sigs[i], len);
-    }
-    if (!e && !(e = abi_set_list(&top[0], pt, pv, n)) && !(e = abi_set_list(&top[1], at, av, n)) &&
-        !(e = abi_set_list(&args, g->deliver->params, top, 2)))
-        e = abi_calldata_encode(out, g->deliver, &args);
-out:
-    for (size_t i = 0; sigs && i < n; i++)
-        free(sigs[i]);
-    free(sigs);
-    free(pv);
-    free(fields);
-    free(av);
-    return e;
+    return encode_packet_batch(out, g->deliver, call, NULL);
 }
 
 /* acknowledgeBatch(Packet[], bool[], bytes[], bytes[]) for n > 1 acks. */
@@ -187,39 +202,7 @@ static enum ferry_err encode_ack_batch(struct fbuf *out, const struct evm_gatewa
         if (call->packets[i].src_chain != chain_id)
             return ferry_fail(FERRY_EINVAL, "acknowledgeBatch: packet %zu was sent from chain %llu, not this chain (%llu)",
                               i, (unsigned long long)call->packets[i].src_chain, (unsigned long long)chain_id);
-    struct abi_type *const *m = g->acknowledge_batch->params->members; /* Packet[], bool[], bytes[], bytes[] */
-    struct abi_value *pv = calloc(n, sizeof *pv), *fields = calloc(n * PACKET_FIELDS, sizeof *fields);
-    struct abi_value *okv = calloc(n, sizeof *okv), *resv = calloc(n, sizeof *resv), *av = calloc(n, sizeof *av);
-    struct abi_value top[4], args;
-    uint8_t **sigs = calloc(n, sizeof *sigs);
-    enum ferry_err e = FERRY_OK;
-    if (!pv || !fields || !okv || !resv || !av || !sigs) {
-        e = ferry_fail(FERRY_ENOMEM, "evm: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n && !e; i++) {
-        size_t len;
-        const struct packet_ack *a = &call->acks[i];
-        if (!(e = set_packet(&pv[i], &fields[i * PACKET_FIELDS], m[0]->elem, &call->packets[i])) &&
-            !(e = abi_set_bool(&okv[i], m[1]->elem, a->success)) &&
-            !(e = abi_set_bytes(&resv[i], m[2]->elem, a->result, a->result_len)) &&
-            !(e = attestation_bytes(&sigs[i], &len, &call->attestations[i], i)))
-            e = abi_set_bytes(&av[i], m[3]->elem, sigs[i], len);
-    }
-    if (!e && !(e = abi_set_list(&top[0], m[0], pv, n)) && !(e = abi_set_list(&top[1], m[1], okv, n)) &&
-        !(e = abi_set_list(&top[2], m[2], resv, n)) && !(e = abi_set_list(&top[3], m[3], av, n)) &&
-        !(e = abi_set_list(&args, g->acknowledge_batch->params, top, 4)))
-        e = abi_calldata_encode(out, g->acknowledge_batch, &args);
-out:
-    for (size_t i = 0; sigs && i < n; i++)
-        free(sigs[i]);
-    free(sigs);
-    free(pv);
-    free(fields);
-    free(okv);
-    free(resv);
-    free(av);
-    return e;
+    return encode_packet_batch(out, g->acknowledge_batch, call, call->acks);
 }
 
 static enum ferry_err encode_settle(struct fbuf *out, const struct evm_gateway_abi *g, uint64_t chain_id,

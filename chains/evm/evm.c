@@ -341,7 +341,7 @@ static void gas_observe(struct chain *c, const struct txmgr_status *s)
         log_fields(LOGL_DEBUG, LOG_MOD, t->ack ? "ack gas learned" : "delivery gas learned",
                    (struct log_field[]){LOG_STR("chain", c->cfg.name), LOG_STR("submission", s->id),
                                         LOG_U64("packets", t->n), LOG_U64("gas_used", s->gas_used),
-                                        LOG_U64("per_packet", evm_gas_model_figure(model, t->recv[0], t->n))},
+                                        LOG_U64("per_packet", evm_gas_model_peek(model, t->recv[0], t->n))},
                    5);
     if (s->state == TXMGR_REVERTED && t->modelled) {
         size_t forgot = 0;

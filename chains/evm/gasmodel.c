@@ -68,12 +68,9 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
     return true;
 }
 
-uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32], size_t n)
+/* The figure of entry i for a batch of n: that of the largest size learned not above n. */
+static uint64_t figure_of(const struct evm_gas_model *m, int i, size_t n)
 {
-    int i = find(m, receiver);
-    if (i < 0)
-        return 0;
-    m->v[i].used = ++m->clock;
     uint32_t best_n = 0;
     uint64_t f = 0;
     for (int k = 0; k < EVM_GAS_MODEL_SIZES; k++) {
@@ -84,6 +81,21 @@ uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32
         }
     }
     return f;
+}
+
+uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32], size_t n)
+{
+    int i = find(m, receiver);
+    if (i < 0)
+        return 0;
+    m->v[i].used = ++m->clock;
+    return figure_of(m, i, n);
+}
+
+uint64_t evm_gas_model_peek(const struct evm_gas_model *m, const uint8_t receiver[32], size_t n)
+{
+    int i = find(m, receiver);
+    return i < 0 ? 0 : figure_of(m, i, n);
 }
 
 static uint64_t sat_mul(uint64_t a, uint64_t b) { return a && b > UINT64_MAX / a ? UINT64_MAX : a * b; }

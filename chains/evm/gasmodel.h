@@ -72,6 +72,10 @@ bool evm_gas_model_learn(struct evm_gas_model *m, const uint8_t receiver[32], si
  * unknown. */
 uint64_t evm_gas_model_figure(struct evm_gas_model *m, const uint8_t receiver[32], size_t n);
 
+/* The same figure without marking the receiver used: for reports (a log line) that must not
+ * change which receiver is evicted next. */
+uint64_t evm_gas_model_peek(const struct evm_gas_model *m, const uint8_t receiver[32], size_t n);
+
 /* The gas limit for a delivery to nrecv distinct receivers, count[i] packets to receivers[i]
  * (the order of packets does not matter), or 0 when any receiver is unknown (or there are no
  * packets). *need (when not NULL) gets the same sum without the per-packet margins: what the

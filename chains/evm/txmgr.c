@@ -430,6 +430,18 @@ static struct rec *queue_take_all(struct queue *q)
     return h;
 }
 
+/* Empties q, dropping its references; a submission still preparing goes on to `preparing` first
+ * (NULL: none does). */
+static void queue_drain(struct txmgr *m, struct queue *q, void (*preparing)(struct txmgr *, struct rec *))
+{
+    for (struct rec *r = queue_take_all(q), *nx; r; r = nx) {
+        nx = r->wnext;
+        if (preparing && r->state == TXMGR_PREPARING)
+            preparing(m, r);
+        rec_unref(r);
+    }
+}
+
 /* ---- store keys and the record encoding ---- */
 
 static void key_prefix(const struct txmgr *m, struct store_key *k, char tag)
@@ -830,14 +842,8 @@ static void halt(struct txmgr *m, enum ferry_err e, const char *fmt, ...)
     mlog(m, TXMGR_LOG_ERROR, "halted: %s", m->halt_why);
     loop_timer_stop(&m->poll_timer);
     loop_timer_stop(&m->start_timer);
-    for (struct rec *r = queue_take_all(&m->fee_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        rec_unref(r);
-    }
-    for (struct rec *r = queue_take_all(&m->nonce_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        rec_unref(r);
-    }
+    queue_drain(m, &m->fee_wait, NULL);
+    queue_drain(m, &m->nonce_wait, NULL);
     for (struct rec *r = m->recs_head; r; r = r->next)
         if (r->state == TXMGR_PREPARING)
             refuse(m, r, false, "the transaction manager halted: %s", m->halt_why);
@@ -900,16 +906,23 @@ static void ticket_free(struct ticket *t)
     free(t);
 }
 
+/* Takes back a ticket whose call never started (NULL: none), with what it holds. */
+static void ticket_drop(struct ticket *t)
+{
+    if (!t)
+        return;
+    ticket_unlink(t);
+    ticket_free(t);
+}
+
 /* Starts a call or a batch for ticket t; on an immediate error the ticket is freed and the
  * error returned (the callback will not run). */
 static enum ferry_err ticket_call(struct txmgr *m, struct ticket *t, const struct rpc_call_spec *calls, size_t n)
 {
     enum ferry_err e = n == 1 ? rpc_call(m->rpc, calls[0].method, calls[0].params_json, NULL, on_rpc, t)
                               : rpc_batch(m->rpc, calls, n, NULL, on_rpc, t);
-    if (e) {
-        ticket_unlink(t);
-        ticket_free(t);
-    }
+    if (e)
+        ticket_drop(t);
     return e;
 }
 
@@ -939,28 +952,15 @@ static char *call_params(const struct txmgr *m, const struct rec *r, bool with_b
     return s;
 }
 
-static char *raw_params(const struct attempt *a)
+/* ["0x<hex of p>"], malloc'd: the raw transaction or the hash a call takes as its one parameter. */
+static char *hex_params(const uint8_t *p, size_t n)
 {
-    char *s = malloc(2 * a->raw_len + 8);
+    char *s = malloc(2 * n + 8);
     if (!s)
         return NULL;
     s[0] = '[';
     s[1] = '"';
-    size_t k = 2 + hex_encode(s + 2, a->raw, a->raw_len, true);
-    s[k++] = '"';
-    s[k++] = ']';
-    s[k] = 0;
-    return s;
-}
-
-static char *hash_params(const uint8_t hash[32])
-{
-    char *s = malloc(72);
-    if (!s)
-        return NULL;
-    s[0] = '[';
-    s[1] = '"';
-    size_t k = 2 + hex_encode(s + 2, hash, 32, true);
+    size_t k = 2 + hex_encode(s + 2, p, n, true);
     s[k++] = '"';
     s[k++] = ']';
     s[k] = 0;
@@ -1219,32 +1219,25 @@ static void on_one_run(struct txmgr *m, struct rec *r, struct rpc_reply *rep)
 
 /* ---- fees ---- */
 
-static void fees_failed(struct txmgr *m, const char *why)
+/* The fee query is over (why: what failed, NULL when the fees are known): the submissions waiting
+ * for it go on or are refused, then the sweep that wanted it is told. */
+static void fees_done(struct txmgr *m, const char *why)
 {
-    mlog(m, TXMGR_LOG_WARN, "fees: %s", why);
+    if (why)
+        mlog(m, TXMGR_LOG_WARN, "fees: %s", why);
     for (struct rec *r = queue_take_all(&m->fee_wait), *nx; r; r = nx) {
         nx = r->wnext;
-        if (r->state == TXMGR_PREPARING)
-            refuse(m, r, true, "fees: %s", why);
+        if (r->state == TXMGR_PREPARING) {
+            if (why)
+                refuse(m, r, true, "fees: %s", why);
+            else
+                prep_fees_ready(m, r);
+        }
         rec_unref(r);
     }
     if (m->sweep_wants_fees) {
         m->sweep_wants_fees = false;
-        sweep_fees(m, false);
-    }
-}
-
-static void fees_ready(struct txmgr *m)
-{
-    for (struct rec *r = queue_take_all(&m->fee_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        if (r->state == TXMGR_PREPARING)
-            prep_fees_ready(m, r);
-        rec_unref(r);
-    }
-    if (m->sweep_wants_fees) {
-        m->sweep_wants_fees = false;
-        sweep_fees(m, true);
+        sweep_fees(m, !why);
     }
 }
 
@@ -1254,7 +1247,7 @@ static void fees_fetch(struct txmgr *m)
         return;
     struct ticket *t = ticket_new(m, T_FEES);
     if (!t) {
-        fees_failed(m, "out of memory");
+        fees_done(m, "out of memory");
         return;
     }
     char params[96];
@@ -1271,8 +1264,17 @@ static void fees_fetch(struct txmgr *m)
     m->fee_req_head = m->head; /* the quote is as fresh as the head it was asked at */
     if (ticket_call(m, t, &spec, 1)) {
         m->fee_fetching = false;
-        fees_failed(m, ferry_errmsg());
+        fees_done(m, ferry_errmsg());
     }
+}
+
+/* The node has no EIP-1559 fees (what says how it showed): legacy gas prices from now on. */
+static void fees_go_legacy(struct txmgr *m, const char *what)
+{
+    mlog(m, TXMGR_LOG_INFO, "%s: legacy gas prices", what);
+    m->mode_known = true;
+    m->legacy = true;
+    fees_fetch(m);
 }
 
 static void on_fees(struct txmgr *m, struct rpc_reply *rep)
@@ -1281,14 +1283,11 @@ static void on_fees(struct txmgr *m, struct rpc_reply *rep)
     char buf[512];
     bool history = !(m->mode_known && m->legacy);
     if (history && m->cfg.fees.mode == FEE_MODE_AUTO && rep->err.kind == RPC_E_METHOD_NOT_FOUND) {
-        mlog(m, TXMGR_LOG_INFO, "no eth_feeHistory: legacy gas prices");
-        m->mode_known = true;
-        m->legacy = true;
-        fees_fetch(m);
+        fees_go_legacy(m, "no eth_feeHistory");
         return;
     }
     if (rep->err.kind != RPC_OK) {
-        fees_failed(m, err_text(&rep->err, buf, sizeof buf));
+        fees_done(m, err_text(&rep->err, buf, sizeof buf));
         return;
     }
     struct fee_market mkt;
@@ -1297,10 +1296,7 @@ static void on_fees(struct txmgr *m, struct rpc_reply *rep)
         bool no_base_fee;
         e = fees_parse_history(&mkt, &no_base_fee, rep->result);
         if (!e && no_base_fee && m->cfg.fees.mode == FEE_MODE_AUTO) {
-            mlog(m, TXMGR_LOG_INFO, "no base fee in eth_feeHistory: legacy gas prices");
-            m->mode_known = true;
-            m->legacy = true;
-            fees_fetch(m);
+            fees_go_legacy(m, "no base fee in eth_feeHistory");
             return;
         }
         if (!e && !m->mode_known) {
@@ -1312,14 +1308,14 @@ static void on_fees(struct txmgr *m, struct rpc_reply *rep)
         e = fees_parse_gas_price(&mkt, rep->result);
     }
     if (e) {
-        fees_failed(m, ferry_errmsg());
+        fees_done(m, ferry_errmsg());
         return;
     }
     m->mkt = mkt;
     m->fee_valid = true;
     m->fee_at_ms = loop_now(m->loop);
     m->fee_head = m->fee_req_head;
-    fees_ready(m);
+    fees_done(m, NULL);
 }
 
 /* ---- broadcasts ---- */
@@ -1363,8 +1359,9 @@ static void send_chunk(struct txmgr *m, struct send_item *items, size_t n)
     struct rpc_call_spec *specs = t ? calloc(n, sizeof *specs) : NULL;
     bool ok = specs != NULL;
     for (size_t i = 0; ok && i < n; i++) {
+        const struct attempt *a = &items[i].rec->att[items[i].att];
         specs[i].method = "eth_sendRawTransaction";
-        specs[i].params_json = raw_params(&items[i].rec->att[items[i].att]);
+        specs[i].params_json = hex_params(a->raw, a->raw_len);
         ok = specs[i].params_json != NULL;
     }
     if (ok) {
@@ -1378,10 +1375,7 @@ static void send_chunk(struct txmgr *m, struct send_item *items, size_t n)
             mlog(m, TXMGR_LOG_ERROR, "broadcast could not start: %s", ferry_errmsg());
         }
     } else {
-        if (t) {
-            ticket_unlink(t);
-            free(t);
-        }
+        ticket_drop(t); /* before t->items is set: the items' references are dropped here */
         for (size_t i = 0; i < n; i++)
             rec_unref(items[i].rec);
         free(items);
@@ -1692,7 +1686,7 @@ static void sweep_start(struct txmgr *m)
             case SW_RECEIPT:
             case SW_KNOWN:
                 specs[i].method = it->what == SW_RECEIPT ? "eth_getTransactionReceipt" : "eth_getTransactionByHash";
-                specs[i].params_json = hash_params(it->rec->att[it->att].hash);
+                specs[i].params_json = hex_params(it->rec->att[it->att].hash, 32);
                 ok = specs[i].params_json != NULL;
                 break;
             }
@@ -1708,10 +1702,7 @@ static void sweep_start(struct txmgr *m)
                 snprintf(sw->why, sizeof sw->why, "%s", ferry_errmsg());
             }
         } else {
-            if (t) {
-                ticket_unlink(t);
-                free(t);
-            }
+            ticket_drop(t);
             sw->failed = true;
             snprintf(sw->why, sizeof sw->why, "out of memory");
         }
@@ -2250,12 +2241,7 @@ static void on_start(struct txmgr *m, struct rpc_reply *replies, size_t n)
         if (r->state == TXMGR_PENDING || r->state == TXMGR_MINED)
             queue_report(m, r, false);
     }
-    for (struct rec *r = queue_take_all(&m->nonce_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        if (r->state == TXMGR_PREPARING)
-            prep_sign(m, r);
-        rec_unref(r);
-    }
+    queue_drain(m, &m->nonce_wait, prep_sign);
     if (m->cfg.poll_ms)
         loop_timer_start(&m->poll_timer, m->cfg.poll_ms, m->cfg.poll_ms);
     schedule_commit(m);
@@ -2484,14 +2470,8 @@ static void really_free(struct txmgr *m)
         free(m->reports[i].error);
     }
     free(m->reports);
-    for (struct rec *r = queue_take_all(&m->fee_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        rec_unref(r);
-    }
-    for (struct rec *r = queue_take_all(&m->nonce_wait), *nx; r; r = nx) {
-        nx = r->wnext;
-        rec_unref(r);
-    }
+    queue_drain(m, &m->fee_wait, NULL);
+    queue_drain(m, &m->nonce_wait, NULL);
     while (m->recs_head)
         rec_unlink(m, m->recs_head);
     rec_unref(m->scratch);

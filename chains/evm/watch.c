@@ -109,18 +109,24 @@ static void step_walk(struct evm_watch *w, int endpoint);
 
 /* ---- small helpers ---- */
 
+static void vwlog(struct evm_watch *w, enum evm_watch_level level, const char *fmt, va_list ap) FERRY_PRINTF(3, 0);
 static void wlog(struct evm_watch *w, enum evm_watch_level level, const char *fmt, ...) FERRY_PRINTF(3, 4);
 
-static void wlog(struct evm_watch *w, enum evm_watch_level level, const char *fmt, ...)
+static void vwlog(struct evm_watch *w, enum evm_watch_level level, const char *fmt, va_list ap)
 {
     if (!w->hooks.log)
         return;
     char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    w->hooks.log(w->hooks.ud, level, msg);
+}
+
+static void wlog(struct evm_watch *w, enum evm_watch_level level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vwlog(w, level, fmt, ap);
     va_end(ap);
-    w->hooks.log(w->hooks.ud, level, msg);
 }
 
 static void hex32(char out[67], const uint8_t h[32]) { hex_encode(out, h, 32, true); }
@@ -348,12 +354,51 @@ static void refuse(struct evm_watch *w, int endpoint, const char *what)
     go_idle(w);
 }
 
+static void not_asked(struct evm_watch *w, const char *fmt, ...) FERRY_PRINTF(2, 3);
+
+/* A step that could not even be asked (no memory, the client refused the call): an rpc error,
+ * logged as an error, and the step is tried again at the next poll. */
+static void not_asked(struct evm_watch *w, const char *fmt, ...)
+{
+    w->st.rpc_errors++;
+    va_list ap;
+    va_start(ap, fmt);
+    vwlog(w, EVM_WATCH_ERROR, fmt, ap);
+    va_end(ap);
+    go_idle(w);
+}
+
 static void rpc_failed(struct evm_watch *w, const char *step, const struct rpc_error *err)
 {
     w->st.rpc_errors++;
     wlog(w, EVM_WATCH_WARN, "%s failed (%s): %s; retrying at the next poll", step, rpc_errkind_name(err->kind),
          err->message);
     go_idle(w);
+}
+
+/* The header of block `height` in a step's reply into h: false when it is not one, and the step
+ * is over: failed when the node does not have the block, refused when it sent something else. */
+static bool step_hdr(struct evm_watch *w, const char *step, const cJSON *result, uint64_t height, int endpoint,
+                     struct hdr *h)
+{
+    char why[200];
+    enum hdr_result hr = parse_hdr(result, height, h, why, sizeof why);
+    if (hr == HDR_MISSING)
+        rpc_failed(w, step, &(struct rpc_error){.kind = RPC_E_NODE, .message = why});
+    else if (hr == HDR_BAD)
+        refuse(w, endpoint, why);
+    return hr == HDR_OK;
+}
+
+/* Hands the first failed reply of a batch to rpc_failed; true when there was one (the step is over). */
+static bool batch_failed(struct evm_watch *w, const char *step, const struct rpc_reply *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].err.kind != RPC_OK) {
+            rpc_failed(w, step, &r[i].err);
+            return true;
+        }
+    return false;
 }
 
 /* Takes the rpc ticket back; NULL when the watcher is gone or stopped meanwhile. */
@@ -379,9 +424,7 @@ static bool send_batch(struct evm_watch *w, const struct rpc_call_spec *calls, s
     enum ferry_err e = t ? rpc_batch(w->rpc, calls, n, opts, cb, t) : ferry_fail(FERRY_ENOMEM, "no memory");
     if (e) {
         free(t);
-        w->st.rpc_errors++;
-        wlog(w, EVM_WATCH_ERROR, "cannot send %s: %s", step, ferry_errmsg());
-        go_idle(w);
+        not_asked(w, "cannot send %s: %s", step, ferry_errmsg());
         return false;
     }
     w->call = t;
@@ -405,13 +448,8 @@ static void report_head(struct evm_watch *w)
 static void on_head_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "asking for the head", r, n))
         return;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "asking for the head", &r[i].err);
-            return;
-        }
     uint64_t number;
     struct hdr h;
     char why[160];
@@ -511,9 +549,7 @@ static bool take_logs(struct evm_watch *w, int endpoint)
         w->ev = calloc(n, sizeof *w->ev);
         w->app = calloc(n, sizeof *w->app);
         if (!w->src || !w->blks || !w->ev || !w->app) {
-            w->st.rpc_errors++;
-            wlog(w, EVM_WATCH_ERROR, "no memory for %zu logs", n);
-            go_idle(w);
+            not_asked(w, "no memory for %zu logs", n);
             return false;
         }
     }
@@ -602,25 +638,15 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
         }
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "the scan", &r[i].err);
-            return;
-        }
+    if (batch_failed(w, "the scan", r, n))
+        return;
     int endpoint = r[0].err.endpoint;
     w->scan_endpoint = endpoint;
     /* The cursor block: still the one remembered? */
     if (w->ia >= 0) {
         struct hdr a;
-        enum hdr_result hr = parse_hdr(r[w->ia].result, w->next - 1, &a, why, sizeof why);
-        if (hr == HDR_MISSING) {
-            rpc_failed(w, "the scan", &(struct rpc_error){.kind = RPC_E_NODE, .message = why});
+        if (!step_hdr(w, "the scan", r[w->ia].result, w->next - 1, endpoint, &a))
             return;
-        }
-        if (hr == HDR_BAD) {
-            refuse(w, endpoint, why);
-            return;
-        }
         if (w->have_hash && memcmp(a.hash, w->hash, 32) != 0) {
             char was[67], now[67];
             hex32(was, w->hash);
@@ -643,14 +669,8 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
     }
     if (w->id >= 0) {
         struct hdr d;
-        enum hdr_result hr = parse_hdr(r[w->id].result, w->safe, &d, why, sizeof why);
-        if (hr != HDR_OK) {
-            if (hr == HDR_MISSING)
-                rpc_failed(w, "the scan", &(struct rpc_error){.kind = RPC_E_NODE, .message = why});
-            else
-                refuse(w, endpoint, why);
+        if (!step_hdr(w, "the scan", r[w->id].result, w->safe, endpoint, &d))
             return;
-        }
         w->safe_ts = d.timestamp;
         w->have_safe_ts = true;
     }
@@ -659,14 +679,8 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
         report_head(w);
         return;
     }
-    enum hdr_result hr = parse_hdr(r[w->ic].result, w->to, &w->to_hdr, why, sizeof why);
-    if (hr != HDR_OK) {
-        if (hr == HDR_MISSING)
-            rpc_failed(w, "the scan", &(struct rpc_error){.kind = RPC_E_NODE, .message = why});
-        else
-            refuse(w, endpoint, why);
+    if (!step_hdr(w, "the scan", r[w->ic].result, w->to, endpoint, &w->to_hdr))
         return;
-    }
     if (w->to == w->safe) {
         w->safe_ts = w->to_hdr.timestamp;
         w->have_safe_ts = true;
@@ -754,14 +768,9 @@ static void step_scan(struct evm_watch *w)
 static void on_headers_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "asking for the blocks of the logs", r, n))
         return;
     char why[200];
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "asking for the blocks of the logs", &r[i].err);
-            return;
-        }
     /* hpos..hpos+n are the blocks asked for (those without a timestamp, in order) */
     size_t k = 0;
     for (size_t i = w->hpos; i < w->nblks && k < n; i++) {
@@ -769,15 +778,8 @@ static void on_headers_reply(void *ud, struct rpc_reply *r, size_t n)
         if (b->have_ts)
             continue;
         struct hdr h;
-        enum hdr_result hr = parse_hdr(r[k].result, b->height, &h, why, sizeof why);
-        if (hr == HDR_MISSING) {
-            rpc_failed(w, "asking for the blocks of the logs", &(struct rpc_error){.kind = RPC_E_NODE, .message = why});
+        if (!step_hdr(w, "asking for the blocks of the logs", r[k].result, b->height, r[k].err.endpoint, &h))
             return;
-        }
-        if (hr == HDR_BAD) {
-            refuse(w, r[k].err.endpoint, why);
-            return;
-        }
         if (memcmp(h.hash, b->hash, 32) != 0) {
             /* The endpoint's logs and its headers disagree: a reorg right now, or a liar. Either
              * way nothing of this range is handed over; the next poll checks the cursor block. */
@@ -808,9 +810,7 @@ static void step_headers(struct evm_watch *w)
     if (!calls || !params) {
         free(calls);
         free(params);
-        w->st.rpc_errors++;
-        wlog(w, EVM_WATCH_ERROR, "no memory for a batch of headers");
-        go_idle(w);
+        not_asked(w, "no memory for a batch of headers");
         return;
     }
     for (size_t i = w->hpos; i < w->nblks && n < cap; i++) {
@@ -924,13 +924,8 @@ void evm_watch_events_done(struct evm_watch *w, uint64_t token)
 static void on_walk_reply(void *ud, struct rpc_reply *r, size_t n)
 {
     struct evm_watch *w = call_ended(ud);
-    if (!w)
+    if (!w || batch_failed(w, "walking back", r, n))
         return;
-    for (size_t i = 0; i < n; i++)
-        if (r[i].err.kind != RPC_OK) {
-            rpc_failed(w, "walking back", &r[i].err);
-            return;
-        }
     /* From the top: the highest remembered height whose hash is unchanged is the ancestor. */
     size_t top = w->nwin;
     bool found = false;
@@ -998,9 +993,7 @@ static void step_walk(struct evm_watch *w, int endpoint)
     if (!calls || !params) {
         free(calls);
         free(params);
-        w->st.rpc_errors++;
-        wlog(w, EVM_WATCH_ERROR, "no memory to walk back");
-        go_idle(w);
+        not_asked(w, "no memory to walk back");
         return;
     }
     for (size_t i = 0; i < w->nwin; i++) {

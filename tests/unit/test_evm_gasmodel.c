@@ -148,6 +148,36 @@ static void bounded_lru(void **state)
     assert_int_equal(evm_gas_model_figure(&m, r, 1), 30000);
 }
 
+/* The figure read for a log line (evm_gas_model_peek) is figure's, but the receiver peeked at
+ * is not marked used: the least recently used one is still evicted next, and the model is
+ * unchanged byte for byte. */
+static void peek_leaves_lru(void **state)
+{
+    (void)state;
+    struct evm_gas_model m, before;
+    memset(&m, 0, sizeof m);
+    uint8_t r[32];
+    for (unsigned k = 0; k < EVM_GAS_MODEL_RECEIVERS; k++) {
+        recv_of(r, k);
+        assert_true(evm_gas_model_learn(&m, r, 2, 21000 + 2 * (30000 + k), 0));
+    }
+    memcpy(&before, &m, sizeof m);
+    recv_of(r, 0); /* the least recently used */
+    assert_int_equal(evm_gas_model_peek(&m, r, 2), 30000);
+    assert_int_equal(evm_gas_model_peek(&m, r, 7), 30000);
+    assert_int_equal(evm_gas_model_peek(&m, r, 1), 0);
+    recv_of(r, 999);
+    assert_int_equal(evm_gas_model_peek(&m, r, 2), 0);
+    assert_memory_equal(&m, &before, sizeof m);
+    assert_true(evm_gas_model_learn(&m, r, 2, 21000 + 2 * 77777, 0));
+    recv_of(r, 0);
+    assert_int_equal(evm_gas_model_peek(&m, r, 2), 0); /* evicted despite the peeks */
+    for (unsigned k = 1; k < EVM_GAS_MODEL_RECEIVERS; k++) {
+        recv_of(r, k);
+        assert_int_equal(evm_gas_model_peek(&m, r, 2), 30000 + k);
+    }
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -156,6 +186,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(learn_and_price),
         cmocka_unit_test(sizes_bounded),
         cmocka_unit_test(bounded_lru),
+        cmocka_unit_test(peek_leaves_lru),
     };
     return TU_RUN(tests);
 }
