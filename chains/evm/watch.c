@@ -74,7 +74,14 @@ struct evm_watch {
     /* the head */
     bool have_head;
     uint64_t head, head_ts, safe;
+    uint8_t head_hash[32];
     struct chain_head reported;
+    /* The head at which the last scan had nothing to do: while the head query returns this same
+     * block and the cursor has not moved, the chain up to it is the one already checked (a block's
+     * hash commits to its ancestors), so the poll skips the scan and its cursor-block check. */
+    bool quiet;
+    uint64_t quiet_head, quiet_next;
+    uint8_t quiet_hash[32];
 
     /* range control */
     uint32_t range, ceiling, streak;
@@ -464,6 +471,7 @@ static void on_head_reply(void *ud, struct rpc_reply *r, size_t n)
     w->have_head = true;
     w->head = h.number;
     w->head_ts = h.timestamp;
+    memcpy(w->head_hash, h.hash, 32);
     /* The head block has one confirmation: a block is scanned once it has cfg.confirmations. */
     w->safe = h.number + 1 >= w->cfg.confirmations ? h.number + 1 - w->cfg.confirmations : 0;
     if (w->have_safe_ts && w->st.safe != w->safe)
@@ -475,6 +483,14 @@ static void on_head_reply(void *ud, struct rpc_reply *r, size_t n)
         return;
     }
     w->state = W_IDLE;
+    if (w->quiet && !w->paused && w->quiet_head == h.number && w->quiet_next == w->next &&
+        !memcmp(w->quiet_hash, h.hash, 32)) {
+        w->st.quiet_polls++;
+        go_idle(w);
+        report_head(w);
+        return;
+    }
+    w->quiet = false;
     step_scan(w);
 }
 
@@ -675,6 +691,14 @@ static void on_scan_reply(void *ud, struct rpc_reply *r, size_t n)
         w->have_safe_ts = true;
     }
     if (w->ib < 0) { /* nothing to scan: the check of the cursor block was all */
+        /* Quiet from here while the head stays this block (on_head_reply). Only when caught up
+         * and the cursor block was checked in this very batch. */
+        if (w->ia >= 0 && w->next - 1 == w->safe) {
+            w->quiet = true;
+            w->quiet_head = w->head;
+            w->quiet_next = w->next;
+            memcpy(w->quiet_hash, w->head_hash, 32);
+        }
         go_idle(w);
         report_head(w);
         return;
@@ -972,6 +996,7 @@ static void on_walk_reply(void *ud, struct rpc_reply *r, size_t n)
                  w->cfg.confirmations, from);
     }
     w->paused = true;
+    w->quiet = false;
     w->reorg_from = from;
     w->st.paused = true;
     w->st.reorg_from = from;
@@ -1214,6 +1239,7 @@ enum ferry_err evm_watch_resume(struct evm_watch *w)
     if (!w->paused)
         return ferry_fail(FERRY_ESTATE, "evm watch: chain %" PRIu64 " is not paused", w->cfg.chain_id);
     w->paused = false;
+    w->quiet = false;
     w->reorg_from = 0;
     w->report_pause = false;
     w->st.paused = false;

@@ -96,6 +96,7 @@ struct evm_watch_stats {
     uint64_t reorg_from;      /* paused: the first block the reorg may have dropped */
     bool awaiting_engine;     /* events handed over, events_done not yet called */
     uint64_t scans;           /* ranges scanned and handed over */
+    uint64_t quiet_polls;     /* polls whose head was the block of the last empty scan: no scan sent */
     uint64_t logs;            /* logs handed over (chain and app events) */
     uint64_t removed_logs;    /* logs marked removed, skipped */
     uint64_t narrowed;        /* range cuts after a provider limit */

@@ -69,6 +69,7 @@ struct model {
     /* what was asked */
     uint64_t ranges[MAX_RANGES][2];
     size_t nranges;
+    size_t nnumbered; /* eth_getBlockByNumber of a numbered block (the scan's headers) */
 };
 
 struct endpoint_ud {
@@ -379,8 +380,10 @@ static cJSON *answer_call(struct model *m, int endpoint, const cJSON *call, uint
         uint64_t n;
         if (cJSON_IsString(tag) && strcmp(tag->valuestring, "latest") == 0)
             result = header_json(m, m->height);
-        else if (parse_q(tag, &n))
+        else if (parse_q(tag, &n)) {
             result = header_json(m, n);
+            m->nnumbered++;
+        }
     }
     int r = find_rule(m, endpoint, meth, params, ranges_before);
     if (r >= 0) {
@@ -1006,6 +1009,56 @@ static void shallow_reorg_changes_nothing(void **state)
 
 static bool paused(struct harness *h) { return h->reorgs > 0 && store_pending(h->st) == 0; }
 
+static void asked(struct harness *h, size_t *ranges, size_t *numbered)
+{
+    pthread_mutex_lock(&h->m.mu);
+    *ranges = h->m.nranges;
+    *numbered = h->m.nnumbered;
+    pthread_mutex_unlock(&h->m.mu);
+}
+
+/* Caught up and the head unchanged: each poll asks for the head only (no scan, no cursor-block
+ * header), and the head still counts as seen. A new block is scanned; a head of the same height
+ * but another hash is scanned too, so a reorg under an unchanged height is still found. */
+static void unchanged_head_is_not_scanned_again(void **state)
+{
+    struct harness *h = standard("mem", false); /* confirmations 3: safe 38 */
+    h_watch(h);
+    run_until(h, caught_up, 5000, "first catch-up");
+    run_for(h, 60); /* the first poll after the catch-up checks the cursor block and finds nothing */
+    size_t r0, n0, r1, n1;
+    asked(h, &r0, &n0);
+    struct evm_watch_stats st0, st1;
+    evm_watch_stats(h->w, &st0);
+    int heads = h->heads;
+    run_for(h, 200); /* about ten polls of 20 ms */
+    asked(h, &r1, &n1);
+    evm_watch_stats(h->w, &st1);
+    assert_int_equal(r1, r0);
+    assert_int_equal(n1, n0);
+    assert_true(st1.quiet_polls >= st0.quiet_polls + 5);
+    assert_true(h->heads > heads); /* the head is still reported on every poll */
+
+    /* New blocks, one with a packet: scanned and handed over. */
+    size_t got = h->ngot;
+    pthread_mutex_lock(&h->m.mu);
+    model_send(&h->m, 41);
+    pthread_mutex_unlock(&h->m.mu);
+    model_mine(&h->m, 3); /* 41 confirmed at 43 */
+    run_until(h, caught_up, 5000, "the new blocks");
+    assert_int_equal(h->ngot, got + 3); /* 39 and 40 are confirmed now too */
+    check_delivery(h, NULL, 0);
+
+    /* The same height, other hashes down to the cursor block: found as the deep reorg it is. */
+    run_for(h, 60);
+    assert_int_equal(h->reorgs, 0);
+    model_reorg(&h->m, 3, 0);
+    run_until(h, paused, 5000, "the reorg under an unchanged height");
+    assert_int_equal(h->reorgs, 1);
+    h_close(h);
+    free(h);
+}
+
 static void deep_reorg_pauses_until_resumed(void **state)
 {
     struct harness *h = standard("leveldb", false);
@@ -1327,6 +1380,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(restart_resumes_from_the_cursor),
         cmocka_unit_test(shallow_reorg_changes_nothing),
         cmocka_unit_test(deep_reorg_pauses_until_resumed),
+        cmocka_unit_test(unchanged_head_is_not_scanned_again),
         cmocka_unit_test(reorg_below_the_window),
         cmocka_unit_test_teardown(anvil_watch, anvil_watch_end),
     };
