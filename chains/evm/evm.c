@@ -1339,6 +1339,7 @@ static cJSON *evm_status(struct chain *c)
     cJSON_AddBoolToObject(cu, "awaiting_engine", ws.awaiting_engine);
     add_u64(cu, "range", ws.range);
     add_u64(cu, "scans", ws.scans);
+    add_u64(cu, "quiet_polls", ws.quiet_polls); /* polls of an unchanged head: no scan sent */
     add_u64(cu, "logs", ws.logs);
     add_u64(cu, "rpc_errors", ws.rpc_errors);
     add_u64(cu, "bad_replies", ws.bad_replies);
