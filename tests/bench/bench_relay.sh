@@ -357,6 +357,7 @@ phase() { # RPC JSON TXS: send the batch, wait until all mined
 phase "$rpc_a" "$tmp/replay_a1.json" "$tmp/replay_a1.txs"
 kt=$(sort -n "$tmp/causal.clock" | tail -1) # the packets' own transfers alone: every relayer needs them mined
 phase "$rpc_b" "$tmp/replay_b.json" "$tmp/replay_b.txs"
+kd=$(sort -n "$tmp/causal.clock" | tail -1)
 phase "$rpc_a" "$tmp/replay_a2.json" "$tmp/replay_a2.txs"
 k1=$(sort -n "$tmp/causal.clock" | tail -1)
 blocks_k="$(($(rpc "$rpc_a" eth_blockNumber '[]') - head_a)) + $(($(rpc "$rpc_b" eth_blockNumber '[]') - head_b))"
@@ -371,7 +372,7 @@ secs() { printf '%.2f' "$(echo "$1 - $2" | bc)"; }
 ratio() { printf '%.2f' "$(echo "scale=3; $1 / $2" | bc)"; }
 echo "# $N transfers, $([ "$bt" = 0 ] && echo automine || echo "blocks every $bt s"), max_batch ${FERRY_BENCH_MAX_BATCH:-32} (signed in $signing s):" \
   "ceiling $(secs "$c1" "$c0") s, relay delivered in $(secs "$td" "$t0") s, acked in $(secs "$ta" "$t0") s;" \
-  "the relay's $n_a + $n_b transactions (alpha + beta) in $((end_a - head_a)) + $((end_b - head_b)) blocks replayed in $(secs "$r1" "$r0") s ($blocks_r blocks), hop after hop in $(secs "$k1" "$k0") s ($blocks_k blocks);" \
+  "the relay's $n_a + $n_b transactions (alpha + beta) in $((end_a - head_a)) + $((end_b - head_b)) blocks replayed in $(secs "$r1" "$r0") s ($blocks_r blocks), hop after hop in $(secs "$k1" "$k0") s ($blocks_k blocks: transfers $(secs "$kt" "$k0") s, deliveries $(secs "$kd" "$kt") s, acks $(secs "$k1" "$kd") s);" \
   "successful txs and their gas: alpha $ok_a, beta $ok_b;" \
   "CPU seconds: relay anvils $(echo "$cpu_a1 - $cpu_a0" | bc) + ferry $(echo "$cpu_d1 - $cpu_d0" | bc), replay anvils $(echo "$cpu_r1 - $cpu_r0" | bc)"
 echo "bench relay_packets: $ack_rate packets/s ($(ratio "$ack_rate" "$replay")x the chains' own rate for the same transactions, $replay packets/s)"
