@@ -780,6 +780,19 @@ static bool looks_like_api_key(const char *s, size_t n)
 
 static const char *const secret_fix = "write the secret as ${NAME} and set NAME in the daemon's environment";
 
+/* The authority of u past its scheme (sl bytes): its start, its length (*al) and its last '@' (*at,
+ * NULL when it has no user part). */
+static const char *url_authority(const char *u, size_t sl, size_t *al, const char **at)
+{
+    const char *auth = u + sl;
+    *al = strcspn(auth, "/?#");
+    *at = NULL;
+    for (size_t i = 0; i < *al; i++)
+        if (auth[i] == '@')
+            *at = auth + i;
+    return auth;
+}
+
 /* Looks for secrets written literally in a URL (the text as written, before ${VAR} expansion).
  * Never echoes the secret itself. Returns true when one was reported. */
 static bool url_secret_problem(struct ctx *c, const char *u)
@@ -787,12 +800,8 @@ static bool url_secret_problem(struct ctx *c, const char *u)
     size_t sl = scheme_len(u);
     if (!sl)
         return false;
-    const char *auth = u + sl;
-    size_t al = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < al; i++)
-        if (auth[i] == '@')
-            at = auth + i;
+    size_t al;
+    const char *at, *auth = url_authority(u, sl, &al, &at);
     if (at) {
         size_t ul = (size_t)(at - auth);
         const char *colon = memchr(auth, ':', ul);
@@ -902,12 +911,9 @@ static bool url_structure_ok(struct ctx *c, const char *u, const char *shown)
             problem(c, "not a URL (it holds a space or a control character: %s)", q);
             return false;
         }
-    const char *auth = u + sl;
-    size_t al = strcspn(auth, "/?#");
-    const char *host = auth;
-    for (size_t i = 0; i < al; i++)
-        if (auth[i] == '@')
-            host = auth + i + 1;
+    size_t al;
+    const char *at, *auth = url_authority(u, sl, &al, &at);
+    const char *host = at ? at + 1 : auth;
     size_t hl = al - (size_t)(host - auth);
     const char *port = NULL;
     if (hl && host[0] == '[') {
@@ -990,14 +996,21 @@ static bool count_ok(struct ctx *c, const struct field *f, size_t n)
     return true;
 }
 
+/* v's string, or NULL after a problem saying that `expected` was expected. */
+static const char *want_string(struct ctx *c, const cJSON *v, const char *expected)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    type_problem(c, expected, v);
+    return NULL;
+}
+
 static bool parse_address(struct ctx *c, const cJSON *v, uint8_t out[ADDRESS_LEN])
 {
     char q[QUOTED];
-    if (!cJSON_IsString(v)) {
-        type_problem(c, "an address (a string of 0x and 40 hex digits)", v);
+    const char *s = want_string(c, v, "an address (a string of 0x and 40 hex digits)");
+    if (!s)
         return false;
-    }
-    const char *s = v->valuestring;
     bool shape = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) && strlen(s) == 42;
     for (size_t i = 2; shape && i < 42; i++)
         shape = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F');
@@ -1032,30 +1045,25 @@ static bool parse_address(struct ctx *c, const cJSON *v, uint8_t out[ADDRESS_LEN
 static bool parse_name(struct ctx *c, const cJSON *v, const char **out)
 {
     char q[QUOTED];
-    if (!cJSON_IsString(v)) {
-        type_problem(c, "a name (a string)", v);
+    const char *s = want_string(c, v, "a name (a string)");
+    if (!s || refuse_inline_key(c, s))
         return false;
-    }
-    if (refuse_inline_key(c, v->valuestring))
-        return false;
-    if (!valid_name(v->valuestring)) {
-        quote(q, v->valuestring);
+    if (!valid_name(s)) {
+        quote(q, s);
         problem(c, "expected a name of letters, digits, '.', '_' and '-' (starting with a letter or digit, "
                    "at most 63), got %s", q);
         return false;
     }
-    *out = v->valuestring;
+    *out = s;
     return true;
 }
 
 static bool parse_url(struct ctx *c, const cJSON *v, const char **out)
 {
     char q[QUOTED];
-    if (!cJSON_IsString(v)) {
-        type_problem(c, "a URL (a string)", v);
+    const char *s = want_string(c, v, "a URL (a string)");
+    if (!s)
         return false;
-    }
-    const char *s = v->valuestring;
     if (strlen(s) > 2048) {
         problem(c, "the URL is longer than 2048 characters");
         return false;
@@ -1090,19 +1098,27 @@ static void duplicate_item(struct ctx *c, size_t list_mark, size_t j)
     problem(c, "duplicate of %s", first);
 }
 
+/* The number of items in the array v, or 0 (after a problem if it is not one, or has too few or
+ * too many) when there is nothing to walk. */
+static size_t array_items(struct ctx *c, const struct field *f, const cJSON *v, const char *expected)
+{
+    if (!cJSON_IsArray(v)) {
+        type_problem(c, expected, v);
+        return 0;
+    }
+    size_t n = 0;
+    for (const cJSON *it = v->child; it; it = it->next)
+        n++;
+    return count_ok(c, f, n) ? n : 0;
+}
+
 static void parse_list(struct ctx *c, const struct field *f, const cJSON *v, char *dst)
 {
     static const char *const expect[] = {[T_URLS] = "an array of http:// or https:// URLs",
                                          [T_NAMES] = "an array of names",
                                          [T_ADDRESSES] = "an array of addresses"};
-    if (!cJSON_IsArray(v)) {
-        type_problem(c, expect[f->type], v);
-        return;
-    }
-    size_t n = 0;
-    for (const cJSON *it = v->child; it; it = it->next)
-        n++;
-    if (!count_ok(c, f, n) || n == 0)
+    size_t n = array_items(c, f, v, expect[f->type]);
+    if (n == 0)
         return;
     size_t list_mark = c->plen;
     if (f->type == T_ADDRESSES) {
@@ -1152,14 +1168,8 @@ static void parse_list(struct ctx *c, const struct field *f, const cJSON *v, cha
 static void parse_sections(struct ctx *c, const struct field *f, const cJSON *v, char *base)
 {
     const struct section *s = f->aux;
-    if (!cJSON_IsArray(v)) {
-        type_problem(c, "an array of objects", v);
-        return;
-    }
-    size_t n = 0;
-    for (const cJSON *it = v->child; it; it = it->next)
-        n++;
-    if (!count_ok(c, f, n) || n == 0)
+    size_t n = array_items(c, f, v, "an array of objects");
+    if (n == 0)
         return;
     char *elems = ctx_alloc(c, n * s->elem_size);
     if (!elems)
@@ -1192,12 +1202,8 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
         parse_sections(c, f, v, base);
         return;
     case T_PATH: {
-        if (!cJSON_IsString(v)) {
-            type_problem(c, "a path (a string)", v);
-            return;
-        }
-        const char *s = v->valuestring;
-        if (refuse_inline_key(c, s))
+        const char *s = want_string(c, v, "a path (a string)");
+        if (!s || refuse_inline_key(c, s))
             return;
         if (!*s)
             problem(c, "is empty; give a path");
@@ -1217,19 +1223,19 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
             memcpy(dst, &s, sizeof s);
         return;
     }
-    case T_ENVNAME:
-        if (!cJSON_IsString(v)) {
-            type_problem(c, "an environment variable name (a string)", v);
-        } else if (!refuse_inline_key(c, v->valuestring)) {
-            if (!valid_envname(v->valuestring)) {
-                quote(q, v->valuestring);
-                problem(c, "expected an environment variable name (letters, digits and _, not starting with a "
-                           "digit), got %s; the value itself belongs in the environment", q);
-            } else {
-                memcpy(dst, &v->valuestring, sizeof v->valuestring);
-            }
+    case T_ENVNAME: {
+        const char *s = want_string(c, v, "an environment variable name (a string)");
+        if (!s || refuse_inline_key(c, s))
+            return;
+        if (!valid_envname(s)) {
+            quote(q, s);
+            problem(c, "expected an environment variable name (letters, digits and _, not starting with a "
+                       "digit), got %s; the value itself belongs in the environment", q);
+        } else {
+            memcpy(dst, &s, sizeof s);
         }
         return;
+    }
     case T_U64: {
         if (!cJSON_IsNumber(v)) {
             type_problem(c, "a whole number", v);
@@ -1288,18 +1294,14 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
         return;
     }
     case T_BOOL:
-        if (!cJSON_IsBool(v)) {
-            type_problem(c, "true or false", v);
-            return;
-        }
-        *(bool *)(void *)dst = cJSON_IsTrue(v);
-        return;
     case T_OPTBOOL:
-        if (!cJSON_IsBool(v)) {
+        if (!cJSON_IsBool(v))
             type_problem(c, "true or false", v);
-            return;
-        }
-        memcpy(dst, &(struct config_optbool){.set = true, .value = cJSON_IsTrue(v)}, sizeof(struct config_optbool));
+        else if (f->type == T_BOOL)
+            *(bool *)(void *)dst = cJSON_IsTrue(v);
+        else
+            memcpy(dst, &(struct config_optbool){.set = true, .value = cJSON_IsTrue(v)},
+                   sizeof(struct config_optbool));
         return;
     case T_ENUM: {
         const char *const *names = f->aux;
@@ -1328,16 +1330,16 @@ static void parse_value(struct ctx *c, const struct field *f, const cJSON *v, ch
     }
     case T_LISTEN: {
         struct config_listen l;
-        const char *why;
-        if (!cJSON_IsString(v)) {
-            type_problem(c, "a \"host:port\" string such as \"" CONFIG_DEFAULT_LISTEN "\"", v);
-        } else if (!parse_listen(v->valuestring, &l, &why)) {
-            quote(q, v->valuestring);
+        const char *why, *s = want_string(c, v, "a \"host:port\" string such as \"" CONFIG_DEFAULT_LISTEN "\"");
+        if (!s)
+            return;
+        if (!parse_listen(s, &l, &why)) {
+            quote(q, s);
             problem(c, "expected \"host:port\" such as \"" CONFIG_DEFAULT_LISTEN "\", got %s%s%s", q, why ? "; " : "",
                     why ? why : "");
-        } else {
-            memcpy(dst, &l, sizeof l);
+            return;
         }
+        memcpy(dst, &l, sizeof l);
         return;
     }
     case T_URLS:
@@ -1835,6 +1837,12 @@ const struct ferry_chain_config *config_chain_by_name(const struct ferry_config 
 
 /* ---- the schema, described ---- */
 
+/* "<what> (<min> to <max>)" */
+static void describe_range(char *out, size_t n, const char *what, const struct field *f)
+{
+    snprintf(out, n, "%s (%llu to %llu)", what, (unsigned long long)f->min, (unsigned long long)f->max);
+}
+
 static void describe_type(char *out, size_t n, const struct field *f)
 {
     char a[32], b[32];
@@ -1843,7 +1851,7 @@ static void describe_type(char *out, size_t n, const struct field *f)
         snprintf(out, n, "object");
         return;
     case T_SECTIONS:
-        snprintf(out, n, "array of objects (%llu to %llu)", (unsigned long long)f->min, (unsigned long long)f->max);
+        describe_range(out, n, "array of objects", f);
         return;
     case T_PATH:
         snprintf(out, n, "path");
@@ -1855,7 +1863,7 @@ static void describe_type(char *out, size_t n, const struct field *f)
         snprintf(out, n, "environment variable name");
         return;
     case T_U64:
-        snprintf(out, n, "integer (%llu to %llu)", (unsigned long long)f->min, (unsigned long long)f->max);
+        describe_range(out, n, "integer", f);
         return;
     case T_DURATION:
         config_format_duration(a, f->min);
@@ -1887,14 +1895,13 @@ static void describe_type(char *out, size_t n, const struct field *f)
         snprintf(out, n, "host:port");
         return;
     case T_URLS:
-        snprintf(out, n, "array of URLs (%llu to %llu)", (unsigned long long)f->min, (unsigned long long)f->max);
+        describe_range(out, n, "array of URLs", f);
         return;
     case T_NAMES:
-        snprintf(out, n, "array of names (%llu to %llu)", (unsigned long long)f->min, (unsigned long long)f->max);
+        describe_range(out, n, "array of names", f);
         return;
     case T_ADDRESSES:
-        snprintf(out, n, "array of addresses (%llu to %llu)", (unsigned long long)f->min,
-                 (unsigned long long)f->max);
+        describe_range(out, n, "array of addresses", f);
         return;
     }
 }

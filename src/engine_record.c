@@ -9,6 +9,7 @@
 #include "engine_internal.h"
 #include "ferry/hex.h"
 #include "ferry/json_out.h"
+#include "record_json.h"
 
 static const char *const state_names[PACKET_STATE__COUNT] = {
     "NONE", "SENT", "DELIVERING", "DELIVERED", "ACKING", "TIMING_OUT", "PARKED", "ACKED", "TIMED_OUT",
@@ -94,81 +95,35 @@ cJSON *packet_record_to_json(const struct packet_record *r)
     return o;
 }
 
-static enum ferry_err bad(const char *field, const char *what)
-{
-    return ferry_fail(FERRY_EINVAL, "packet record: field \"%s\": %s", field, what);
-}
+static const struct rec_rd rd = {.name = "packet record"};
 
-static enum ferry_err get_u64(const cJSON *o, const char *k, uint64_t *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d < 0 || d > (double)JSON_SAFE_INT || d != (double)(uint64_t)d)
-            return bad(k, "expected an unsigned integer");
-        *out = (uint64_t)d;
-        return FERRY_OK;
-    }
-    if (cJSON_IsString(v)) {
-        const char *s = v->valuestring;
-        uint64_t x = 0;
-        if (!*s)
-            return bad(k, "expected an unsigned integer");
-        for (; *s; s++) {
-            if (*s < '0' || *s > '9' || x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-                return bad(k, "expected an unsigned integer below 2^64");
-            x = x * 10 + (uint64_t)(*s - '0');
-        }
-        *out = x;
-        return FERRY_OK;
-    }
-    return bad(k, v ? "expected an unsigned integer" : "missing");
-}
-
-static enum ferry_err get_u32(const cJSON *o, const char *k, uint32_t *out)
-{
-    uint64_t v;
-    enum ferry_err e = get_u64(o, k, &v);
-    if (e)
-        return e;
-    if (v > UINT32_MAX)
-        return bad(k, "above 2^32");
-    *out = (uint32_t)v;
-    return FERRY_OK;
-}
+static enum ferry_err bad(const char *field, const char *what) { return rec_bad(&rd, field, what); }
+static enum ferry_err get_u64(const cJSON *o, const char *k, uint64_t *out) { return rec_get_u64(&rd, o, k, out); }
+static enum ferry_err get_u32(const cJSON *o, const char *k, uint32_t *out) { return rec_get_u32(&rd, o, k, out); }
+static enum ferry_err get_bool(const cJSON *o, const char *k, bool *out) { return rec_get_bool(&rd, o, k, out); }
 
 static enum ferry_err get_str(const cJSON *o, const char *k, char *out, size_t cap)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsString(v))
-        return bad(k, v ? "expected a string" : "missing");
-    if (strlen(v->valuestring) >= cap)
-        return bad(k, "too long");
-    strcpy(out, v->valuestring);
-    return FERRY_OK;
+    return rec_get_str(&rd, o, k, out, cap);
 }
 
 static enum ferry_err get_hex32(const cJSON *o, const char *k, uint8_t out[32], bool optional)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!v && optional)
+    if (optional && !cJSON_GetObjectItemCaseSensitive(o, k))
         return FERRY_OK;
-    if (!cJSON_IsString(v))
-        return bad(k, v ? "expected 0x-prefixed hex" : "missing");
-    if (hex_decode_exact(out, 32, v->valuestring, HEX_PREFIX_REQUIRED))
-        return bad(k, ferry_errmsg());
-    return FERRY_OK;
+    return rec_get_hex(&rd, o, k, out, 32);
 }
 
 /* Variable-length hex into a malloc'd buffer (NULL when empty). */
 static enum ferry_err get_hex_alloc(const cJSON *o, const char *k, uint8_t **out, size_t *len, size_t max)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsString(v))
-        return bad(k, v ? "expected 0x-prefixed hex" : "missing");
+    const char *s = NULL;
+    enum ferry_err e = rec_get_text(&rd, o, k, "expected 0x-prefixed hex", &s);
+    if (e)
+        return e;
     struct fbuf b;
     fbuf_init(&b, max);
-    if (hex_decode_buf(&b, v->valuestring, HEX_PREFIX_REQUIRED)) {
+    if (hex_decode_buf(&b, s, HEX_PREFIX_REQUIRED)) {
         fbuf_free(&b);
         return bad(k, ferry_errmsg());
     }
@@ -180,23 +135,15 @@ static enum ferry_err get_hex_alloc(const cJSON *o, const char *k, uint8_t **out
     return FERRY_OK;
 }
 
-static enum ferry_err get_state(const cJSON *o, const char *k, enum packet_state *out)
+static enum ferry_err parse_state(void *out, size_t n, const char *s)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsString(v))
-        return bad(k, v ? "expected a state name" : "missing");
-    if (packet_state_parse(v->valuestring, out))
-        return bad(k, ferry_errmsg());
-    return FERRY_OK;
+    (void)n;
+    return packet_state_parse(s, out);
 }
 
-static enum ferry_err get_bool(const cJSON *o, const char *k, bool *out)
+static enum ferry_err get_state(const cJSON *o, const char *k, enum packet_state *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsBool(v))
-        return bad(k, v ? "expected true or false" : "missing");
-    *out = cJSON_IsTrue(v);
-    return FERRY_OK;
+    return rec_get_parsed(&rd, o, k, "expected a state name", parse_state, out, 0);
 }
 
 static enum ferry_err decode_subs(struct packet_record *r, const cJSON *j)
@@ -294,24 +241,14 @@ enum ferry_err packet_record_from_json(struct packet_record *out, const cJSON *j
     return e;
 }
 
-char *record_encode(const struct packet_record *r, size_t *len)
-{
-    cJSON *j = packet_record_to_json(r);
-    if (!j)
-        return NULL;
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (s)
-        *len = strlen(s);
-    return s;
-}
+char *record_encode(const struct packet_record *r, size_t *len) { return rec_print(packet_record_to_json(r), len); }
 
 enum ferry_err record_decode(struct packet_record *out, const uint8_t *v, size_t n)
 {
     memset(out, 0, sizeof *out);
-    cJSON *j = cJSON_ParseWithLength((const char *)v, n);
+    cJSON *j = rec_parse(rd.name, v, n);
     if (!j)
-        return ferry_fail(FERRY_EINVAL, "packet record: not JSON");
+        return FERRY_EINVAL;
     enum ferry_err e = packet_record_from_json(out, j);
     cJSON_Delete(j);
     return e;
@@ -351,6 +288,38 @@ static bool matches(const struct packet_filter *f, const struct packet_record *r
     return true;
 }
 
+/* The pending scan walks the state index from SENT up; past PARKED the rest is terminal. */
+static enum rec_skip past_pending(struct store_iter *it)
+{
+    size_t klen;
+    const uint8_t *key = store_iter_key(it, &klen);
+    return klen < 3 || key[2] < PACKET_SENT || key[2] > PACKET_PARKED ? REC_END : REC_TAKE;
+}
+
+struct list_ctx {
+    const struct packet_filter *f;
+    packet_list_fn *fn;
+    void *arg;
+};
+
+static enum ferry_err list_decode(void *rec, const uint8_t *val, size_t vlen) { return record_decode(rec, val, vlen); }
+static void list_clear(void *rec) { packet_record_clear(rec); }
+static bool list_matches(void *arg, const void *rec) { return matches(((struct list_ctx *)arg)->f, rec); }
+
+static enum ferry_err list_load(struct store *st, const uint8_t *pk, size_t pklen, void *rec)
+{
+    uint64_t s, q;
+    if (!store_key_parse_u64_u64(pk, pklen, STORE_KIND_PACKET, &s, &q))
+        return ferry_fail(FERRY_EINVAL, "packets: malformed index entry");
+    return packet_record_load(st, s, q, rec);
+}
+
+static enum ferry_err list_pass(void *arg, const void *rec)
+{
+    struct list_ctx *lc = arg;
+    return lc->fn(lc->arg, rec);
+}
+
 enum ferry_err packet_list(struct store *st, const struct packet_filter *f, const char *after, size_t limit,
                            packet_list_fn *fn, void *arg, char next[PACKET_CURSOR_MAX])
 {
@@ -386,64 +355,24 @@ enum ferry_err packet_list(struct store *st, const struct packet_filter *f, cons
             slen < prefix.len || memcmp(start, prefix.b, prefix.len))
             return ferry_fail(FERRY_EINVAL, "packets: invalid cursor \"%.40s\" for this filter", after);
     }
-    struct store_iter *it;
-    enum ferry_err e = store_iter_open(st, &it, prefix.b, prefix.len);
-    if (e)
-        return e;
-    if (slen)
-        store_iter_seek_after(it, start, slen);
-    else if (src == BY_PENDING) {
-        uint8_t first[3] = {STORE_KIND_INDEX, STORE_IDX_PACKET_STATE, PACKET_SENT};
-        store_iter_seek(it, first, sizeof first);
+    static const uint8_t first[3] = {STORE_KIND_INDEX, STORE_IDX_PACKET_STATE, PACKET_SENT};
+    struct packet_record r;
+    struct list_ctx lc = {.f = f, .fn = fn, .arg = arg};
+    struct rec_scan scan = {
+        .what = "packets", .prefix = &prefix, .start = start, .slen = slen, .limit = limit,
+        .by_primary = src == BY_PRIMARY, .idx = src == BY_DST ? STORE_IDX_PACKET_DST : STORE_IDX_PACKET_STATE,
+        .field_len = src == BY_DST ? 8 : 1, .rec = &r, .decode = list_decode, .load = list_load,
+        .clear = list_clear, .matches = list_matches, .pass = list_pass, .arg = &lc,
+    };
+    if (src == BY_PENDING) {
+        scan.first = first;
+        scan.flen = sizeof first;
+        scan.skip = past_pending;
     }
-    size_t budget = limit * 16 + 1024, seen = 0, listed = 0;
     uint8_t last[STORE_KEY_MAX];
-    size_t llen = 0;
-    bool done = false;
-    while (!e && store_iter_valid(it) && listed < limit && seen < budget) {
-        size_t klen, vlen;
-        const uint8_t *key = store_iter_key(it, &klen);
-        const uint8_t *val = store_iter_value(it, &vlen);
-        if (src == BY_PENDING && (klen < 3 || key[2] < PACKET_SENT || key[2] > PACKET_PARKED)) {
-            done = true; /* past the non-terminal states: the rest of the index is terminal */
-            break;
-        }
-        seen++;
-        memcpy(last, key, klen);
-        llen = klen;
-        struct packet_record r;
-        if (src == BY_PRIMARY) {
-            e = record_decode(&r, val, vlen);
-        } else {
-            const uint8_t *pk;
-            size_t pklen;
-            enum store_index idx = src == BY_DST ? STORE_IDX_PACKET_DST : STORE_IDX_PACKET_STATE;
-            uint64_t s, q;
-            if (!store_index_pk(key, klen, idx, src == BY_DST ? 8 : 1, &pk, &pklen) ||
-                !store_key_parse_u64_u64(pk, pklen, STORE_KIND_PACKET, &s, &q)) {
-                e = ferry_fail(FERRY_EINVAL, "packets: malformed index entry");
-                break;
-            }
-            e = packet_record_load(st, s, q, &r);
-        }
-        if (e)
-            break;
-        if (matches(f, &r)) {
-            listed++;
-            e = fn(arg, &r);
-        }
-        packet_record_clear(&r);
-        store_iter_next(it);
-    }
-    if (!e)
-        e = store_iter_status(it);
-    if (!e && !done && store_iter_valid(it) && llen) {
-        size_t klen;
-        const uint8_t *key = store_iter_key(it, &klen);
-        bool more = !(src == BY_PENDING && (klen < 3 || key[2] < PACKET_SENT || key[2] > PACKET_PARKED));
-        if (more)
-            hex_encode(next, last, llen, false);
-    }
-    store_iter_free(it);
+    size_t llen;
+    enum ferry_err e = rec_scan_run(st, &scan, last, &llen);
+    if (!e && llen)
+        hex_encode(next, last, llen, false);
     return e;
 }

@@ -12,6 +12,25 @@
 #include "ferry/metrics.h"
 #include "orch_internal.h"
 
+/* The batches and queries in flight are doubly linked lists (prev, next) headed in struct orch:
+ * e goes first, or leaves from wherever it is. */
+#define LINK_PUSH(head, e)                      \
+    do {                                        \
+        (e)->next = (head);                     \
+        if (head)                               \
+            (head)->prev = (e);                 \
+        (head) = (e);                           \
+    } while (0)
+#define LINK_REMOVE(head, e)                    \
+    do {                                        \
+        if ((e)->prev)                          \
+            (e)->prev->next = (e)->next;        \
+        else                                    \
+            (head) = (e)->next;                 \
+        if ((e)->next)                          \
+            (e)->next->prev = (e)->prev;        \
+    } while (0)
+
 /* ---- the edge tables ---- */
 
 /* What may move a STUCK intent: an operator's retry (or a cancel request) returns it to
@@ -459,12 +478,7 @@ static void otxn_done(void *arg, enum ferry_err result)
         otxn_free(t);
         return;
     }
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        o->txns = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+    LINK_REMOVE(o->txns, t);
     if (result) {
         orch_fail(o, result, "writing a batch");
         if (t->cb)
@@ -527,17 +541,12 @@ void otxn_commit(struct otxn *t)
         otxn_free(t);
         return;
     }
-    t->next = o->txns;
-    if (o->txns)
-        o->txns->prev = t;
-    o->txns = t;
+    LINK_PUSH(o->txns, t);
     struct store_batch *b = t->b;
     t->b = NULL; /* the store owns it now, whatever happens */
     enum ferry_err err = store_commit_group(b, otxn_done, t);
     if (err) {
-        o->txns = t->next;
-        if (t->next)
-            t->next->prev = NULL;
+        LINK_REMOVE(o->txns, t);
         orch_fail(o, err, "queueing a batch");
         if (t->cb)
             t->cb(t->cb_ud, err, t->cb_id, INTENT_NONE, false);
@@ -1048,12 +1057,7 @@ static void on_query(void *ud, enum ferry_err err, const struct chain_intent_res
         free(q);
         return;
     }
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        o->queries = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
+    LINK_REMOVE(o->queries, q);
     o->nqueries--;
     struct irec *ir = orch_find(o, q->id);
     uint64_t chain = q->chain;
@@ -1097,17 +1101,12 @@ static void start_query(struct orch *o, struct irec *ir, uint64_t chain)
     q->o = o;
     memcpy(q->id, ir->r.id, 32);
     q->chain = chain;
-    q->next = o->queries;
-    if (o->queries)
-        o->queries->prev = q;
-    o->queries = q;
+    LINK_PUSH(o->queries, q);
     o->nqueries++;
     ir->querying = true;
     if (ch->ops->query_intent(ch->c, ir->r.id, on_query, q)) {
         log_kv(LOGL_WARN, "orch", "query_intent refused", "chain", ch->name, "error", ferry_errmsg(), NULL);
-        o->queries = q->next;
-        if (q->next)
-            q->next->prev = NULL;
+        LINK_REMOVE(o->queries, q);
         o->nqueries--;
         free(q);
         ir->querying = false;
@@ -1300,6 +1299,18 @@ static int find_hop_by_seq(const struct irec *ir, uint64_t chain, uint64_t seq)
     return -1;
 }
 
+/* Where the funds are now: held by `holder` on `chain`, or in flight from there. */
+static void funds_at(struct orch_funds *f, uint64_t chain, const uint8_t holder[ADDRESS_LEN],
+                     const uint8_t token[ADDRESS_LEN], const uint8_t amount[32], bool in_flight)
+{
+    f->known = true;
+    f->chain = chain;
+    memcpy(f->holder, holder, ADDRESS_LEN);
+    memcpy(f->token, token, ADDRESS_LEN);
+    memcpy(f->amount, amount, 32);
+    f->in_flight = in_flight;
+}
+
 static bool timed_out_in(const struct chain_intent_event *ev, size_t n, uint64_t chain, uint64_t seq,
                          const uint8_t tx[32])
 {
@@ -1349,12 +1360,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
             uint64_t ts = e->at.block_timestamp;
             h->timeout_at = st->timeout && ts + st->timeout < r->intent.deadline ? ts + st->timeout
                                                                                  : r->intent.deadline;
-            r->funds.known = true;
-            r->funds.chain = chain;
-            memcpy(r->funds.holder, router_of(o, chain), 20);
-            memcpy(r->funds.token, e->token, 20);
-            memcpy(r->funds.amount, e->amount, 32);
-            r->funds.in_flight = true;
+            funds_at(&r->funds, chain, router_of(o, chain), e->token, e->amount, true);
             h->funds = r->funds;
             hop_reach(o, t, ir, i, HOP_CONFIRMED, NULL, tx);
             hop_reach(o, t, ir, i, HOP_IN_FLIGHT, NULL, NULL);
@@ -1367,12 +1373,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
             if (r->current <= i)
                 r->current = i + 1;
         } else { /* a local payout: the last step */
-            r->funds.known = true;
-            r->funds.chain = chain;
-            memcpy(r->funds.holder, st->recipient, 20);
-            memcpy(r->funds.token, e->token, 20);
-            memcpy(r->funds.amount, e->amount, 32);
-            r->funds.in_flight = false;
+            funds_at(&r->funds, chain, st->recipient, e->token, e->amount, false);
             h->funds = r->funds;
             hop_reach(o, t, ir, i, HOP_CONFIRMED, NULL, tx);
             hop_reach(o, t, ir, i, HOP_DONE, NULL, NULL);
@@ -1461,12 +1462,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         ir->refund_chain = chain;
         ir->refund_seq = e->sequence;
         intent_reach(o, t, ir, INTENT_REFUNDING, "refund sent home", tx);
-        r->funds.known = true;
-        r->funds.chain = chain;
-        memcpy(r->funds.holder, router_of(o, chain), 20);
-        memcpy(r->funds.token, e->token, 20);
-        memcpy(r->funds.amount, e->amount, 32);
-        r->funds.in_flight = true;
+        funds_at(&r->funds, chain, router_of(o, chain), e->token, e->amount, true);
         orch_save(o, t, ir);
         return;
     case CHAIN_IEV_COMPLETED: {
@@ -1484,12 +1480,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         } else {
             /* The destination's TransferReceived is not seen yet: the token and amount are the
              * ones the last hop carried on its source (docs/intents.md, "Limits"). */
-            r->funds.known = true;
-            r->funds.chain = last->to_chain;
-            memcpy(r->funds.holder, last->recipient, 20);
-            memcpy(r->funds.token, e->token, 20);
-            memcpy(r->funds.amount, e->amount, 32);
-            r->funds.in_flight = false;
+            funds_at(&r->funds, last->to_chain, last->recipient, e->token, e->amount, false);
         }
         r->hops[n - 1].funds = r->funds;
         r->current = (uint32_t)n;
@@ -1504,12 +1495,8 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         bool here = recovery || chain == r->intent.origin_chain || is_zero(e->amount);
         const struct oseq *q = here ? NULL : orch_seq_find(o, chain, ir->refund_seq);
         bool got = q && q->got && !memcmp(q->id, r->id, 32);
-        r->funds.known = true;
-        r->funds.chain = here ? chain : r->intent.origin_chain;
-        memcpy(r->funds.holder, recovery ? r->intent.recovery : r->intent.owner, 20);
-        memcpy(r->funds.token, got ? q->token : e->token, 20);
-        memcpy(r->funds.amount, got ? q->amount : e->amount, 32);
-        r->funds.in_flight = false;
+        funds_at(&r->funds, here ? chain : r->intent.origin_chain, recovery ? r->intent.recovery : r->intent.owner,
+                 got ? q->token : e->token, got ? q->amount : e->amount, false);
         for (uint32_t j = 0; j < n; j++)
             if (r->hops[j].state == HOP_FAILED || r->hops[j].state == HOP_TIMED_OUT) {
                 r->hops[j].funds = r->funds;
@@ -1549,12 +1536,7 @@ static void apply_event(struct orch *o, struct otxn *t, struct irec *ir, uint64_
         if (i + 1 != n || st->to_chain != chain || memcmp(e->recipient, st->recipient, 20) != 0 ||
             r->state == INTENT_REFUNDING)
             return;
-        r->funds.known = true;
-        r->funds.chain = chain;
-        memcpy(r->funds.holder, e->recipient, 20);
-        memcpy(r->funds.token, e->token, 20);
-        memcpy(r->funds.amount, e->amount, 32);
-        r->funds.in_flight = false;
+        funds_at(&r->funds, chain, e->recipient, e->token, e->amount, false);
         r->hops[i].funds = r->funds;
         hop_reach(o, t, ir, i, HOP_ARRIVED, NULL, tx);
         orch_save(o, t, ir);
@@ -1693,6 +1675,15 @@ static void refund_now(struct orch *o, struct otxn *t, struct irec *ir, const ch
         start_sub(o, t, ir, SUB_REFUND, 0);
 }
 
+/* Waiting for an event: ask the chain now and then, in case it was missed. */
+static void recheck(struct orch *o, struct irec *ir)
+{
+    if (o->now >= ir->query_next_at && ir->query_next_at)
+        start_query(o, ir, where(ir));
+    else if (!ir->query_next_at)
+        ir->query_next_at = o->now + o->cfg.recheck_s;
+}
+
 void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
 {
     struct intent_record *r = &ir->r;
@@ -1765,11 +1756,7 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
             start_sub(o, t, ir, SUB_ADVANCE, i);
             return;
         }
-        /* Waiting for an event: ask the chain now and then, in case it was missed. */
-        if (now >= ir->query_next_at && ir->query_next_at)
-            start_query(o, ir, where(ir));
-        else if (!ir->query_next_at)
-            ir->query_next_at = now + o->cfg.recheck_s;
+        recheck(o, ir);
         return;
     }
     case INTENT_REFUNDING:
@@ -1778,10 +1765,7 @@ void orch_drive(struct orch *o, struct otxn *t, struct irec *ir)
                 start_sub(o, t, ir, SUB_REFUND, 0);
             return;
         }
-        if (now >= ir->query_next_at && ir->query_next_at)
-            start_query(o, ir, where(ir));
-        else if (!ir->query_next_at)
-            ir->query_next_at = now + o->cfg.recheck_s;
+        recheck(o, ir);
         return;
     default: return;
     }

@@ -499,14 +499,22 @@ static enum ferry_err not_held(struct orch *o, const uint8_t id[32], char err[OR
     return say(err, FERRY_ENOTFOUND, "no intent %s", hid);
 }
 
-enum ferry_err orch_retry(struct orch *o, const uint8_t id[32], uint64_t now, char err[ORCH_ERR_MAX])
+/* The intent an operator's retry or cancel acts on: one this running orchestrator holds. */
+static enum ferry_err held(struct orch *o, const uint8_t id[32], char err[ORCH_ERR_MAX], struct irec **out)
 {
     err[0] = 0;
     if (o->failed)
         return say(err, FERRY_ESTATE, "the orchestrator is stopped");
-    struct irec *ir = orch_find(o, id);
-    if (!ir)
-        return not_held(o, id, err);
+    *out = orch_find(o, id);
+    return *out ? FERRY_OK : not_held(o, id, err);
+}
+
+enum ferry_err orch_retry(struct orch *o, const uint8_t id[32], uint64_t now, char err[ORCH_ERR_MAX])
+{
+    struct irec *ir;
+    enum ferry_err e = held(o, id, err, &ir);
+    if (e)
+        return e;
     struct intent_record *r = &ir->r;
     if (r->state != INTENT_STUCK)
         return say(err, FERRY_ESTATE, "the intent is %s, not STUCK: nothing to retry", intent_state_name(r->state));
@@ -529,12 +537,10 @@ enum ferry_err orch_retry(struct orch *o, const uint8_t id[32], uint64_t now, ch
 
 enum ferry_err orch_cancel(struct orch *o, const uint8_t id[32], uint64_t now, char err[ORCH_ERR_MAX])
 {
-    err[0] = 0;
-    if (o->failed)
-        return say(err, FERRY_ESTATE, "the orchestrator is stopped");
-    struct irec *ir = orch_find(o, id);
-    if (!ir)
-        return not_held(o, id, err);
+    struct irec *ir;
+    enum ferry_err e = held(o, id, err, &ir);
+    if (e)
+        return e;
     struct intent_record *r = &ir->r;
     enum intent_state s = r->state == INTENT_STUCK ? r->stuck_from : r->state;
     if (s != INTENT_PENDING && s != INTENT_OPEN) {

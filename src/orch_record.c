@@ -11,6 +11,7 @@
 #include "ferry/json_out.h"
 #include "ferry/u256.h"
 #include "orch_internal.h"
+#include "record_json.h"
 
 static const char *const istate_names[INTENT_STATE__COUNT] = {
     "NONE", "PENDING", "OPEN", "IN_PROGRESS", "COMPLETED", "REFUNDING", "REFUNDED", "STUCK", "CANCELLED",
@@ -222,118 +223,54 @@ cJSON *intent_record_to_json(const struct intent_record *r, const struct intent_
 
 /* ---- JSON in: strict, every error names its field ---- */
 
-struct rd {
-    char path[96]; /* the object being read ("hops[2]."), prefixed to field names */
-};
-
-static enum ferry_err bad(const struct rd *c, const char *k, const char *what)
-{
-    return ferry_fail(FERRY_EINVAL, "intent record: field \"%s%s\": %s", c->path, k, what);
-}
+#define RD_NAME "intent record"
 
 static const cJSON *item(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
 
-static enum ferry_err get_u64(const struct rd *c, const cJSON *o, const char *k, uint64_t *out)
+static enum ferry_err parse_addr(void *out, size_t n, const char *s)
 {
-    const cJSON *v = item(o, k);
-    if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d < 0 || d > (double)JSON_SAFE_INT || d != (double)(uint64_t)d)
-            return bad(c, k, "expected an unsigned integer");
-        *out = (uint64_t)d;
-        return FERRY_OK;
-    }
-    if (cJSON_IsString(v)) {
-        const char *s = v->valuestring;
-        uint64_t x = 0;
-        if (!*s)
-            return bad(c, k, "expected an unsigned integer");
-        for (; *s; s++) {
-            if (*s < '0' || *s > '9' || x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-                return bad(c, k, "expected an unsigned integer below 2^64");
-            x = x * 10 + (uint64_t)(*s - '0');
-        }
-        *out = x;
-        return FERRY_OK;
-    }
-    return bad(c, k, v ? "expected an unsigned integer" : "missing");
+    (void)n;
+    return address_parse(out, s);
 }
 
-static enum ferry_err get_u32(const struct rd *c, const cJSON *o, const char *k, uint32_t *out)
+static enum ferry_err parse_dec(void *out, size_t n, const char *s)
 {
-    uint64_t v;
-    enum ferry_err e = get_u64(c, o, k, &v);
-    if (e)
-        return e;
-    if (v > UINT32_MAX)
-        return bad(c, k, "above 2^32");
-    *out = (uint32_t)v;
-    return FERRY_OK;
-}
-
-static enum ferry_err get_str(const struct rd *c, const cJSON *o, const char *k, char *out, size_t cap)
-{
-    const cJSON *v = item(o, k);
-    if (!cJSON_IsString(v))
-        return bad(c, k, v ? "expected a string" : "missing");
-    if (strlen(v->valuestring) >= cap)
-        return bad(c, k, "too long");
-    strcpy(out, v->valuestring);
-    return FERRY_OK;
-}
-
-static enum ferry_err get_hex(const struct rd *c, const cJSON *o, const char *k, uint8_t *out, size_t n)
-{
-    const cJSON *v = item(o, k);
-    if (!cJSON_IsString(v))
-        return bad(c, k, v ? "expected 0x-prefixed hex" : "missing");
-    if (hex_decode_exact(out, n, v->valuestring, HEX_PREFIX_REQUIRED))
-        return bad(c, k, ferry_errmsg());
-    return FERRY_OK;
-}
-
-static enum ferry_err get_addr(const struct rd *c, const cJSON *o, const char *k, uint8_t out[ADDRESS_LEN])
-{
-    const cJSON *v = item(o, k);
-    if (!cJSON_IsString(v))
-        return bad(c, k, v ? "expected an address" : "missing");
-    if (address_parse(out, v->valuestring))
-        return bad(c, k, ferry_errmsg());
-    return FERRY_OK;
-}
-
-static enum ferry_err get_dec(const struct rd *c, const cJSON *o, const char *k, uint8_t out[32])
-{
-    const cJSON *v = item(o, k);
     u256 x;
-    if (!cJSON_IsString(v))
-        return bad(c, k, v ? "expected a decimal string" : "missing");
-    if (u256_from_dec(&x, v->valuestring))
-        return bad(c, k, ferry_errmsg());
-    u256_to_be(out, x);
-    return FERRY_OK;
+    (void)n;
+    enum ferry_err e = u256_from_dec(&x, s);
+    if (!e)
+        u256_to_be(out, x);
+    return e;
 }
 
-static enum ferry_err get_bool(const struct rd *c, const cJSON *o, const char *k, bool *out)
+static enum ferry_err parse_istate(void *out, size_t n, const char *s)
 {
-    const cJSON *v = item(o, k);
-    if (!cJSON_IsBool(v))
-        return bad(c, k, v ? "expected true or false" : "missing");
-    *out = cJSON_IsTrue(v);
-    return FERRY_OK;
+    (void)n;
+    return intent_state_parse(s, out);
 }
 
-static enum ferry_err get_istate(const struct rd *c, const cJSON *o, const char *k, enum intent_state *out)
+static enum ferry_err parse_hstate(void *out, size_t n, const char *s)
 {
-    const cJSON *v = item(o, k);
-    if (!cJSON_IsString(v))
-        return bad(c, k, v ? "expected a state name" : "missing");
-    if (intent_state_parse(v->valuestring, out))
-        return bad(c, k, ferry_errmsg());
-    return FERRY_OK;
+    (void)n;
+    return hop_state_parse(s, out);
 }
 
-static enum ferry_err get_kind(const struct rd *c, const cJSON *o, const char *k, enum intent_step_kind *out)
+static enum ferry_err get_addr(const struct rec_rd *c, const cJSON *o, const char *k, uint8_t out[ADDRESS_LEN])
+{
+    return rec_get_parsed(c, o, k, "expected an address", parse_addr, out, ADDRESS_LEN);
+}
+
+static enum ferry_err get_dec(const struct rec_rd *c, const cJSON *o, const char *k, uint8_t out[32])
+{
+    return rec_get_parsed(c, o, k, "expected a decimal string", parse_dec, out, 32);
+}
+
+static enum ferry_err get_istate(const struct rec_rd *c, const cJSON *o, const char *k, enum intent_state *out)
+{
+    return rec_get_parsed(c, o, k, "expected a state name", parse_istate, out, 0);
+}
+
+static enum ferry_err get_kind(const struct rec_rd *c, const cJSON *o, const char *k, enum intent_step_kind *out)
 {
     const cJSON *v = item(o, k);
     if (cJSON_IsString(v) && strcmp(v->valuestring, "transfer") == 0)
@@ -341,16 +278,16 @@ static enum ferry_err get_kind(const struct rd *c, const cJSON *o, const char *k
     else if (cJSON_IsString(v) && strcmp(v->valuestring, "call") == 0)
         *out = INTENT_STEP_CALL;
     else
-        return bad(c, k, v ? "expected \"transfer\" or \"call\"" : "missing");
+        return rec_bad(c, k, v ? "expected \"transfer\" or \"call\"" : "missing");
     return FERRY_OK;
 }
 
-static enum ferry_err get_entered(const struct rd *c, const cJSON *o, uint64_t *entered, size_t n,
+static enum ferry_err get_entered(const struct rec_rd *c, const cJSON *o, uint64_t *entered, size_t n,
                                   const char *const *names)
 {
     const cJSON *en = item(o, "entered");
     if (!cJSON_IsObject(en))
-        return bad(c, "entered", en ? "expected an object" : "missing");
+        return rec_bad(c, "entered", en ? "expected an object" : "missing");
     const cJSON *v;
     cJSON_ArrayForEach(v, en)
     {
@@ -358,30 +295,30 @@ static enum ferry_err get_entered(const struct rd *c, const cJSON *o, uint64_t *
         while (s < n && strcmp(v->string, names[s]) != 0)
             s++;
         if (s == n)
-            return bad(c, "entered", "unknown state name");
-        struct rd sub = *c;
+            return rec_bad(c, "entered", "unknown state name");
+        struct rec_rd sub = *c;
         snprintf(sub.path, sizeof sub.path, "%.60sentered.", c->path);
-        enum ferry_err e = get_u64(&sub, en, names[s], &entered[s]);
+        enum ferry_err e = rec_get_u64(&sub, en, names[s], &entered[s]);
         if (e)
             return e;
     }
     return FERRY_OK;
 }
 
-static enum ferry_err get_funds(const struct rd *c, const cJSON *o, const char *k, struct orch_funds *f)
+static enum ferry_err get_funds(const struct rec_rd *c, const cJSON *o, const char *k, struct orch_funds *f)
 {
     memset(f, 0, sizeof *f);
     const cJSON *v = item(o, k);
     if (cJSON_IsNull(v))
         return FERRY_OK;
     if (!cJSON_IsObject(v))
-        return bad(c, k, v ? "expected an object or null" : "missing");
-    struct rd sub;
+        return rec_bad(c, k, v ? "expected an object or null" : "missing");
+    struct rec_rd sub = {.name = c->name};
     snprintf(sub.path, sizeof sub.path, "%.60s%.20s.", c->path, k);
     enum ferry_err e;
-    if ((e = get_u64(&sub, v, "chain", &f->chain)) || (e = get_addr(&sub, v, "holder", f->holder)) ||
+    if ((e = rec_get_u64(&sub, v, "chain", &f->chain)) || (e = get_addr(&sub, v, "holder", f->holder)) ||
         (e = get_addr(&sub, v, "token", f->token)) || (e = get_dec(&sub, v, "amount", f->amount)) ||
-        (e = get_bool(&sub, v, "in_flight", &f->in_flight)))
+        (e = rec_get_bool(&sub, v, "in_flight", &f->in_flight)))
         return e;
     f->known = true;
     return FERRY_OK;
@@ -389,11 +326,11 @@ static enum ferry_err get_funds(const struct rd *c, const cJSON *o, const char *
 
 /* The intent in the store's form (intent_to_json with no directory: chain ids); it is not
  * checked against the configured chains, which may have changed since it was stored. */
-static enum ferry_err get_intent(const struct rd *c, const cJSON *o, struct intent *it)
+static enum ferry_err get_intent(const struct rec_rd *c, const cJSON *o, struct intent *it)
 {
     const cJSON *v = item(o, "intent");
     if (!cJSON_IsObject(v))
-        return bad(c, "intent", v ? "expected an object" : "missing");
+        return rec_bad(c, "intent", v ? "expected an object" : "missing");
     char perr[INTENT_ERR_MAX];
     if (intent_from_json(it, v, NULL, 0, 0, "intent", perr)) {
         const char *sep = strstr(perr, ": ");
@@ -405,90 +342,87 @@ static enum ferry_err get_intent(const struct rd *c, const cJSON *o, struct inte
 
 static enum ferry_err get_hop(const cJSON *o, size_t i, struct hop_record *h)
 {
-    struct rd c;
+    struct rec_rd c = {.name = RD_NAME};
     snprintf(c.path, sizeof c.path, "hops[%zu].", i);
     enum ferry_err e;
     uint64_t index;
-    if ((e = get_u64(&c, o, "index", &index)))
+    if ((e = rec_get_u64(&c, o, "index", &index)))
         return e;
     if (index != i)
-        return bad(&c, "index", "out of order");
+        return rec_bad(&c, "index", "out of order");
     h->index = (uint32_t)i;
-    if ((e = get_kind(&c, o, "kind", &h->kind)) || (e = get_u64(&c, o, "chain", &h->chain)))
+    if ((e = get_kind(&c, o, "kind", &h->kind)) || (e = rec_get_u64(&c, o, "chain", &h->chain)))
         return e;
     if (h->kind == INTENT_STEP_CALL) {
         if (!cJSON_IsNull(item(o, "to_chain")))
-            return bad(&c, "to_chain", "expected null for a call");
-    } else if ((e = get_u64(&c, o, "to_chain", &h->to_chain)))
+            return rec_bad(&c, "to_chain", "expected null for a call");
+    } else if ((e = rec_get_u64(&c, o, "to_chain", &h->to_chain)))
         return e;
-    const cJSON *st = item(o, "state");
-    if (!cJSON_IsString(st))
-        return bad(&c, "state", st ? "expected a state name" : "missing");
-    if (hop_state_parse(st->valuestring, &h->state))
-        return bad(&c, "state", ferry_errmsg());
-    if ((e = get_u64(&c, o, "sequence", &h->sequence)) || (e = get_u64(&c, o, "timeout_at", &h->timeout_at)) ||
+    if ((e = rec_get_parsed(&c, o, "state", "expected a state name", parse_hstate, &h->state, 0)))
+        return e;
+    if ((e = rec_get_u64(&c, o, "sequence", &h->sequence)) || (e = rec_get_u64(&c, o, "timeout_at", &h->timeout_at)) ||
         (e = get_entered(&c, o, h->entered, HOP_STATE__COUNT, hstate_names)))
         return e;
     const cJSON *txs = item(o, "txs");
     if (!cJSON_IsArray(txs) || cJSON_GetArraySize(txs) > ORCH_TXS_KEPT)
-        return bad(&c, "txs", "expected an array of at most 4 transaction hashes");
+        return rec_bad(&c, "txs", "expected an array of at most 4 transaction hashes");
     const cJSON *t;
     cJSON_ArrayForEach(t, txs)
     {
         if (!cJSON_IsString(t) || hex_decode_exact(h->txs[h->ntxs], 32, t->valuestring, HEX_PREFIX_REQUIRED))
-            return bad(&c, "txs", "expected 0x-prefixed 32-byte hashes");
+            return rec_bad(&c, "txs", "expected 0x-prefixed 32-byte hashes");
         h->ntxs++;
     }
-    if ((e = get_str(&c, o, "error", h->error, sizeof h->error)) || (e = get_u32(&c, o, "attempts", &h->attempts)) ||
-        (e = get_u32(&c, o, "nsub", &h->nsub)) || (e = get_u64(&c, o, "next_attempt_at", &h->next_attempt_at)) ||
-        (e = get_str(&c, o, "sub_id", h->sub_id, sizeof h->sub_id)) || (e = get_funds(&c, o, "funds", &h->funds)))
+    if ((e = rec_get_str(&c, o, "error", h->error, sizeof h->error)) || (e = rec_get_u32(&c, o, "attempts", &h->attempts)) ||
+        (e = rec_get_u32(&c, o, "nsub", &h->nsub)) || (e = rec_get_u64(&c, o, "next_attempt_at", &h->next_attempt_at)) ||
+        (e = rec_get_str(&c, o, "sub_id", h->sub_id, sizeof h->sub_id)) || (e = get_funds(&c, o, "funds", &h->funds)))
         return e;
     return FERRY_OK;
 }
 
 static enum ferry_err decode(struct intent_record *r, const cJSON *j)
 {
-    struct rd c = {.path = ""};
+    struct rec_rd c = {.name = RD_NAME, .path = ""};
     enum ferry_err e;
     uint64_t v;
     if (!cJSON_IsObject(j))
         return ferry_fail(FERRY_EINVAL, "intent record: not a JSON object");
-    if ((e = get_u64(&c, j, "v", &v)))
+    if ((e = rec_get_u64(&c, j, "v", &v)))
         return e;
     if (v != ORCH_RECORD_VERSION)
-        return bad(&c, "v", "unknown record version");
-    if ((e = get_hex(&c, j, "intent_id", r->id, 32)) || (e = get_istate(&c, j, "state", &r->state)))
+        return rec_bad(&c, "v", "unknown record version");
+    if ((e = rec_get_hex(&c, j, "intent_id", r->id, 32)) || (e = get_istate(&c, j, "state", &r->state)))
         return e;
     if (r->state == INTENT_STUCK) {
         if ((e = get_istate(&c, j, "stuck_from", &r->stuck_from)))
             return e;
         if (r->stuck_from == INTENT_STUCK || intent_state_terminal(r->stuck_from))
-            return bad(&c, "stuck_from", "not a state a retry can return to");
+            return rec_bad(&c, "stuck_from", "not a state a retry can return to");
     }
-    if ((e = get_str(&c, j, "reason", r->reason, sizeof r->reason)) ||
-        (e = get_u64(&c, j, "created_at", &r->created_at)) || (e = get_intent(&c, j, &r->intent)) ||
-        (e = get_hex(&c, j, "signature", r->sig, INTENT_SIG_LEN)) ||
-        (e = get_u32(&c, j, "current_step", &r->current)) ||
-        (e = get_bool(&c, j, "cancel_requested", &r->cancel_requested)))
+    if ((e = rec_get_str(&c, j, "reason", r->reason, sizeof r->reason)) ||
+        (e = rec_get_u64(&c, j, "created_at", &r->created_at)) || (e = get_intent(&c, j, &r->intent)) ||
+        (e = rec_get_hex(&c, j, "signature", r->sig, INTENT_SIG_LEN)) ||
+        (e = rec_get_u32(&c, j, "current_step", &r->current)) ||
+        (e = rec_get_bool(&c, j, "cancel_requested", &r->cancel_requested)))
         return e;
     if (r->current > r->intent.n_steps)
-        return bad(&c, "current_step", "past the last step");
-    if (!cJSON_IsNull(item(j, "open_tx")) && (e = get_hex(&c, j, "open_tx", r->open_tx, 32)))
+        return rec_bad(&c, "current_step", "past the last step");
+    if (!cJSON_IsNull(item(j, "open_tx")) && (e = rec_get_hex(&c, j, "open_tx", r->open_tx, 32)))
         return e;
     if ((e = get_entered(&c, j, r->entered, INTENT_STATE__COUNT, istate_names)) ||
-        (e = get_funds(&c, j, "funds", &r->funds)) || (e = get_u32(&c, j, "open_attempts", &r->open_attempts)) ||
-        (e = get_u32(&c, j, "open_nsub", &r->open_nsub)) || (e = get_u64(&c, j, "open_next_at", &r->open_next_at)) ||
-        (e = get_str(&c, j, "open_sub", r->open_sub, sizeof r->open_sub)))
+        (e = get_funds(&c, j, "funds", &r->funds)) || (e = rec_get_u32(&c, j, "open_attempts", &r->open_attempts)) ||
+        (e = rec_get_u32(&c, j, "open_nsub", &r->open_nsub)) || (e = rec_get_u64(&c, j, "open_next_at", &r->open_next_at)) ||
+        (e = rec_get_str(&c, j, "open_sub", r->open_sub, sizeof r->open_sub)))
         return e;
     const cJSON *hops = item(j, "hops");
     if (!cJSON_IsArray(hops) || (size_t)cJSON_GetArraySize(hops) != r->intent.n_steps)
-        return bad(&c, "hops", "expected one hop per step");
+        return rec_bad(&c, "hops", "expected one hop per step");
     size_t i = 0;
     const cJSON *h;
     cJSON_ArrayForEach(h, hops)
     {
         if (!cJSON_IsObject(h))
-            return bad(&c, "hops", "expected objects");
+            return rec_bad(&c, "hops", "expected objects");
         if ((e = get_hop(h, i, &r->hops[i])))
             return e;
         i++;
@@ -507,22 +441,15 @@ enum ferry_err intent_record_from_json(struct intent_record *out, const cJSON *j
 
 char *orch_record_encode(const struct intent_record *r, size_t *len)
 {
-    cJSON *j = intent_record_to_json(r, NULL);
-    if (!j)
-        return NULL;
-    char *s = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (s)
-        *len = strlen(s);
-    return s;
+    return rec_print(intent_record_to_json(r, NULL), len);
 }
 
 enum ferry_err orch_record_decode(struct intent_record *out, const uint8_t *v, size_t n)
 {
     memset(out, 0, sizeof *out);
-    cJSON *j = cJSON_ParseWithLength((const char *)v, n);
+    cJSON *j = rec_parse(RD_NAME, v, n);
     if (!j)
-        return ferry_fail(FERRY_EINVAL, "intent record: not JSON");
+        return FERRY_EINVAL;
     enum ferry_err e = intent_record_from_json(out, j);
     cJSON_Delete(j);
     return e;
@@ -587,21 +514,47 @@ static bool pending_state(uint8_t s)
     return s >= INTENT_PENDING && s < INTENT_STATE__COUNT && !intent_state_terminal((enum intent_state)s);
 }
 
-/* In the pending scan of the state index: seeks past a run of terminal states; true if it moved. */
-static bool skip_terminal(struct store_iter *it)
+/* In the pending scan of the state index: seeks past a run of terminal states. */
+static enum rec_skip skip_terminal(struct store_iter *it)
 {
     size_t klen;
     const uint8_t *key = store_iter_key(it, &klen);
     if (klen >= 3 && pending_state(key[2]))
-        return false;
+        return REC_TAKE;
     uint8_t to[3] = {STORE_KIND_INDEX, STORE_IDX_INTENT_STATE, (uint8_t)(klen >= 3 ? key[2] + 1 : 0)};
     if (klen >= 3 && key[2] == 0xff) {
         while (store_iter_valid(it))
             store_iter_next(it);
-        return true;
+        return REC_MOVED;
     }
     store_iter_seek(it, to, sizeof to);
-    return true;
+    return REC_MOVED;
+}
+
+struct list_ctx {
+    const struct intent_filter *f;
+    intent_list_fn *fn;
+    void *arg;
+};
+
+static enum ferry_err list_decode(void *rec, const uint8_t *val, size_t vlen)
+{
+    return orch_record_decode(rec, val, vlen);
+}
+static void list_clear(void *rec) { intent_record_clear(rec); }
+static bool list_matches(void *arg, const void *rec) { return matches(((struct list_ctx *)arg)->f, rec); }
+
+static enum ferry_err list_load(struct store *st, const uint8_t *pk, size_t pklen, void *rec)
+{
+    if (pklen != 33 || pk[0] != STORE_KIND_INTENT)
+        return ferry_fail(FERRY_EINVAL, "intents: malformed index entry");
+    return intent_record_load(st, pk + 1, rec);
+}
+
+static enum ferry_err list_pass(void *arg, const void *rec)
+{
+    struct list_ctx *lc = arg;
+    return lc->fn(lc->arg, rec);
 }
 
 enum ferry_err intent_list(struct store *st, const struct intent_filter *f, const char *after, size_t limit,
@@ -642,59 +595,24 @@ enum ferry_err intent_list(struct store *st, const struct intent_filter *f, cons
             return ferry_fail(FERRY_EINVAL, "intents: invalid cursor \"%.40s\" for this filter", after);
         slen = prefix.len + rlen;
     }
-    struct store_iter *it;
-    enum ferry_err e = store_iter_open(st, &it, prefix.b, prefix.len);
-    if (e)
-        return e;
-    if (slen)
-        store_iter_seek_after(it, start, slen);
-    size_t budget = limit * 16 + 1024, seen = 0, listed = 0;
+    struct intent_record r;
+    struct list_ctx lc = {.f = f, .fn = fn, .arg = arg};
+    struct rec_scan scan = {
+        .what = "intents", .prefix = &prefix, .start = start, .slen = slen, .limit = limit,
+        .by_primary = src == BY_PRIMARY, .idx = src == BY_OWNER ? STORE_IDX_INTENT_OWNER : STORE_IDX_INTENT_STATE,
+        .field_len = src == BY_OWNER ? 32 : 1, .skip = src == BY_PENDING ? skip_terminal : NULL, .rec = &r,
+        .decode = list_decode, .load = list_load, .clear = list_clear, .matches = list_matches, .pass = list_pass,
+        .arg = &lc,
+    };
     uint8_t last[STORE_KEY_MAX];
-    size_t llen = 0;
-    while (!e && store_iter_valid(it) && listed < limit && seen < budget) {
-        size_t klen, vlen;
-        const uint8_t *key = store_iter_key(it, &klen);
-        const uint8_t *val = store_iter_value(it, &vlen);
-        if (src == BY_PENDING && skip_terminal(it))
-            continue;
-        seen++;
-        memcpy(last, key, klen);
-        llen = klen;
-        struct intent_record r;
-        if (src == BY_PRIMARY) {
-            e = orch_record_decode(&r, val, vlen);
-        } else {
-            const uint8_t *pk;
-            size_t pklen;
-            enum store_index idx = src == BY_OWNER ? STORE_IDX_INTENT_OWNER : STORE_IDX_INTENT_STATE;
-            if (!store_index_pk(key, klen, idx, src == BY_OWNER ? 32 : 1, &pk, &pklen) || pklen != 33 ||
-                pk[0] != STORE_KIND_INTENT) {
-                e = ferry_fail(FERRY_EINVAL, "intents: malformed index entry");
-                break;
-            }
-            e = intent_record_load(st, pk + 1, &r);
-        }
-        if (e)
-            break;
-        if (matches(f, &r)) {
-            listed++;
-            e = fn(arg, &r);
-        }
-        intent_record_clear(&r);
-        store_iter_next(it);
-    }
-    if (!e)
-        e = store_iter_status(it);
-    if (!e && src == BY_PENDING)
-        while (store_iter_valid(it) && skip_terminal(it))
-            ;
-    if (!e && store_iter_valid(it) && llen) {
+    size_t llen;
+    enum ferry_err e = rec_scan_run(st, &scan, last, &llen);
+    if (!e && llen) {
         if (2 * (llen - prefix.len) + 1 <= INTENT_CURSOR_MAX)
             hex_encode(next, last + prefix.len, llen - prefix.len, false);
         else
             e = ferry_fail(FERRY_ERANGE, "intents: cursor too long");
     }
-    store_iter_free(it);
     return e;
 }
 

@@ -105,6 +105,9 @@ enum ferry_err cli_query_add(char *q, size_t cap, const char *key, const char *v
 enum ferry_err cli_store_open(const struct ferry_config *cfg, struct store **out) FERRY_WUR;
 /* Loads the config at path (printing its problems); CLI_OK or CLI_FAIL. */
 int cli_config_load(const char *path, struct ferry_config *cfg);
+/* The config a command reads: --config when given (not NULL), else $FERRY_CONFIG, else
+ * CLI_CONFIG_DEFAULT. */
+const char *cli_config_path(const char *given);
 
 /* ---- intent records (cli_intents.c) ---- */
 

@@ -104,6 +104,13 @@ void cli_print_json(const cJSON *j)
     free(s);
 }
 
+const char *cli_config_path(const char *given)
+{
+    if (given)
+        return given;
+    return getenv("FERRY_CONFIG") ? getenv("FERRY_CONFIG") : CLI_CONFIG_DEFAULT;
+}
+
 int cli_config_load(const char *path, struct ferry_config *cfg)
 {
     struct config_problems problems = {0};

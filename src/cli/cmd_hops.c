@@ -45,8 +45,7 @@ static int parse(int argc, char **argv, struct opts *o)
             return CLI_USAGE;
         }
     }
-    if (!o->config)
-        o->config = getenv("FERRY_CONFIG") ? getenv("FERRY_CONFIG") : CLI_CONFIG_DEFAULT;
+    o->config = cli_config_path(o->config);
     return CLI_OK;
 }
 

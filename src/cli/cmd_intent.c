@@ -588,10 +588,8 @@ int cmd_intent(int argc, char **argv)
     }
     if (sub->positional && !o.arg)
         return cli_usage_error("intent", "intent %s: missing %s", sub->name, sub->positional);
-    if (!o.config)
-        o.config = getenv("FERRY_CONFIG") ? getenv("FERRY_CONFIG") : CLI_CONFIG_DEFAULT;
     struct ferry_config cfg;
-    if (cli_config_load(o.config, &cfg))
+    if (cli_config_load(cli_config_path(o.config), &cfg))
         return CLI_FAIL;
     int rc = sub->run(&cfg, &o);
     config_free(&cfg);

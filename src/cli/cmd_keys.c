@@ -163,6 +163,41 @@ static enum ferry_err check_free_name(const char *dir, const char *name, char *p
     return FERRY_OK;
 }
 
+/* The end of `keys new` and `keys import` (what failed so far in e): the keystore written as
+ * dir/name (path), then shown; a failure anywhere is reported as `cmd`'s. */
+static int save_key(const struct keys_opts *o, enum ferry_err e, const char *cmd, const char *name,
+                    const struct keystore *ks, const uint8_t addr[ADDRESS_LEN], const char *path)
+{
+    if (!e)
+        e = prepare_dir(o->dir);
+    if (!e)
+        e = keystore_write_file(o->dir, name, ks);
+    if (e) {
+        cli_error("%s", cmd);
+        return CLI_FAIL;
+    }
+    print_key(name, addr, path);
+    return CLI_OK;
+}
+
+/* The address of the key in ks, decrypted with the password as `label`; a failure names `file`.
+ * Nothing is tried when e (what failed before) is set; pw is freed in every case. Decrypting
+ * proves the file and the password good, and checks its address field if it has one. */
+static enum ferry_err unlock_address(enum ferry_err e, const struct keystore *ks, const char *label,
+                                     struct password *pw, const char *file, uint8_t addr[ADDRESS_LEN])
+{
+    struct signer *s = NULL;
+    if (!e)
+        e = signer_new(&s);
+    if (!e && (e = signer_add_keystore(s, label, ks, pw->buf, pw->len)))
+        e = ferry_fail_ctx(e, "%s", file);
+    password_free(pw);
+    if (!e)
+        e = signer_address(s, label, addr);
+    signer_free(s);
+    return e;
+}
+
 static int keys_new(struct keys_opts *o)
 {
     const char *name = o->args[0];
@@ -189,16 +224,7 @@ static int keys_new(struct keys_opts *o)
     if (!e)
         e = signer_address(s, name, addr);
     signer_free(s);
-    if (!e)
-        e = prepare_dir(o->dir);
-    if (!e)
-        e = keystore_write_file(o->dir, name, &ks);
-    if (e) {
-        cli_error("keys new");
-        return CLI_FAIL;
-    }
-    print_key(name, addr, path);
-    return CLI_OK;
+    return save_key(o, e, "keys new", name, &ks, addr, path);
 }
 
 static int keys_import(struct keys_opts *o)
@@ -206,7 +232,6 @@ static int keys_import(struct keys_opts *o)
     const char *file = o->args[0], *name = o->nargs > 1 ? o->args[1] : NULL;
     char path[4096], addrname[ADDRESS_STR];
     struct password pw = {0};
-    struct signer *s = NULL;
     struct keystore ks;
     uint8_t addr[ADDRESS_LEN];
     enum ferry_err e = FERRY_OK;
@@ -216,15 +241,7 @@ static int keys_import(struct keys_opts *o)
         e = keystore_read_file(&ks, file, NULL);
     if (!e)
         e = password_get(&pw, o, false);
-    if (!e)
-        e = signer_new(&s);
-    /* Decrypting proves the file and the password good, and checks its address field if it has one. */
-    if (!e && (e = signer_add_keystore(s, "import", &ks, pw.buf, pw.len)))
-        e = ferry_fail_ctx(e, "%s", file);
-    password_free(&pw);
-    if (!e)
-        e = signer_address(s, "import", addr);
-    signer_free(s);
+    e = unlock_address(e, &ks, "import", &pw, file, addr);
     if (!e && !name) {
         address_to_checksum(addrname, addr);
         name = addrname;
@@ -234,16 +251,8 @@ static int keys_import(struct keys_opts *o)
         /* Stored as it came, plus the verified address so that `list` needs no password. */
         ks.has_address = true;
         memcpy(ks.address, addr, ADDRESS_LEN);
-        e = prepare_dir(o->dir);
     }
-    if (!e)
-        e = keystore_write_file(o->dir, name, &ks);
-    if (e) {
-        cli_error("keys import");
-        return CLI_FAIL;
-    }
-    print_key(name, addr, path);
-    return CLI_OK;
+    return save_key(o, e, "keys import", name, &ks, addr, path);
 }
 
 static int keys_list(struct keys_opts *o)
@@ -280,7 +289,6 @@ static int keys_show(struct keys_opts *o)
     const char *name = o->args[0];
     char path[4096];
     struct password pw = {0};
-    struct signer *s = NULL;
     struct keystore ks;
     uint8_t addr[ADDRESS_LEN];
     enum ferry_err e = keystore_name_check(name);
@@ -290,14 +298,7 @@ static int keys_show(struct keys_opts *o)
         e = ferry_fail(FERRY_ENOTFOUND, "no key named \"%s\" in %s (see `ferry keys list`)", name, o->dir);
     if (!e)
         e = password_get(&pw, o, false);
-    if (!e)
-        e = signer_new(&s);
-    if (!e && (e = signer_add_keystore(s, name, &ks, pw.buf, pw.len)))
-        e = ferry_fail_ctx(e, "%s", path);
-    password_free(&pw);
-    if (!e)
-        e = signer_address(s, name, addr);
-    signer_free(s);
+    e = unlock_address(e, &ks, name, &pw, path, addr);
     if (e) {
         cli_error("keys show");
         return CLI_FAIL;

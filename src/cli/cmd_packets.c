@@ -117,8 +117,7 @@ static int parse(int argc, char **argv, struct opts *o)
         cli_error("packets: give --pending or --state, not both");
         return CLI_USAGE;
     }
-    if (!o->config)
-        o->config = getenv("FERRY_CONFIG") ? getenv("FERRY_CONFIG") : CLI_CONFIG_DEFAULT;
+    o->config = cli_config_path(o->config);
     return CLI_OK;
 }
 
