@@ -32,10 +32,14 @@ const char *ferry_strerror(enum ferry_err e)
 
 enum ferry_err ferry_fail(enum ferry_err code, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be ferry_errmsg() itself (a detail wrapped in a new
+     * message), and vsnprintf into the buffer it reads from garbles it. */
+    char msg[sizeof errmsg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(errmsg, msg, sizeof errmsg);
     return code;
 }
 
