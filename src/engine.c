@@ -355,6 +355,31 @@ void txn_commit(struct txn *t)
 
 /* ---- the one door ---- */
 
+uint64_t eng_clock_ms(struct engine *e)
+{
+    if (e->cfg.clock_ms)
+        return e->cfg.clock_ms(e->cfg.clock_ud);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Relay latency, from when this daemon first heard of the packet (to the millisecond in this
+ * process; from the persisted second for packets carried over a restart, downtime included). */
+static void observe_latency(struct engine *e, const struct prec *p, enum packet_state to)
+{
+    if (!e->m_latency)
+        return;
+    const char *stage = to == PACKET_DELIVERED ? "delivered" : to == PACKET_ACKED ? "acked" : "timed_out";
+    uint64_t start = p->seen_ms ? p->seen_ms : p->r.seen_at * 1000u, now = eng_clock_ms(e);
+    char src[24], dst[24];
+    const struct echain *s = eng_chain(e, p->r.packet.src_chain), *d = eng_chain(e, p->r.packet.dst_chain);
+    snprintf(src, sizeof src, "%" PRIu64, p->r.packet.src_chain);
+    snprintf(dst, sizeof dst, "%" PRIu64, p->r.packet.dst_chain);
+    metric_observe(e->m_latency, (const char *[]){s ? s->name : src, d ? d->name : dst, stage},
+                   now > start ? (double)(now - start) / 1000.0 : 0.0);
+}
+
 enum ferry_err packet_set_state(struct engine *e, struct txn *t, struct prec *p, enum packet_state to,
                                 const char *reason)
 {
@@ -394,6 +419,8 @@ enum ferry_err packet_set_state(struct engine *e, struct txn *t, struct prec *p,
     log_kv(to == PACKET_PARKED ? LOGL_ERROR : LOGL_INFO, "engine", "packet state", "packet", key, "id", id, "from",
            packet_state_name(from), "to", packet_state_name(to), "reason", reason, NULL);
     metric_add(e->m_transitions, (const char *[]){packet_state_name(from), packet_state_name(to)}, 1);
+    if (to == PACKET_DELIVERED || to == PACKET_ACKED || to == PACKET_TIMED_OUT)
+        observe_latency(e, p, to);
     if (packet_state_terminal(to))
         txn_add(t, ACT_FORGET, NULL, p->r.packet.src_chain, p->r.packet.sequence);
     return FERRY_OK;
@@ -773,6 +800,7 @@ static struct prec *prec_new(struct engine *e, uint64_t src, uint64_t dst, uint6
     }
     p->r.packet.dst_chain = dst;
     p->r.seen_at = e->now;
+    p->seen_ms = eng_clock_ms(e);
     return p;
 }
 
@@ -1065,7 +1093,15 @@ static enum ferry_err register_metrics(struct engine *e)
     if (!m)
         return FERRY_OK;
     enum ferry_err err;
-    if ((err = metrics_register(m, &e->m_transitions, METRIC_COUNTER, "ferry_packet_transitions_total",
+    /* From 50 ms (a local devnet) to 2 h (a long timeout on a slow chain). */
+    static const double latency_bounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200};
+    if ((err = metrics_register_histogram(m, &e->m_latency, "ferry_packet_relay_seconds",
+                                          "Seconds from when the daemon first saw a packet to its delivery on the "
+                                          "destination (stage delivered) and its settlement on the source (acked, "
+                                          "timed_out).",
+                                          (const char *[]){"src", "dst", "stage", NULL}, latency_bounds,
+                                          sizeof latency_bounds / sizeof latency_bounds[0])) ||
+        (err = metrics_register(m, &e->m_transitions, METRIC_COUNTER, "ferry_packet_transitions_total",
                                 "Packet state changes.", (const char *[]){"from", "to", NULL})) ||
         (err = metrics_register(m, &e->m_packets, METRIC_GAUGE, "ferry_packets",
                                 "Packets the engine holds, by non-terminal state.", (const char *[]){"state", NULL})) ||

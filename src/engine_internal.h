@@ -20,6 +20,7 @@ struct prec {
     uint64_t tcheck_after; /* in memory: the same, for the timeout check */
     enum packet_state indexed; /* the state its index entry holds (as of the batches written so far) */
     bool dirty;                /* changed in the batch being built */
+    uint64_t seen_ms; /* in memory: unix ms when this process first heard of it (0: reloaded, use seen_at) */
 };
 
 struct echain {
@@ -150,6 +151,7 @@ struct engine {
     bool kicked; /* cfg.kick was called and engine_tick has not run since */
     enum ferry_err failed;
 
+    struct metric *m_latency; /* ferry_packet_relay_seconds */
     struct metric *m_transitions, *m_packets, *m_events, *m_submissions, *m_attest, *m_backlog, *m_oldest,
         *m_nearest, *m_head, *m_confirmed, *m_paused;
 };
@@ -157,6 +159,8 @@ struct engine {
 /* ---- engine.c ---- */
 struct prec *eng_find(struct engine *e, uint64_t src, uint64_t seq);
 struct echain *eng_chain(struct engine *e, uint64_t id);
+/* Unix ms from cfg.clock_ms, else the real-time clock. */
+uint64_t eng_clock_ms(struct engine *e);
 struct txn *txn_begin(struct engine *e);
 void txn_add(struct txn *t, enum action_kind kind, const char *sub_id, uint64_t src, uint64_t seq);
 void txn_commit(struct txn *t);

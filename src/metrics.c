@@ -2,13 +2,16 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct series {
     char **values; /* one per label name */
-    double v;
+    double v;      /* a histogram's: the sum of its observations */
+    uint64_t *buckets; /* histograms: observations per bucket, not cumulative ([nbounds]: above the last) */
+    uint64_t count;    /* histograms: observations */
 };
 
 struct metric {
@@ -20,6 +23,8 @@ struct metric {
     char *labels[METRIC_LABELS_MAX];
     struct series *s;
     size_t ns, alloc;
+    double *bounds; /* histograms: the buckets' upper bounds, ascending */
+    size_t nbounds;
 };
 
 struct collector {
@@ -40,6 +45,7 @@ static void series_free(struct series *s, size_t nlabels)
     for (size_t i = 0; i < nlabels; i++)
         free(s->values[i]);
     free(s->values);
+    free(s->buckets);
 }
 
 static void family_free(struct metric *f)
@@ -51,6 +57,7 @@ static void family_free(struct metric *f)
         free(f->labels[i]);
     free(f->name);
     free(f->help);
+    free(f->bounds);
     free(f);
 }
 
@@ -141,6 +148,10 @@ static struct series *series_get(struct metric *f, const char *const *values, en
     struct series n = {.values = calloc(f->nlabels ? f->nlabels : 1, sizeof(char *)), .v = 0};
     if (!n.values)
         goto nomem;
+    if (f->type == METRIC_HISTOGRAM && !(n.buckets = calloc(f->nbounds + 1, sizeof *n.buckets))) {
+        free(n.values);
+        goto nomem;
+    }
     for (size_t j = 0; j < f->nlabels; j++) {
         n.values[j] = strdup(values[j]);
         if (!n.values[j]) {
@@ -169,8 +180,8 @@ static enum ferry_err reg_add(struct metrics *m, struct metric *f)
     return FERRY_OK;
 }
 
-enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum metric_type type,
-                                const char *name, const char *help, const char *const *labels)
+static enum ferry_err reg_family(struct metrics *m, struct metric **out, enum metric_type type, const char *name,
+                                 const char *help, const char *const *labels, const double *bounds, size_t nbounds)
 {
     *out = NULL;
     if (!valid_name(name, true))
@@ -179,7 +190,8 @@ enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum met
     while (labels && labels[nl]) {
         if (nl == METRIC_LABELS_MAX)
             return ferry_fail(FERRY_ERANGE, "metrics: %s: more than %d labels", name, METRIC_LABELS_MAX);
-        if (!valid_name(labels[nl], false) || !strncmp(labels[nl], "__", 2))
+        if (!valid_name(labels[nl], false) || !strncmp(labels[nl], "__", 2) ||
+            (type == METRIC_HISTOGRAM && !strcmp(labels[nl], "le")))
             return ferry_fail(FERRY_EINVAL, "metrics: %s: invalid label name \"%s\"", name, labels[nl]);
         for (size_t k = 0; k < nl; k++)
             if (!strcmp(labels[k], labels[nl]))
@@ -188,9 +200,11 @@ enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum met
     }
     struct metric *f = find(m, name);
     if (f) {
-        bool same = f->type == type && f->nlabels == nl;
+        bool same = f->type == type && f->nlabels == nl && f->nbounds == nbounds;
         for (size_t k = 0; same && k < nl; k++)
             same = !strcmp(f->labels[k], labels[k]);
+        for (size_t k = 0; same && k < nbounds; k++)
+            same = f->bounds[k] == bounds[k];
         if (!same)
             return ferry_fail(FERRY_EEXIST, "metrics: %s is already registered with another type or labels",
                               name);
@@ -205,6 +219,13 @@ enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum met
     f->name = strdup(name);
     f->help = strdup(help ? help : "");
     bool ok = f->name && f->help;
+    if (ok && nbounds) {
+        ok = (f->bounds = malloc(nbounds * sizeof *f->bounds)) != NULL;
+        if (ok) {
+            memcpy(f->bounds, bounds, nbounds * sizeof *f->bounds);
+            f->nbounds = nbounds;
+        }
+    }
     for (size_t k = 0; ok && k < nl; k++) {
         f->labels[k] = strdup(labels[k]);
         ok = f->labels[k] != NULL;
@@ -224,6 +245,31 @@ enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum met
     return FERRY_OK;
 }
 
+enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum metric_type type,
+                                const char *name, const char *help, const char *const *labels)
+{
+    if (type != METRIC_COUNTER && type != METRIC_GAUGE) {
+        *out = NULL;
+        return ferry_fail(FERRY_EINVAL, "metrics: %s: a histogram is registered with its buckets "
+                                        "(metrics_register_histogram)", name ? name : "(null)");
+    }
+    return reg_family(m, out, type, name, help, labels, NULL, 0);
+}
+
+enum ferry_err metrics_register_histogram(struct metrics *m, struct metric **out, const char *name, const char *help,
+                                          const char *const *labels, const double *bounds, size_t nbounds)
+{
+    *out = NULL;
+    if (!bounds || nbounds == 0 || nbounds > METRIC_BUCKETS_MAX)
+        return ferry_fail(FERRY_ERANGE, "metrics: %s: a histogram needs 1 to %d bucket bounds",
+                          name ? name : "(null)", METRIC_BUCKETS_MAX);
+    for (size_t k = 0; k < nbounds; k++)
+        if (!isfinite(bounds[k]) || (k && bounds[k] <= bounds[k - 1]))
+            return ferry_fail(FERRY_EINVAL, "metrics: %s: bucket bound %zu: finite and above the one before",
+                              name ? name : "(null)", k);
+    return reg_family(m, out, METRIC_HISTOGRAM, name, help, labels, bounds, nbounds);
+}
+
 enum ferry_err metrics_new(struct metrics **out)
 {
     *out = NULL;
@@ -240,10 +286,38 @@ enum ferry_err metrics_new(struct metrics **out)
     return FERRY_OK;
 }
 
+enum ferry_err metric_observe(struct metric *f, const char *const *values, double v)
+{
+    if (!f)
+        return FERRY_OK;
+    if (f->type != METRIC_HISTOGRAM || isnan(v)) {
+        count_drop(f);
+        return ferry_fail(FERRY_EINVAL, "metrics: %s: cannot observe %g (%s)", f->name, v,
+                          f->type != METRIC_HISTOGRAM ? "not a histogram" : "not a number");
+    }
+    enum ferry_err e = FERRY_OK;
+    struct series *s = series_get(f, values, &e);
+    if (!s) {
+        count_drop(f);
+        return e;
+    }
+    size_t k = 0;
+    while (k < f->nbounds && v > f->bounds[k])
+        k++;
+    s->buckets[k]++;
+    s->count++;
+    s->v += v;
+    return FERRY_OK;
+}
+
 enum ferry_err metric_add(struct metric *f, const char *const *values, double v)
 {
     if (!f)
         return FERRY_OK;
+    if (f->type == METRIC_HISTOGRAM) {
+        count_drop(f);
+        return ferry_fail(FERRY_EINVAL, "metrics: %s is a histogram; observe it", f->name);
+    }
     if (isnan(v) || (f->type == METRIC_COUNTER && v < 0)) {
         count_drop(f);
         return ferry_fail(FERRY_EINVAL, "metrics: %s: cannot add %g", f->name, v);
@@ -264,7 +338,7 @@ enum ferry_err metric_set(struct metric *f, const char *const *values, double v)
         return FERRY_OK;
     if (f->type != METRIC_GAUGE) {
         count_drop(f);
-        return ferry_fail(FERRY_EINVAL, "metrics: %s is a counter; it cannot be set", f->name);
+        return ferry_fail(FERRY_EINVAL, "metrics: %s is not a gauge; it cannot be set", f->name);
     }
     enum ferry_err e = FERRY_OK;
     struct series *s = series_get(f, values, &e);
@@ -289,7 +363,9 @@ double metric_get(const struct metric *f, const char *const *values)
         if (!values[j])
             return 0;
     const struct series *s = series_find(f, values);
-    return s ? s->v : 0;
+    if (!s)
+        return 0;
+    return f->type == METRIC_HISTOGRAM ? (double)s->count : s->v;
 }
 
 void metric_clear(struct metric *f)
@@ -384,13 +460,37 @@ static int cmp_series(const void *a, const void *b)
     return 0;
 }
 
+/* One line: name+suffix{labels[,le="..."]} value. */
+static enum ferry_err render_sample(struct fbuf *out, const struct metric *f, const char *suffix,
+                                    const struct series *s, const char *le, double v)
+{
+    enum ferry_err e = fbuf_printf(out, "%s%s", f->name, suffix);
+    for (size_t j = 0; j < f->nlabels && !e; j++) {
+        e = fbuf_printf(out, "%s%s=\"", j ? "," : "{", f->labels[j]);
+        if (!e)
+            e = put_escaped(out, s->values[j], true);
+        if (!e)
+            e = fbuf_addbyte(out, '"');
+    }
+    if (!e && le)
+        e = fbuf_printf(out, "%sle=\"%s\"", f->nlabels ? "," : "{", le);
+    if (!e && (f->nlabels || le))
+        e = fbuf_addbyte(out, '}');
+    char num[40];
+    format_value(num, v);
+    if (!e)
+        e = fbuf_printf(out, " %s\n", num);
+    return e;
+}
+
 static enum ferry_err render_family(const struct metric *f, struct fbuf *out)
 {
     enum ferry_err e = fbuf_printf(out, "# HELP %s ", f->name);
     if (!e)
         e = put_escaped(out, f->help, false);
     if (!e)
-        e = fbuf_printf(out, "\n# TYPE %s %s\n", f->name, f->type == METRIC_COUNTER ? "counter" : "gauge");
+        e = fbuf_printf(out, "\n# TYPE %s %s\n", f->name,
+                        f->type == METRIC_COUNTER ? "counter" : f->type == METRIC_GAUGE ? "gauge" : "histogram");
     if (e || f->ns == 0)
         return e;
     const struct series **order = malloc(f->ns * sizeof *order);
@@ -401,20 +501,24 @@ static enum ferry_err render_family(const struct metric *f, struct fbuf *out)
     sort_family = f;
     qsort(order, f->ns, sizeof *order, cmp_series);
     for (size_t i = 0; i < f->ns && !e; i++) {
-        e = fbuf_addstr(out, f->name);
-        for (size_t j = 0; j < f->nlabels && !e; j++) {
-            e = fbuf_printf(out, "%s%s=\"", j ? "," : "{", f->labels[j]);
-            if (!e)
-                e = put_escaped(out, order[i]->values[j], true);
-            if (!e)
-                e = fbuf_addbyte(out, '"');
+        if (f->type != METRIC_HISTOGRAM) {
+            e = render_sample(out, f, "", order[i], NULL, order[i]->v);
+            continue;
         }
-        if (!e && f->nlabels)
-            e = fbuf_addbyte(out, '}');
-        char num[40];
-        format_value(num, order[i]->v);
+        uint64_t cum = 0;
+        for (size_t k = 0; k <= f->nbounds && !e; k++) {
+            cum += order[i]->buckets[k];
+            char le[40];
+            if (k < f->nbounds)
+                format_value(le, f->bounds[k]);
+            else
+                strcpy(le, "+Inf");
+            e = render_sample(out, f, "_bucket", order[i], le, (double)cum);
+        }
         if (!e)
-            e = fbuf_printf(out, " %s\n", num);
+            e = render_sample(out, f, "_sum", order[i], NULL, order[i]->v);
+        if (!e)
+            e = render_sample(out, f, "_count", order[i], NULL, (double)order[i]->count);
     }
     free(order);
     return e;

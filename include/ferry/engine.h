@@ -178,6 +178,10 @@ struct engine_config {
      * Coalesced: at most one kick between two engine_tick calls. NULL: the caller's timer only. */
     void (*kick)(void *ud);
     void *kick_ud;
+    /* Unix time in milliseconds, for the relay-latency histogram (ferry_packet_relay_seconds):
+     * `now` has whole seconds only. NULL: the system's real-time clock. */
+    uint64_t (*clock_ms)(void *ud);
+    void *clock_ud;
 };
 
 /* Fills the defaults above (store, metrics, attesters and sign left empty). */

@@ -1,4 +1,4 @@
-/* Metrics: a registry of counters and gauges with labels, rendered in the Prometheus text
+/* Metrics: a registry of counters, gauges and histograms with labels, rendered in the Prometheus text
  * exposition format (version 0.0.4) for GET /metrics.
  *
  * A family is registered once (name, help, label names); each distinct tuple of label values
@@ -23,13 +23,15 @@
 #include "ferry/err.h"
 
 enum metric_type {
-    METRIC_COUNTER, /* only goes up (from 0, at process start) */
-    METRIC_GAUGE,   /* goes up and down */
+    METRIC_COUNTER,   /* only goes up (from 0, at process start) */
+    METRIC_GAUGE,     /* goes up and down */
+    METRIC_HISTOGRAM, /* observations counted in buckets, with their sum (metrics_register_histogram) */
 };
 
 #define METRIC_LABELS_MAX 4        /* label names per family */
 #define METRIC_SERIES_MAX 10000u   /* series per family: a label fed by outside data cannot explode */
 #define METRIC_LABEL_VALUE_MAX 256 /* bytes per label value; longer values are refused */
+#define METRIC_BUCKETS_MAX 32      /* upper bounds per histogram (+Inf comes on top) */
 
 struct metrics;
 struct metric;
@@ -45,12 +47,24 @@ void metrics_free(struct metrics *m);
 enum ferry_err metrics_register(struct metrics *m, struct metric **out, enum metric_type type,
                                 const char *name, const char *help, const char *const *labels) FERRY_WUR;
 
+/* Registers a histogram family: `bounds` are the buckets' upper bounds (`le`), finite and strictly
+ * ascending, 1 to METRIC_BUCKETS_MAX of them; +Inf is implied. `le` may not be a label name.
+ * Registering it again with the same labels and bounds returns the existing family. A histogram
+ * cannot be registered through metrics_register (FERRY_EINVAL: it needs its bounds). */
+enum ferry_err metrics_register_histogram(struct metrics *m, struct metric **out, const char *name, const char *help,
+                                          const char *const *labels, const double *bounds,
+                                          size_t nbounds) FERRY_WUR;
+/* Counts v (not NaN) in the histogram's series named by `values`: in every bucket whose bound is
+ * >= v (rendered cumulative, as Prometheus has them), and in its sum and count. */
+enum ferry_err metric_observe(struct metric *f, const char *const *values, double v);
+
 /* Adds v (>= 0 for counters) to the series named by `values` (one per label name, in order;
  * NULL for a family without labels), creating it at 0 first. */
 enum ferry_err metric_add(struct metric *f, const char *const *values, double v);
 /* Sets a gauge's series (FERRY_EINVAL on a counter). */
 enum ferry_err metric_set(struct metric *f, const char *const *values, double v);
-/* The value of a series, 0 if it does not exist. For tests and status pages. */
+/* The value of a series (a histogram's: its count of observations), 0 if it does not exist. For
+ * tests and status pages. */
 double metric_get(const struct metric *f, const char *const *values);
 /* Removes every series of a gauge family, for collectors that rebuild a labelled gauge from
  * scratch (a chain that went away must not keep its last value). */

@@ -1,4 +1,4 @@
-/* Metrics: registration rules, counter and gauge updates, and the exact Prometheus text. */
+/* Metrics: registration rules, counter, gauge and histogram updates, and the exact Prometheus text. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,6 +166,93 @@ static void collectors_run_at_render(void **state)
     metrics_free(m);
 }
 
+static void histogram_exposition(void **state)
+{
+    struct metrics *m;
+    struct metric *h, *h2, *plain;
+    assert_int_equal(metrics_new(&m), FERRY_OK);
+    static const double b[] = {0.5, 1, 2.5};
+    assert_int_equal(metrics_register_histogram(m, &h, "ferry_relay_seconds", "Seen to delivered.",
+                                                (const char *[]){"route", NULL}, b, 3),
+                     FERRY_OK);
+    assert_int_equal(metrics_register_histogram(m, &plain, "ferry_plain_seconds", "No labels.", NULL, b, 1),
+                     FERRY_OK);
+    /* Bounds are upper bounds, inclusive: 0.5 counts in le="0.5". */
+    static const double obs[] = {0.2, 0.5, 0.75, 2.5, 3, 100};
+    for (size_t i = 0; i < sizeof obs / sizeof obs[0]; i++)
+        assert_int_equal(metric_observe(h, (const char *[]){"alpha->beta"}, obs[i]), FERRY_OK);
+    assert_int_equal(metric_observe(h, (const char *[]){"beta->alpha"}, 1), FERRY_OK);
+    assert_int_equal(metric_observe(plain, NULL, -1), FERRY_OK); /* below every bound: the first bucket */
+    char *txt = render(m);
+    assert_string_equal(txt,
+                        "# HELP ferry_metrics_dropped_total Metric updates refused (bad value, too many series).\n"
+                        "# TYPE ferry_metrics_dropped_total counter\n"
+                        "ferry_metrics_dropped_total 0\n"
+                        "# HELP ferry_plain_seconds No labels.\n"
+                        "# TYPE ferry_plain_seconds histogram\n"
+                        "ferry_plain_seconds_bucket{le=\"0.5\"} 1\n"
+                        "ferry_plain_seconds_bucket{le=\"+Inf\"} 1\n"
+                        "ferry_plain_seconds_sum -1\n"
+                        "ferry_plain_seconds_count 1\n"
+                        "# HELP ferry_relay_seconds Seen to delivered.\n"
+                        "# TYPE ferry_relay_seconds histogram\n"
+                        "ferry_relay_seconds_bucket{route=\"alpha->beta\",le=\"0.5\"} 2\n"
+                        "ferry_relay_seconds_bucket{route=\"alpha->beta\",le=\"1\"} 3\n"
+                        "ferry_relay_seconds_bucket{route=\"alpha->beta\",le=\"2.5\"} 4\n"
+                        "ferry_relay_seconds_bucket{route=\"alpha->beta\",le=\"+Inf\"} 6\n"
+                        "ferry_relay_seconds_sum{route=\"alpha->beta\"} 106.95\n"
+                        "ferry_relay_seconds_count{route=\"alpha->beta\"} 6\n"
+                        "ferry_relay_seconds_bucket{route=\"beta->alpha\",le=\"0.5\"} 0\n"
+                        "ferry_relay_seconds_bucket{route=\"beta->alpha\",le=\"1\"} 1\n"
+                        "ferry_relay_seconds_bucket{route=\"beta->alpha\",le=\"2.5\"} 1\n"
+                        "ferry_relay_seconds_bucket{route=\"beta->alpha\",le=\"+Inf\"} 1\n"
+                        "ferry_relay_seconds_sum{route=\"beta->alpha\"} 1\n"
+                        "ferry_relay_seconds_count{route=\"beta->alpha\"} 1\n");
+    free(txt);
+    assert_true(metric_get(h, (const char *[]){"alpha->beta"}) == 6);
+
+    /* Registering again: the same bounds return the family; other bounds, labels or type do not. */
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_relay_seconds", "x", (const char *[]){"route", NULL},
+                                                b, 3),
+                     FERRY_OK);
+    assert_ptr_equal(h2, h);
+    static const double other[] = {0.5, 1, 5};
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_relay_seconds", "x", (const char *[]){"route", NULL},
+                                                other, 3),
+                     FERRY_EEXIST);
+    assert_int_equal(metrics_register(m, &h2, METRIC_GAUGE, "ferry_relay_seconds", "x",
+                                      (const char *[]){"route", NULL}),
+                     FERRY_EEXIST);
+    /* Bad declarations. */
+    assert_int_equal(metrics_register(m, &h2, METRIC_HISTOGRAM, "ferry_x_seconds", "x", NULL), FERRY_EINVAL);
+    assert_null(h2);
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_x_seconds", "x", NULL, b, 0), FERRY_ERANGE);
+    static const double desc[] = {1, 0.5};
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_x_seconds", "x", NULL, desc, 2), FERRY_EINVAL);
+    static const double dup[] = {1, 1};
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_x_seconds", "x", NULL, dup, 2), FERRY_EINVAL);
+    static const double inf[] = {1, INFINITY};
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_x_seconds", "x", NULL, inf, 2), FERRY_EINVAL);
+    assert_int_equal(metrics_register_histogram(m, &h2, "ferry_x_seconds", "x", (const char *[]){"le", NULL}, b, 3),
+                     FERRY_EINVAL);
+    assert_non_null(strstr(ferry_errmsg(), "\"le\""));
+
+    /* Bad updates are refused and counted; the histogram is unchanged. */
+    struct metric *dropped;
+    assert_int_equal(metrics_register(m, &dropped, METRIC_COUNTER, "ferry_metrics_dropped_total",
+                                      "Metric updates refused (bad value, too many series).", NULL),
+                     FERRY_OK);
+    assert_int_equal(metric_observe(h, (const char *[]){"alpha->beta"}, NAN), FERRY_EINVAL);
+    assert_int_equal(metric_add(h, (const char *[]){"alpha->beta"}, 1), FERRY_EINVAL);
+    assert_int_equal(metric_set(h, (const char *[]){"alpha->beta"}, 1), FERRY_EINVAL);
+    assert_int_equal(metric_observe(dropped, NULL, 1), FERRY_EINVAL); /* not a histogram */
+    assert_int_equal(metric_observe(h, NULL, 1), FERRY_EINVAL);       /* its label missing */
+    assert_true(metric_get(h, (const char *[]){"alpha->beta"}) == 6);
+    assert_true(metric_get(dropped, NULL) == 4); /* the observe on the counter itself is not counted */
+    assert_int_equal(metric_observe(NULL, NULL, 1), FERRY_OK);    /* no registry: a no-op */
+    metrics_free(m);
+}
+
 int main(int argc, char **argv)
 {
     tu_init(argc, argv);
@@ -175,6 +262,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(registration_rules),
         cmocka_unit_test(bad_updates_are_counted_not_applied),
         cmocka_unit_test(collectors_run_at_render),
+        cmocka_unit_test(histogram_exposition),
     };
     return TU_RUN(tests);
 }
